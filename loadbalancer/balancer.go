@@ -1,0 +1,291 @@
+package loadbalancer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/kit/endpoint"
+	"github.com/go-kit/kit/sd/lb"
+	"github.com/go-kit/log"
+
+	"github.com/seed41aebe0c/lbkit/endpointcache"
+	"github.com/seed41aebe0c/lbkit/publisher"
+	"github.com/seed41aebe0c/lbkit/strategy"
+)
+
+// ErrNoEndpoints is returned by Endpoint when there is no live instance. It
+// is go-kit's lb.ErrNoEndpoints, so code that compares against either keeps
+// working. When discovery is failing, the error returned wraps both
+// ErrNoEndpoints and the discovery error.
+var ErrNoEndpoints = lb.ErrNoEndpoints
+
+// ErrClosed is returned by Endpoint after Close. It wraps ErrNoEndpoints.
+var ErrClosed = fmt.Errorf("loadbalancer: closed: %w", ErrNoEndpoints)
+
+// ErrNilStrategy is returned by New for a nil Strategy.
+var ErrNilStrategy = errors.New("loadbalancer: nil strategy")
+
+// Scorer maps one call's outcome to a score in [0,1] for the chosen host's
+// statistics, and says whether the call counts as a failure. It is not called
+// for calls the caller cancelled.
+type Scorer func(err error, latency time.Duration) (score float64, failed bool)
+
+// ErrorScorer is the default Scorer: success scores 1, any error 0.
+func ErrorScorer(err error, _ time.Duration) (float64, bool) {
+	if err != nil {
+		return 0, true
+	}
+	return 1, false
+}
+
+// Option configures a Balancer.
+type Option func(*config) error
+
+type config struct {
+	logger    log.Logger
+	scorer    Scorer
+	cacheOpts []endpointcache.Option
+}
+
+// WithLogger sets the logger for discovery and factory problems.
+func WithLogger(l log.Logger) Option {
+	return func(c *config) error {
+		if l != nil {
+			c.logger = l
+		}
+		return nil
+	}
+}
+
+// WithScorer replaces ErrorScorer.
+func WithScorer(s Scorer) Option {
+	return func(c *config) error {
+		if s == nil {
+			return errors.New("loadbalancer: nil scorer")
+		}
+		c.scorer = s
+		return nil
+	}
+}
+
+// InvalidateOnError drops every endpoint once discovery has been failing for
+// timeout (see endpointcache.InvalidateOnError). By default the last known
+// endpoints are kept while discovery fails.
+func InvalidateOnError(timeout time.Duration) Option {
+	return func(c *config) error {
+		c.cacheOpts = append(c.cacheOpts, endpointcache.InvalidateOnError(timeout))
+		return nil
+	}
+}
+
+// WithStatsOptions sets the options of each host's statistics (decay
+// window, clock).
+func WithStatsOptions(opts ...strategy.StatsOption) Option {
+	return func(c *config) error {
+		c.cacheOpts = append(c.cacheOpts, endpointcache.WithStatsOptions(opts...))
+		return nil
+	}
+}
+
+// Balancer picks one endpoint per request from the live instances of one
+// service. It satisfies go-kit's lb.Balancer. Create it with New, NewRandom
+// or NewRoundRobin; Close it when done.
+type Balancer struct {
+	state    atomic.Pointer[state]
+	cache    *endpointcache.Cache
+	strategy strategy.Strategy
+	scorer   Scorer
+	sub      *publisher.Subscription
+	done     chan struct{}
+	wg       sync.WaitGroup
+	once     sync.Once
+	closed   atomic.Bool
+}
+
+var _ lb.Balancer = (*Balancer)(nil)
+
+// state is what a request reads: one immutable value per cache snapshot.
+type state struct {
+	snap   *endpointcache.Snapshot
+	picker strategy.Picker
+	none   error // what Endpoint returns when there is nothing to pick
+}
+
+// New returns a balancer over the instances p publishes, making endpoints
+// with f and picking them with s. It subscribes to p at once and applies p's
+// current state before returning, so a static publisher's instances are
+// usable immediately. The balancer does not own p: Close leaves it running.
+func New(p publisher.Publisher, f endpointcache.Factory, s strategy.Strategy, opts ...Option) (*Balancer, error) {
+	if p == nil {
+		return nil, publisher.ErrNilPublisher
+	}
+	if f == nil {
+		return nil, endpointcache.ErrNilFactory
+	}
+	if s == nil {
+		return nil, ErrNilStrategy
+	}
+	cfg := config{logger: log.NewNopLogger(), scorer: ErrorScorer}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	b := &Balancer{strategy: s, scorer: cfg.scorer, done: make(chan struct{})}
+	b.state.Store(&state{snap: &endpointcache.Snapshot{}, picker: s.NewPicker(nil), none: ErrNoEndpoints})
+	cacheOpts := append([]endpointcache.Option{
+		endpointcache.WithLogger(cfg.logger),
+		endpointcache.WithMiddleware(b.record),
+		endpointcache.OnUpdate(b.rebuild),
+	}, cfg.cacheOpts...)
+	cache, err := endpointcache.New(f, cacheOpts...)
+	if err != nil {
+		return nil, err
+	}
+	b.cache = cache
+	b.sub = p.Subscribe()
+	select {
+	case ev, ok := <-b.sub.C():
+		if ok {
+			cache.Update(ev)
+		}
+	default:
+	}
+	b.wg.Add(1)
+	go b.run()
+	return b, nil
+}
+
+// NewRandom returns a balancer that picks a live instance uniformly at random.
+func NewRandom(p publisher.Publisher, f endpointcache.Factory, opts ...Option) (*Balancer, error) {
+	return New(p, f, strategy.Random(), opts...)
+}
+
+// NewRoundRobin returns a balancer that picks live instances in turn.
+func NewRoundRobin(p publisher.Publisher, f endpointcache.Factory, opts ...Option) (*Balancer, error) {
+	return New(p, f, strategy.RoundRobin(), opts...)
+}
+
+func (b *Balancer) run() {
+	defer b.wg.Done()
+	for {
+		select {
+		case ev, ok := <-b.sub.C():
+			if !ok {
+				return // the publisher stopped: keep the last known set
+			}
+			b.cache.Update(ev)
+		case <-b.done:
+			return
+		}
+	}
+}
+
+// rebuild makes the state for a new snapshot. The cache calls it under its
+// update lock, so states are built in snapshot order.
+func (b *Balancer) rebuild(snap *endpointcache.Snapshot) {
+	st := &state{snap: snap, picker: b.strategy.NewPicker(snap.Hosts), none: ErrNoEndpoints}
+	switch {
+	case b.closed.Load() || errors.Is(snap.Err, endpointcache.ErrClosed):
+		st.none = ErrClosed
+	case snap.Err != nil:
+		st.none = fmt.Errorf("%w: discovery: %w", ErrNoEndpoints, snap.Err)
+	}
+	b.state.Store(st)
+}
+
+// Endpoint returns the endpoint of the instance the strategy picks, or an
+// error wrapping ErrNoEndpoints when there is none. It implements
+// lb.Balancer, takes no lock and allocates nothing.
+func (b *Balancer) Endpoint() (endpoint.Endpoint, error) {
+	st := b.state.Load()
+	i := st.picker.Pick()
+	if i < 0 {
+		return nil, st.none
+	}
+	return st.snap.Entries[i].Endpoint, nil
+}
+
+// EndpointAvoiding is Endpoint for a retry: it prefers an instance whose
+// address is not in tried, and returns the chosen instance's address. The
+// strategy picks first; if its choice was tried already, a few more picks
+// are drawn, and then the live instances are scanned from a random point
+// for one not tried. Only when every live instance was tried does it return
+// a tried one. It allocates nothing.
+func (b *Balancer) EndpointAvoiding(tried []string) (endpoint.Endpoint, string, error) {
+	st := b.state.Load()
+	i := st.picker.Pick()
+	if i < 0 {
+		return nil, "", st.none
+	}
+	entries := st.snap.Entries
+	if len(tried) > 0 && slices.Contains(tried, entries[i].Instance.Address) {
+		i = avoid(st.picker, entries, tried, i)
+	}
+	e := entries[i]
+	return e.Endpoint, e.Instance.Address, nil
+}
+
+func avoid(p strategy.Picker, entries []*endpointcache.Entry, tried []string, first int) int {
+	for range 3 {
+		if j := p.Pick(); !slices.Contains(tried, entries[j].Instance.Address) {
+			return j
+		}
+	}
+	off := rand.IntN(len(entries))
+	for k := range entries {
+		j := (off + k) % len(entries)
+		if !slices.Contains(tried, entries[j].Instance.Address) {
+			return j
+		}
+	}
+	return first
+}
+
+// record is the cache middleware that wraps each new endpoint so that every
+// call through it updates the instance's statistics.
+func (b *Balancer) record(_ publisher.Instance, next endpoint.Endpoint, st *strategy.Stats) endpoint.Endpoint {
+	r := &recorder{next: next, stats: st, scorer: b.scorer}
+	return r.call
+}
+
+type recorder struct {
+	next   endpoint.Endpoint
+	stats  *strategy.Stats
+	scorer Scorer
+}
+
+func (r *recorder) call(ctx context.Context, req any) (any, error) {
+	start := r.stats.Begin()
+	resp, err := r.next(ctx, req)
+	if err != nil && errors.Is(ctx.Err(), context.Canceled) {
+		// The caller gave up; that says nothing about the host.
+		r.stats.Abandon(start)
+		return resp, err
+	}
+	now := r.stats.Now()
+	score, failed := r.scorer(err, time.Duration(now-int64(start)))
+	r.stats.End(start, now, failed, score)
+	return resp, err
+}
+
+// Close stops following the publisher and closes every endpoint. Endpoint
+// returns ErrClosed afterwards. Close is idempotent and returns the joined
+// errors of the endpoint closers.
+func (b *Balancer) Close() error {
+	var err error
+	b.once.Do(func() {
+		b.closed.Store(true)
+		close(b.done)
+		b.wg.Wait()
+		b.sub.Cancel()
+		err = b.cache.Close()
+	})
+	return err
+}

@@ -1,0 +1,132 @@
+package strategy
+
+import (
+	"cmp"
+	"math/rand/v2"
+	"slices"
+	"sync/atomic"
+)
+
+// MaxScheduleLength bounds the schedule a weighted round-robin picker
+// precomputes. When the weights (divided by their greatest common divisor)
+// add up to more, they are scaled down proportionally, keeping every backend
+// at least one slot.
+const MaxScheduleLength = 1 << 16
+
+// RoundRobin picks backends in turn. Each new picker starts at a random
+// position, so that a fleet of clients that restart together do not all send
+// their first request to the same backend.
+func RoundRobin() Strategy { return roundRobinStrategy{} }
+
+type roundRobinStrategy struct{}
+
+func (roundRobinStrategy) Name() string { return "round-robin" }
+
+func (roundRobinStrategy) NewPicker(hosts []*Stats) Picker {
+	if p := trivial(hosts); p != nil {
+		return p
+	}
+	p := &roundRobinPicker{n: uint64(len(hosts))}
+	p.next.Store(rand.Uint64N(p.n))
+	return p
+}
+
+type roundRobinPicker struct {
+	next atomic.Uint64
+	_    [56]byte // keep the hot counter on its own cache line
+	n    uint64
+}
+
+func (p *roundRobinPicker) Pick() int { return int((p.next.Add(1) - 1) % p.n) }
+
+// WeightedRoundRobin picks backends in turn, each as often as its weight
+// relative to the others, interleaved smoothly (weights 3,1 give
+// a a b a, not a a a b). With equal weights it is RoundRobin.
+func WeightedRoundRobin() Strategy { return weightedRoundRobinStrategy{} }
+
+type weightedRoundRobinStrategy struct{}
+
+func (weightedRoundRobinStrategy) Name() string { return "weighted-round-robin" }
+
+func (weightedRoundRobinStrategy) NewPicker(hosts []*Stats) Picker {
+	if p := trivial(hosts); p != nil {
+		return p
+	}
+	if equalWeights(hosts) {
+		return roundRobinStrategy{}.NewPicker(hosts)
+	}
+	sched := schedule(weightsOf(hosts))
+	p := &scheduledPicker{sched: sched}
+	p.next.Store(rand.Uint64N(uint64(len(sched))))
+	return p
+}
+
+type scheduledPicker struct {
+	next  atomic.Uint64
+	_     [56]byte
+	sched []int32
+}
+
+func (p *scheduledPicker) Pick() int {
+	return int(p.sched[(p.next.Add(1)-1)%uint64(len(p.sched))])
+}
+
+func weightsOf(hosts []*Stats) []int64 {
+	w := make([]int64, len(hosts))
+	for i, h := range hosts {
+		w[i] = int64(h.Weight())
+	}
+	return w
+}
+
+// schedule lays out one cycle in which backend i appears weight[i] times,
+// each backend's visits evenly spread: visit k of backend i is placed at
+// virtual time (k+½)/weight[i], and the cycle is all visits in virtual-time
+// order. Building it costs O(T log T) for a cycle of length T.
+func schedule(weights []int64) []int32 {
+	g := weights[0]
+	for _, w := range weights[1:] {
+		g = gcd(g, w)
+	}
+	var total int64
+	for i := range weights {
+		weights[i] /= g
+		total += weights[i]
+	}
+	if total > MaxScheduleLength {
+		scale := float64(MaxScheduleLength-len(weights)) / float64(total)
+		total = 0
+		for i := range weights {
+			weights[i] = max(1, int64(float64(weights[i])*scale))
+			total += weights[i]
+		}
+	}
+	type visit struct {
+		at   float64
+		host int32
+	}
+	visits := make([]visit, 0, total)
+	for i, w := range weights {
+		for k := range w {
+			visits = append(visits, visit{at: (float64(k) + 0.5) / float64(w), host: int32(i)})
+		}
+	}
+	slices.SortFunc(visits, func(a, b visit) int {
+		if c := cmp.Compare(a.at, b.at); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.host, b.host)
+	})
+	sched := make([]int32, len(visits))
+	for i, v := range visits {
+		sched[i] = v.host
+	}
+	return sched
+}
+
+func gcd(a, b int64) int64 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}

@@ -1,0 +1,206 @@
+package strategy
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultWindow is the time constant of the decay applied to scores and
+// latencies: an observation made DefaultWindow ago weighs 1/e of a new one.
+// It matches pooly's one-minute decay duration.
+const DefaultWindow = time.Minute
+
+// Clock returns the current time in nanoseconds on a monotonic scale. Only
+// differences between its values matter. Simulations pass a simulated clock;
+// everything else uses MonotonicClock.
+type Clock func() int64
+
+var epoch = time.Now()
+
+// MonotonicClock is the default Clock: nanoseconds since the process started
+// using this package, read from the monotonic clock.
+func MonotonicClock() int64 { return int64(time.Since(epoch)) }
+
+// Start is the moment a request began, as returned by Stats.Begin.
+type Start int64
+
+// StatsOption configures a Stats.
+type StatsOption func(*Stats)
+
+// WithWindow sets the decay time constant of scores and latencies. A window
+// of zero or less keeps DefaultWindow.
+func WithWindow(d time.Duration) StatsOption {
+	return func(s *Stats) {
+		if d > 0 {
+			s.window = float64(d)
+		}
+	}
+}
+
+// WithClock sets the clock used by Begin and Done. A nil clock keeps
+// MonotonicClock.
+func WithClock(c Clock) StatsOption {
+	return func(s *Stats) {
+		if c != nil {
+			s.clock = c
+		}
+	}
+}
+
+// Stats is the live record of one backend. All methods are safe for
+// concurrent use and allocate nothing. Create it with NewStats.
+type Stats struct {
+	address string
+	clock   Clock
+	window  float64 // decay time constant, in nanoseconds
+
+	inflight atomic.Int64
+	weight   atomic.Int64
+	requests atomic.Uint64
+	failures atomic.Uint64
+
+	// What pickers read, published after each observation.
+	score   atomic.Uint64 // float64 bits: decayed mean score in [0,1]
+	count   atomic.Uint64 // float64 bits: decayed number of observations at last
+	latency atomic.Uint64 // float64 bits: decayed mean latency in nanoseconds
+	last    atomic.Int64  // clock value of the last observation
+
+	mu   sync.Mutex // this backend's own; guards the sums below
+	sumS float64    // decayed sum of scores
+	sumL float64    // decayed sum of latencies
+	sumW float64    // decayed number of observations
+}
+
+// NewStats returns the statistics of a backend at address with the given
+// weight (values below 1 are stored as 1). A new backend has score 1, no
+// latency and no observations.
+func NewStats(address string, weight int, opts ...StatsOption) *Stats {
+	s := &Stats{address: address, clock: MonotonicClock, window: float64(DefaultWindow)}
+	for _, o := range opts {
+		o(s)
+	}
+	s.SetWeight(weight)
+	s.score.Store(math.Float64bits(1))
+	return s
+}
+
+// Address returns the backend's address.
+func (s *Stats) Address() string { return s.address }
+
+// Now reads the Stats' clock.
+func (s *Stats) Now() int64 { return s.clock() }
+
+// Window returns the decay time constant.
+func (s *Stats) Window() time.Duration { return time.Duration(s.window) }
+
+// Weight returns the backend's weight, at least 1.
+func (s *Stats) Weight() int { return int(s.weight.Load()) }
+
+// SetWeight changes the backend's weight; values below 1 are stored as 1.
+// Weighted pickers built before the change keep the old weight; the load
+// balancer rebuilds its picker when a weight changes.
+func (s *Stats) SetWeight(w int) {
+	if w < 1 {
+		w = 1
+	}
+	s.weight.Store(int64(w))
+}
+
+// InFlight returns the number of requests begun and not yet done.
+func (s *Stats) InFlight() int64 { return s.inflight.Load() }
+
+// Requests returns the number of requests done (not abandoned) so far.
+func (s *Stats) Requests() uint64 { return s.requests.Load() }
+
+// Failures returns the number of requests done with failed set.
+func (s *Stats) Failures() uint64 { return s.failures.Load() }
+
+// Score returns the time-decayed mean of the scores observed, in [0,1]. A
+// backend never observed scores 1, so that it is tried.
+func (s *Stats) Score() float64 { return math.Float64frombits(s.score.Load()) }
+
+// Latency returns the time-decayed mean latency, or 0 before the first
+// observation.
+func (s *Stats) Latency() time.Duration {
+	return time.Duration(math.Float64frombits(s.latency.Load()))
+}
+
+// Observations returns the time-decayed number of observations as of now: a
+// backend that has not been called for a few windows counts as nearly
+// unknown again, which is what lets bandit strategies re-explore it.
+func (s *Stats) Observations(now int64) float64 {
+	c := math.Float64frombits(s.count.Load())
+	if c == 0 {
+		return 0
+	}
+	if dt := now - s.last.Load(); dt > 0 {
+		c *= math.Exp(-float64(dt) / s.window)
+	}
+	return c
+}
+
+// LastObserved returns the clock value of the latest observation, or 0.
+func (s *Stats) LastObserved() int64 { return s.last.Load() }
+
+// Begin records the start of a request: one more in flight. Pass the result
+// to Done or Abandon exactly once.
+func (s *Stats) Begin() Start {
+	s.inflight.Add(1)
+	return Start(s.clock())
+}
+
+// Done records the end of a request begun with Begin: one fewer in flight,
+// and an observation of its latency and score (1 for full success, 0 for
+// failure; values outside [0,1] are clamped). failed counts the request in
+// Failures.
+func (s *Stats) Done(start Start, failed bool, score float64) {
+	s.End(start, s.clock(), failed, score)
+}
+
+// End is Done for a caller that has already read the clock (now), for
+// example to score the call by its latency.
+func (s *Stats) End(start Start, now int64, failed bool, score float64) {
+	s.inflight.Add(-1)
+	s.Observe(now, time.Duration(now-int64(start)), failed, score)
+}
+
+// Abandon records the end of a request that says nothing about the backend,
+// such as one the caller cancelled: one fewer in flight and no observation.
+func (s *Stats) Abandon(Start) { s.inflight.Add(-1) }
+
+// Observe records an outcome at time now without touching the in-flight
+// count. Simulations and connection pools that time requests themselves use
+// it directly.
+func (s *Stats) Observe(now int64, latency time.Duration, failed bool, score float64) {
+	if failed {
+		s.failures.Add(1)
+	}
+	s.requests.Add(1)
+	switch {
+	case score < 0 || score != score: // negative or NaN
+		score = 0
+	case score > 1:
+		score = 1
+	}
+	if latency < 0 {
+		latency = 0
+	}
+	s.mu.Lock()
+	last := s.last.Load()
+	d := 1.0
+	if s.sumW > 0 && now > last {
+		d = math.Exp(-float64(now-last) / s.window)
+	}
+	s.sumS = s.sumS*d + score
+	s.sumL = s.sumL*d + float64(latency)
+	s.sumW = s.sumW*d + 1
+	s.score.Store(math.Float64bits(s.sumS / s.sumW))
+	s.latency.Store(math.Float64bits(s.sumL / s.sumW))
+	s.count.Store(math.Float64bits(s.sumW))
+	if now > last {
+		s.last.Store(now)
+	}
+	s.mu.Unlock()
+}
