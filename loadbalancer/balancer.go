@@ -48,9 +48,10 @@ func ErrorScorer(err error, _ time.Duration) (float64, bool) {
 type Option func(*config) error
 
 type config struct {
-	logger    log.Logger
-	scorer    Scorer
-	cacheOpts []endpointcache.Option
+	logger      log.Logger
+	scorer      Scorer
+	cacheOpts   []endpointcache.Option
+	middlewares []endpointcache.Middleware
 }
 
 // WithLogger sets the logger for discovery and factory problems.
@@ -84,6 +85,20 @@ func InvalidateOnError(timeout time.Duration) Option {
 	}
 }
 
+// WithEndpointMiddleware decorates each instance's endpoint with m, once,
+// when the instance appears. Middlewares run inside the outcome recording (so
+// what they do counts in the host's latency and score) in the order given:
+// the first is outermost.
+func WithEndpointMiddleware(m endpointcache.Middleware) Option {
+	return func(c *config) error {
+		if m == nil {
+			return errors.New("loadbalancer: nil endpoint middleware")
+		}
+		c.middlewares = append(c.middlewares, m)
+		return nil
+	}
+}
+
 // WithStatsOptions sets the options of each host's statistics (decay
 // window, clock).
 func WithStatsOptions(opts ...strategy.StatsOption) Option {
@@ -97,15 +112,16 @@ func WithStatsOptions(opts ...strategy.StatsOption) Option {
 // service. It satisfies go-kit's lb.Balancer. Create it with New, NewRandom
 // or NewRoundRobin; Close it when done.
 type Balancer struct {
-	state    atomic.Pointer[state]
-	cache    *endpointcache.Cache
-	strategy strategy.Strategy
-	scorer   Scorer
-	sub      *publisher.Subscription
-	done     chan struct{}
-	wg       sync.WaitGroup
-	once     sync.Once
-	closed   atomic.Bool
+	state       atomic.Pointer[state]
+	cache       *endpointcache.Cache
+	strategy    strategy.Strategy
+	scorer      Scorer
+	middlewares []endpointcache.Middleware
+	sub         *publisher.Subscription
+	done        chan struct{}
+	wg          sync.WaitGroup
+	once        sync.Once
+	closed      atomic.Bool
 }
 
 var _ lb.Balancer = (*Balancer)(nil)
@@ -137,7 +153,7 @@ func New(p publisher.Publisher, f endpointcache.Factory, s strategy.Strategy, op
 			return nil, err
 		}
 	}
-	b := &Balancer{strategy: s, scorer: cfg.scorer, done: make(chan struct{})}
+	b := &Balancer{strategy: s, scorer: cfg.scorer, middlewares: cfg.middlewares, done: make(chan struct{})}
 	b.state.Store(&state{snap: &endpointcache.Snapshot{}, picker: s.NewPicker(nil), none: ErrNoEndpoints})
 	cacheOpts := append([]endpointcache.Option{
 		endpointcache.WithLogger(cfg.logger),
@@ -250,7 +266,10 @@ func avoid(p strategy.Picker, entries []*endpointcache.Entry, tried []string, fi
 
 // record is the cache middleware that wraps each new endpoint so that every
 // call through it updates the instance's statistics.
-func (b *Balancer) record(_ publisher.Instance, next endpoint.Endpoint, st *strategy.Stats) endpoint.Endpoint {
+func (b *Balancer) record(in publisher.Instance, next endpoint.Endpoint, st *strategy.Stats) endpoint.Endpoint {
+	for i := len(b.middlewares) - 1; i >= 0; i-- {
+		next = b.middlewares[i](in, next, st)
+	}
 	r := &recorder{next: next, stats: st, scorer: b.scorer}
 	return r.call
 }
