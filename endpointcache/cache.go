@@ -129,6 +129,7 @@ type Cache struct {
 
 	mu      sync.Mutex // serialises writers
 	items   []*item    // parallel to the current snapshot's Entries
+	spare   []*item    // the list before, reused as the next one
 	byAddr  map[string]*item
 	gen     uint64
 	version uint64
@@ -137,7 +138,11 @@ type Cache struct {
 	closed  bool
 }
 
+// item is the writer's private record of one cached instance. inst repeats
+// entry.Instance so that comparing an update against the live set reads one
+// object per instance, not two.
 type item struct {
+	inst   publisher.Instance
 	entry  *Entry
 	closer io.Closer
 	gen    uint64
@@ -214,12 +219,17 @@ func (c *Cache) replace(instances []publisher.Instance) []closing {
 	}
 	c.gen++
 	gen := c.gen
-	items := make([]*item, 0, len(instances))
-	for i, in := range instances {
+	// The previous-but-one list is garbage by now: reuse its array.
+	items := c.spare[:0]
+	if cap(items) < len(instances) {
+		items = make([]*item, 0, len(instances))
+	}
+	for i := range instances {
+		in := &instances[i]
 		var it *item
 		// Discovery usually returns the same order as last time, so
 		// compare by position before paying for a map lookup.
-		if i < len(c.items) && c.items[i].entry.Instance.Address == in.Address {
+		if i < len(c.items) && c.items[i].inst.Address == in.Address {
 			it = c.items[i]
 		} else {
 			it = c.byAddr[in.Address]
@@ -227,17 +237,17 @@ func (c *Cache) replace(instances []publisher.Instance) []closing {
 		}
 		switch {
 		case it == nil:
-			if it = c.create(in); it == nil {
+			if it = c.create(*in); it == nil {
 				continue // logged; tried again on the next update
 			}
 			c.byAddr[in.Address] = it
 		case it.gen == gen:
 			continue // duplicate address in one event: first wins
-		case !it.entry.Instance.Equal(in):
+		case !sameInstance(&it.inst, in):
 			e := *it.entry
-			e.Instance = in
+			e.Instance = *in
 			e.Stats.SetWeight(in.EffectiveWeight())
-			it.entry = &e
+			it.entry, it.inst = &e, *in
 			changed = true
 		}
 		it.gen = gen
@@ -245,14 +255,18 @@ func (c *Cache) replace(instances []publisher.Instance) []closing {
 	}
 	var closers []closing
 	if len(items) != len(c.byAddr) {
-		for addr, it := range c.byAddr {
+		// Every cached item is in the previous list, so sweeping that
+		// slice finds the removed ones without iterating the map.
+		for _, it := range c.items {
 			if it.gen != gen {
+				addr := it.inst.Address
 				delete(c.byAddr, addr)
 				closers = append(closers, closing{addr, it.closer})
 			}
 		}
 	}
-	c.items = items
+	clear(items[len(items):cap(items)]) // drop stale pointers beyond the new length
+	c.spare, c.items = c.items, items
 	if changed {
 		c.publish(items, nil)
 	}
@@ -276,7 +290,7 @@ func (c *Cache) create(in publisher.Instance) *item {
 	if c.middleware != nil {
 		ep = c.middleware(in, ep, st)
 	}
-	return &item{entry: &Entry{Instance: in, Endpoint: ep, Stats: st}, closer: closer}
+	return &item{inst: in, entry: &Entry{Instance: in, Endpoint: ep, Stats: st}, closer: closer}
 }
 
 // fail records a discovery error. Called with c.mu held.
@@ -367,4 +381,13 @@ func (c *Cache) closeAll(cs []closing) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// sameInstance is Instance.Equal without copying two structs per call, which
+// shows in a thousand-instance update.
+func sameInstance(a, b *publisher.Instance) bool {
+	if a.Weight != b.Weight || a.Priority != b.Priority || len(a.Metadata) != len(b.Metadata) {
+		return false
+	}
+	return len(a.Metadata) == 0 || a.Equal(*b)
 }

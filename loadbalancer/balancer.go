@@ -128,8 +128,9 @@ var _ lb.Balancer = (*Balancer)(nil)
 
 // state is what a request reads: one immutable value per cache snapshot.
 type state struct {
-	snap   *endpointcache.Snapshot
+	eps    []endpoint.Endpoint // eps[i] is snap.Entries[i].Endpoint, one load closer
 	picker strategy.Picker
+	snap   *endpointcache.Snapshot
 	none   error // what Endpoint returns when there is nothing to pick
 }
 
@@ -206,7 +207,15 @@ func (b *Balancer) run() {
 // rebuild makes the state for a new snapshot. The cache calls it under its
 // update lock, so states are built in snapshot order.
 func (b *Balancer) rebuild(snap *endpointcache.Snapshot) {
-	st := &state{snap: snap, picker: b.strategy.NewPicker(snap.Hosts), none: ErrNoEndpoints}
+	st := &state{
+		eps:    make([]endpoint.Endpoint, len(snap.Entries)),
+		picker: b.strategy.NewPicker(snap.Hosts),
+		snap:   snap,
+		none:   ErrNoEndpoints,
+	}
+	for i, e := range snap.Entries {
+		st.eps[i] = e.Endpoint
+	}
 	switch {
 	case b.closed.Load() || errors.Is(snap.Err, endpointcache.ErrClosed):
 		st.none = ErrClosed
@@ -225,7 +234,7 @@ func (b *Balancer) Endpoint() (endpoint.Endpoint, error) {
 	if i < 0 {
 		return nil, st.none
 	}
-	return st.snap.Entries[i].Endpoint, nil
+	return st.eps[i], nil
 }
 
 // EndpointAvoiding is Endpoint for a retry: it prefers an instance whose

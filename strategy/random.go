@@ -21,9 +21,13 @@ func (randomStrategy) NewPicker(hosts []*Stats) Picker {
 	return randomPicker(len(hosts))
 }
 
-type randomPicker int
+// randomPicker maps a 32-bit random number onto [0, n) by multiplication
+// (Lemire's method without the rejection step). The bias is below n/2³²,
+// under one in four million for a thousand hosts, and it saves a division
+// per pick.
+type randomPicker uint64
 
-func (n randomPicker) Pick() int { return rand.IntN(int(n)) }
+func (n randomPicker) Pick() int { return int((uint64(rand.Uint32()) * uint64(n)) >> 32) }
 
 // WeightedRandom picks a backend at random with probability proportional to
 // its weight. With equal weights it is Random.

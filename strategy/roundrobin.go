@@ -26,18 +26,18 @@ func (roundRobinStrategy) NewPicker(hosts []*Stats) Picker {
 	if p := trivial(hosts); p != nil {
 		return p
 	}
-	p := &roundRobinPicker{n: uint64(len(hosts))}
-	p.next.Store(rand.Uint64N(p.n))
+	p := &roundRobinPicker{mod: newFastMod(uint32(len(hosts)))}
+	p.next.Store(rand.Uint32N(uint32(len(hosts))))
 	return p
 }
 
 type roundRobinPicker struct {
-	next atomic.Uint64
-	_    [56]byte // keep the hot counter on its own cache line
-	n    uint64
+	next atomic.Uint32
+	_    [60]byte // keep the hot counter on its own cache line
+	mod  fastMod
 }
 
-func (p *roundRobinPicker) Pick() int { return int((p.next.Add(1) - 1) % p.n) }
+func (p *roundRobinPicker) Pick() int { return p.mod.of(p.next.Add(1) - 1) }
 
 // WeightedRoundRobin picks backends in turn, each as often as its weight
 // relative to the others, interleaved smoothly (weights 3,1 give
@@ -56,20 +56,19 @@ func (weightedRoundRobinStrategy) NewPicker(hosts []*Stats) Picker {
 		return roundRobinStrategy{}.NewPicker(hosts)
 	}
 	sched := schedule(weightsOf(hosts))
-	p := &scheduledPicker{sched: sched}
-	p.next.Store(rand.Uint64N(uint64(len(sched))))
+	p := &scheduledPicker{sched: sched, mod: newFastMod(uint32(len(sched)))}
+	p.next.Store(rand.Uint32N(uint32(len(sched))))
 	return p
 }
 
 type scheduledPicker struct {
-	next  atomic.Uint64
-	_     [56]byte
+	next  atomic.Uint32
+	_     [60]byte
+	mod   fastMod
 	sched []int32
 }
 
-func (p *scheduledPicker) Pick() int {
-	return int(p.sched[(p.next.Add(1)-1)%uint64(len(p.sched))])
-}
+func (p *scheduledPicker) Pick() int { return int(p.sched[p.mod.of(p.next.Add(1)-1)]) }
 
 func weightsOf(hosts []*Stats) []int64 {
 	w := make([]int64, len(hosts))

@@ -12,6 +12,14 @@ import (
 // It matches pooly's one-minute decay duration.
 const DefaultWindow = time.Minute
 
+// DefaultShortWindow is the time constant of the short-memory statistics:
+// the peak-sensitive latency average and the recent score, which
+// latency-aware strategies read. It is short so that a backend that turns
+// bad loses its traffic within a second or two and one that recovers
+// regains it within seconds; the long window (DefaultWindow) serves the
+// bandit strategies, which want a steadier estimate.
+const DefaultShortWindow = 5 * time.Second
+
 // Clock returns the current time in nanoseconds on a monotonic scale. Only
 // differences between its values matter. Simulations pass a simulated clock;
 // everything else uses MonotonicClock.
@@ -35,6 +43,16 @@ func WithWindow(d time.Duration) StatsOption {
 	return func(s *Stats) {
 		if d > 0 {
 			s.window = float64(d)
+		}
+	}
+}
+
+// WithShortWindow sets the time constant of the short-memory statistics
+// (PeakLatency, Recent). A window of zero or less keeps DefaultShortWindow.
+func WithShortWindow(d time.Duration) StatsOption {
+	return func(s *Stats) {
+		if d > 0 {
+			s.short = float64(d)
 		}
 	}
 }
@@ -71,18 +89,27 @@ type Stats struct {
 	sumS float64    // decayed sum of scores
 	sumL float64    // decayed sum of latencies
 	sumW float64    // decayed number of observations
+
+	// The short-memory statistics, decayed with time constant short.
+	short  float64       // nanoseconds
+	peak   atomic.Uint64 // float64 bits: peak-sensitive latency EWMA, ns
+	recent atomic.Uint64 // float64 bits: decayed mean score
+	rcount atomic.Uint64 // float64 bits: decayed number of observations at last
+	sumRS  float64       // guarded by mu: decayed sum of scores
+	sumRW  float64       // guarded by mu: decayed number of observations
 }
 
 // NewStats returns the statistics of a backend at address with the given
 // weight (values below 1 are stored as 1). A new backend has score 1, no
 // latency and no observations.
 func NewStats(address string, weight int, opts ...StatsOption) *Stats {
-	s := &Stats{address: address, clock: MonotonicClock, window: float64(DefaultWindow)}
+	s := &Stats{address: address, clock: MonotonicClock, window: float64(DefaultWindow), short: float64(DefaultShortWindow)}
 	for _, o := range opts {
 		o(s)
 	}
 	s.SetWeight(weight)
 	s.score.Store(math.Float64bits(1))
+	s.recent.Store(math.Float64bits(1))
 	return s
 }
 
@@ -187,20 +214,77 @@ func (s *Stats) Observe(now int64, latency time.Duration, failed bool, score flo
 	if latency < 0 {
 		latency = 0
 	}
+	lat := float64(latency)
 	s.mu.Lock()
 	last := s.last.Load()
-	d := 1.0
-	if s.sumW > 0 && now > last {
+	first := s.sumW == 0
+	d, ds := 1.0, 1.0
+	if !first && now > last {
 		d = math.Exp(-float64(now-last) / s.window)
+		ds = math.Exp(-float64(now-last) / s.short)
 	}
 	s.sumS = s.sumS*d + score
-	s.sumL = s.sumL*d + float64(latency)
+	s.sumL = s.sumL*d + lat
 	s.sumW = s.sumW*d + 1
 	s.score.Store(math.Float64bits(s.sumS / s.sumW))
 	s.latency.Store(math.Float64bits(s.sumL / s.sumW))
 	s.count.Store(math.Float64bits(s.sumW))
+
+	s.sumRS = s.sumRS*ds + score
+	s.sumRW = s.sumRW*ds + 1
+	s.recent.Store(math.Float64bits(s.sumRS / s.sumRW))
+	s.rcount.Store(math.Float64bits(s.sumRW))
+	// Peak sensitivity (Finagle's and linkerd's peak EWMA): a latency above
+	// the average replaces it at once, so a backend that slows down is
+	// avoided from its first slow response; lower latencies pull the
+	// average down only as fast as the short window allows.
+	if peak := math.Float64frombits(s.peak.Load()); first || lat > peak {
+		s.peak.Store(math.Float64bits(lat))
+	} else {
+		s.peak.Store(math.Float64bits(peak*ds + lat*(1-ds)))
+	}
 	if now > last {
 		s.last.Store(now)
 	}
 	s.mu.Unlock()
+}
+
+// ShortWindow returns the time constant of PeakLatency and Recent.
+func (s *Stats) ShortWindow() time.Duration { return time.Duration(s.short) }
+
+// PeakLatency returns the peak-sensitive latency average as of now, or 0
+// before the first observation. It rises to any latency above it at once
+// and falls towards lower ones with the short window. Between observations
+// it decays towards zero, so a backend left alone for a while looks cheap
+// again and is tried: that is how a peak-EWMA balancer finds out that a slow
+// backend has recovered.
+func (s *Stats) PeakLatency(now int64) time.Duration {
+	p := math.Float64frombits(s.peak.Load())
+	return time.Duration(p * s.shortDecay(now))
+}
+
+// Recent returns the mean score over the short window and the decayed number
+// of observations behind it, as of now. A backend never observed has score 1
+// and no observations. Like Observations, the count fades between
+// observations, so a strategy can tell a fresh verdict from an old one.
+func (s *Stats) Recent(now int64) (score, observations float64) {
+	score = math.Float64frombits(s.recent.Load())
+	observations = math.Float64frombits(s.rcount.Load()) * s.shortDecay(now)
+	return score, observations
+}
+
+// shortDecay is the short-window decay factor since the last observation.
+// Pickers call it on every pick, so it avoids math.Exp while the last
+// observation is recent: below x = 1/64 the second-order Taylor polynomial
+// is within 1e-6 of exp(-x), far finer than anything a strategy compares.
+func (s *Stats) shortDecay(now int64) float64 {
+	dt := now - s.last.Load()
+	if dt <= 0 {
+		return 1
+	}
+	x := float64(dt) / s.short
+	if x < 1.0/64 {
+		return 1 - x + x*x/2
+	}
+	return math.Exp(-x)
 }

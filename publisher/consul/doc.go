@@ -1,0 +1,34 @@
+// Package consul discovers the instances of a service from Consul's health
+// endpoint and registers instances with a Consul agent.
+//
+// A Publisher runs one blocking query at a time against
+// /v1/health/service/NAME and publishes the complete instance set whenever
+// it changes. It is built for the failures real clusters produce:
+//
+//   - Only instances whose checks all pass are published by default (Consul
+//     filters on the server); IncludeWarning adds those in warning state, as
+//     Consul's DNS interface does.
+//   - Several tags (all must match), a filter expression, datacenter,
+//     namespace and partition are sent to Consul, so filtering happens on
+//     the server. The ACL token, TLS and address come from the api.Config or
+//     *api.Client the caller builds.
+//   - The service weight (Weights.Passing, or Weights.Warning for an
+//     instance in warning) becomes Instance.Weight; a warning instance whose
+//     warning weight is 0 gets no traffic. The service address falls back to
+//     the node address, and IPv6 addresses are written "[addr]:port".
+//   - The wait index follows Consul's advice for blocking queries: an index
+//     that goes backwards restarts the loop from 0, a zero index becomes 1
+//     so the next query blocks, and a token bucket limits how fast the loop
+//     may spin when results churn.
+//   - While Consul is unreachable the publisher retries with jittered
+//     exponential back-off, publishes the error (subscribers keep the last
+//     known instances), and recovers by itself when Consul returns.
+//   - Malformed entries (no service, no address, a bad port, a negative
+//     weight) are skipped and logged; the rest of the result is used.
+//
+// A Registrar registers one instance with the local agent with a TTL or an
+// HTTP check, keeps a TTL check passing from a goroutine (registering again
+// if the agent lost the service, as a restarted dev agent does), and
+// deregisters on Close. Unlike go-kit's registrar, it returns its errors and
+// hands those of its goroutine to a callback instead of only logging them.
+package consul

@@ -1,0 +1,31 @@
+package consul
+
+import (
+	"context"
+	"time"
+)
+
+// WithClock replaces the publisher's clock: now is read for the rate limit
+// and stats, sleep is called for every wait (rate limit and back-off).
+func WithClock(now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) Option {
+	return func(c *config) error {
+		c.clock = funcClock{now: now, sleep: sleep}
+		return nil
+	}
+}
+
+// WithRand replaces the jitter source of the back-off.
+func WithRand(f func() float64) Option {
+	return func(c *config) error {
+		c.backoff.rand = f
+		return nil
+	}
+}
+
+type funcClock struct {
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+func (c funcClock) Now() time.Time                                   { return c.now() }
+func (c funcClock) Sleep(ctx context.Context, d time.Duration) error { return c.sleep(ctx, d) }

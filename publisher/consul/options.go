@@ -1,0 +1,187 @@
+package consul
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/go-kit/log"
+)
+
+// Defaults of a Publisher, each changed by the option named beside it.
+const (
+	// DefaultWaitTime is how long one blocking query may wait for a change
+	// (WithWaitTime). It is Consul's own default.
+	DefaultWaitTime = 5 * time.Minute
+	// MaxWaitTime is the longest wait Consul honours.
+	MaxWaitTime = 10 * time.Minute
+	// QueryTimeoutGrace is added to the wait time (and to the up to 1/16
+	// of it that Consul adds as jitter) to bound each query, so a
+	// connection that died silently is noticed without a TCP reset.
+	QueryTimeoutGrace = 10 * time.Second
+	// DefaultBackoffMin and DefaultBackoffMax bound the jittered
+	// exponential back-off while Consul is unreachable (WithBackoff).
+	DefaultBackoffMin = 250 * time.Millisecond
+	DefaultBackoffMax = 15 * time.Second
+	// DefaultQueryInterval and DefaultQueryBurst shape the token bucket
+	// that paces queries (WithRateLimit): a burst of quick queries, then at
+	// most one per interval while results keep changing.
+	DefaultQueryInterval = 100 * time.Millisecond
+	DefaultQueryBurst    = 3
+)
+
+// ErrInvalidOption is wrapped by the error a constructor returns for a bad
+// option value.
+var ErrInvalidOption = errors.New("consul: invalid option")
+
+// Option configures a Publisher.
+type Option func(*config) error
+
+type config struct {
+	tags           []string
+	filter         string
+	datacenter     string
+	namespace      string
+	partition      string
+	includeWarning bool
+	allowStale     bool
+	waitTime       time.Duration
+	backoff        backoff
+	queryEvery     time.Duration
+	queryBurst     int
+	logger         log.Logger
+	clock          clock
+}
+
+func defaultConfig() config {
+	return config{
+		waitTime:   DefaultWaitTime,
+		backoff:    backoff{min: DefaultBackoffMin, max: DefaultBackoffMax, rand: defaultRand},
+		queryEvery: DefaultQueryInterval,
+		queryBurst: DefaultQueryBurst,
+		logger:     log.NewNopLogger(),
+		clock:      realClock{},
+	}
+}
+
+// WithTags keeps only instances that carry every one of tags. Consul
+// filters on the server (one tag parameter per tag), so instances without
+// them never cross the network.
+func WithTags(tags ...string) Option {
+	return func(c *config) error {
+		if slices.Contains(tags, "") {
+			return fmt.Errorf("%w: empty tag", ErrInvalidOption)
+		}
+		c.tags = append(c.tags, tags...)
+		return nil
+	}
+}
+
+// WithFilter sends a Consul filter expression (for example
+// `Service.Meta.version == "2"`), evaluated by the server on each entry.
+// A malformed expression makes every query fail with Consul's error, which
+// subscribers see in Event.Err.
+func WithFilter(expr string) Option {
+	return func(c *config) error {
+		c.filter = expr
+		return nil
+	}
+}
+
+// WithDatacenter queries datacenter dc instead of the agent's own.
+func WithDatacenter(dc string) Option {
+	return func(c *config) error {
+		c.datacenter = dc
+		return nil
+	}
+}
+
+// WithNamespace queries namespace ns (Consul Enterprise). Without it the
+// namespace of the client's configuration or of its token applies.
+func WithNamespace(ns string) Option {
+	return func(c *config) error {
+		c.namespace = ns
+		return nil
+	}
+}
+
+// WithPartition queries admin partition p (Consul Enterprise).
+func WithPartition(p string) Option {
+	return func(c *config) error {
+		c.partition = p
+		return nil
+	}
+}
+
+// IncludeWarning also publishes instances whose worst check is in warning,
+// with their Weights.Warning as weight (none at all when that is 0), as
+// Consul's DNS interface does. By default only instances whose checks all
+// pass are published.
+func IncludeWarning() Option {
+	return func(c *config) error {
+		c.includeWarning = true
+		return nil
+	}
+}
+
+// WithAllowStale lets any Consul server answer, not only the leader: less
+// load on the leader and answers during an election, at the price of
+// results that may lag by a few hundred milliseconds.
+func WithAllowStale() Option {
+	return func(c *config) error {
+		c.allowStale = true
+		return nil
+	}
+}
+
+// WithWaitTime sets how long each blocking query waits for a change,
+// between 1s and MaxWaitTime (default DefaultWaitTime). Shorter waits notice
+// a silently dead connection sooner and cost more idle queries.
+func WithWaitTime(d time.Duration) Option {
+	return func(c *config) error {
+		if d < time.Second || d > MaxWaitTime {
+			return fmt.Errorf("%w: wait time %v not in [1s, %v]", ErrInvalidOption, d, MaxWaitTime)
+		}
+		c.waitTime = d
+		return nil
+	}
+}
+
+// WithBackoff sets the bounds of the jittered exponential back-off used
+// while queries fail: the n-th consecutive failure waits a random time in
+// [d/2, d) with d = min·2^(n-1), capped at max.
+func WithBackoff(min, max time.Duration) Option {
+	return func(c *config) error {
+		if min <= 0 || max < min {
+			return fmt.Errorf("%w: back-off [%v, %v]", ErrInvalidOption, min, max)
+		}
+		c.backoff.min, c.backoff.max = min, max
+		return nil
+	}
+}
+
+// WithRateLimit paces the query loop with a token bucket: up to burst
+// queries start at once, then one per every while results keep changing.
+// It protects Consul from a loop that would otherwise spin when a check
+// flaps. every == 0 turns the limit off.
+func WithRateLimit(every time.Duration, burst int) Option {
+	return func(c *config) error {
+		if every < 0 || (every > 0 && burst < 1) {
+			return fmt.Errorf("%w: rate limit every %v burst %d", ErrInvalidOption, every, burst)
+		}
+		c.queryEvery, c.queryBurst = every, burst
+		return nil
+	}
+}
+
+// WithLogger sets the logger for failed queries and skipped entries.
+func WithLogger(l log.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return fmt.Errorf("%w: nil logger", ErrInvalidOption)
+		}
+		c.logger = l
+		return nil
+	}
+}
