@@ -52,6 +52,9 @@ type config struct {
 	scorer      Scorer
 	cacheOpts   []endpointcache.Option
 	middlewares []endpointcache.Middleware
+
+	metrics         *Metrics
+	metricsInterval time.Duration
 }
 
 // WithLogger sets the logger for discovery and factory problems.
@@ -117,6 +120,9 @@ type Balancer struct {
 	strategy    strategy.Strategy
 	scorer      Scorer
 	middlewares []endpointcache.Middleware
+	reporter    *reporter
+	interval    time.Duration
+	none        atomic.Uint64 // Endpoint calls that found no host
 	sub         *publisher.Subscription
 	done        chan struct{}
 	wg          sync.WaitGroup
@@ -155,6 +161,9 @@ func New(p publisher.Publisher, f endpointcache.Factory, s strategy.Strategy, op
 		}
 	}
 	b := &Balancer{strategy: s, scorer: cfg.scorer, middlewares: cfg.middlewares, done: make(chan struct{})}
+	if cfg.metrics != nil {
+		b.reporter, b.interval = &reporter{m: cfg.metrics}, cfg.metricsInterval
+	}
 	b.state.Store(&state{snap: &endpointcache.Snapshot{}, picker: s.NewPicker(nil), none: ErrNoEndpoints})
 	cacheOpts := append([]endpointcache.Option{
 		endpointcache.WithLogger(cfg.logger),
@@ -191,8 +200,16 @@ func NewRoundRobin(p publisher.Publisher, f endpointcache.Factory, opts ...Optio
 
 func (b *Balancer) run() {
 	defer b.wg.Done()
+	var tick <-chan time.Time
+	if b.reporter != nil {
+		t := time.NewTicker(b.interval)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		select {
+		case <-tick:
+			b.reporter.report(b.state.Load().snap, b.none.Load())
 		case ev, ok := <-b.sub.C():
 			if !ok {
 				return // the publisher stopped: keep the last known set
@@ -223,6 +240,9 @@ func (b *Balancer) rebuild(snap *endpointcache.Snapshot) {
 		st.none = fmt.Errorf("%w: discovery: %w", ErrNoEndpoints, snap.Err)
 	}
 	b.state.Store(st)
+	if b.reporter != nil {
+		b.reporter.note(snap)
+	}
 }
 
 // Endpoint returns the endpoint of the instance the strategy picks, or an
@@ -232,6 +252,7 @@ func (b *Balancer) Endpoint() (endpoint.Endpoint, error) {
 	st := b.state.Load()
 	i := st.picker.Pick()
 	if i < 0 {
+		b.none.Add(1)
 		return nil, st.none
 	}
 	return st.eps[i], nil
@@ -247,6 +268,7 @@ func (b *Balancer) EndpointAvoiding(tried []string) (endpoint.Endpoint, string, 
 	st := b.state.Load()
 	i := st.picker.Pick()
 	if i < 0 {
+		b.none.Add(1)
 		return nil, "", st.none
 	}
 	entries := st.snap.Entries
@@ -313,6 +335,9 @@ func (b *Balancer) Close() error {
 		close(b.done)
 		b.wg.Wait()
 		b.sub.Cancel()
+		if b.reporter != nil {
+			b.reporter.report(b.state.Load().snap, b.none.Load())
+		}
 		err = b.cache.Close()
 	})
 	return err

@@ -76,6 +76,7 @@ type Stats struct {
 
 	inflight atomic.Int64
 	weight   atomic.Int64
+	started  atomic.Uint64
 	requests atomic.Uint64
 	failures atomic.Uint64
 
@@ -138,6 +139,9 @@ func (s *Stats) SetWeight(w int) {
 // InFlight returns the number of requests begun and not yet done.
 func (s *Stats) InFlight() int64 { return s.inflight.Load() }
 
+// Started returns the number of requests begun so far.
+func (s *Stats) Started() uint64 { return s.started.Load() }
+
 // Requests returns the number of requests done (not abandoned) so far.
 func (s *Stats) Requests() uint64 { return s.requests.Load() }
 
@@ -174,6 +178,7 @@ func (s *Stats) LastObserved() int64 { return s.last.Load() }
 // Begin records the start of a request: one more in flight. Pass the result
 // to Done or Abandon exactly once.
 func (s *Stats) Begin() Start {
+	s.started.Add(1)
 	s.inflight.Add(1)
 	return Start(s.clock())
 }

@@ -1,0 +1,40 @@
+# lbkit's build and test entry points. `make test` is what CI runs
+# (.ci/run calls it and nothing else), so everything it needs it installs
+# itself: the real servers the integration tests talk to are built or
+# started here, on 127.0.0.1 only.
+
+GO        ?= go
+# Integration tests live in a nested module so that etcd's server and
+# Consul's agent stay out of the library's go.mod.
+INTEG     := integration
+
+.PHONY: test fmt-check vet unit integration servers bench demo clean-cache
+
+test: fmt-check vet servers unit integration
+
+fmt-check:
+	@out=$$(gofmt -l . ); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@echo "gofmt: clean"
+
+vet:
+	$(GO) vet ./...
+	cd $(INTEG) && $(GO) vet ./...
+
+# servers builds (once, cached under $$HOME/.cache/lbkit) the Consul agent the
+# Consul integration tests start on 127.0.0.1. etcd runs embedded in the test
+# process and DNS is an in-process miekg/dns server, so they need no install.
+servers:
+	@scripts/consul-agent.sh >/dev/null
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+integration:
+	cd $(INTEG) && LBKIT_CONSUL_BIN=$$(../scripts/consul-agent.sh) $(GO) test -race -count=1 -timeout 15m ./...
+
+# bench runs every benchmark once; see README for the comparison commands.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+demo:
+	$(GO) run ./examples/demo

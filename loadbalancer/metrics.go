@@ -1,0 +1,215 @@
+package loadbalancer
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-kit/kit/metrics"
+	"github.com/go-kit/kit/metrics/discard"
+	kitprometheus "github.com/go-kit/kit/metrics/prometheus"
+	"github.com/go-kit/kit/metrics/statsd"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/seed41aebe0c/lbkit/endpointcache"
+	"github.com/seed41aebe0c/lbkit/strategy"
+)
+
+// DefaultMetricsInterval is how often a balancer copies its hosts'
+// statistics into its Metrics.
+const DefaultMetricsInterval = time.Second
+
+// Metrics are the balancer's metrics, through go-kit's metrics interfaces so
+// that any backend (Prometheus, statsd, expvar, ...) can receive them. The
+// per-host metrics carry a "host" label with the instance address (backends
+// without labels, like statsd, aggregate over hosts).
+//
+// The request path never touches them: a balancer samples its statistics
+// every interval (WithMetrics) and on Close, so metrics cost nothing per call.
+// Nil fields are discarded.
+type Metrics struct {
+	// Picks counts calls started through each host's endpoint.
+	Picks metrics.Counter
+	// Failures counts calls that failed, per host.
+	Failures metrics.Counter
+	// InFlight is the number of calls under way, per host.
+	InFlight metrics.Gauge
+	// Score is the decayed mean outcome score in [0,1], per host.
+	Score metrics.Gauge
+	// Latency is the decayed mean latency in seconds, per host.
+	Latency metrics.Gauge
+	// Hosts is the number of live hosts.
+	Hosts metrics.Gauge
+	// NoEndpoints counts Endpoint calls that found no live host.
+	NoEndpoints metrics.Counter
+}
+
+// NewPrometheusMetrics builds every balancer metric as a Prometheus
+// collector registered with reg (prometheus.DefaultRegisterer if nil), named
+// namespace_subsystem_NAME. Give each balancer its own subsystem or register
+// them with distinct registerers; a name clash is returned as an error.
+func NewPrometheusMetrics(reg prometheus.Registerer, namespace, subsystem string) (*Metrics, error) {
+	if reg == nil {
+		reg = prometheus.DefaultRegisterer
+	}
+	var errs []error
+	counter := func(name, help string, labels ...string) metrics.Counter {
+		cv := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Subsystem: subsystem, Name: name, Help: help}, labels)
+		errs = append(errs, reg.Register(cv))
+		return kitprometheus.NewCounter(cv)
+	}
+	gauge := func(name, help string, labels ...string) metrics.Gauge {
+		gv := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Subsystem: subsystem, Name: name, Help: help}, labels)
+		errs = append(errs, reg.Register(gv))
+		return kitprometheus.NewGauge(gv)
+	}
+	m := &Metrics{
+		Picks:       counter("picks_total", "Calls started through each host.", "host"),
+		Failures:    counter("failures_total", "Calls that failed, per host.", "host"),
+		InFlight:    gauge("in_flight", "Calls under way, per host.", "host"),
+		Score:       gauge("score", "Decayed mean outcome score in [0,1], per host.", "host"),
+		Latency:     gauge("latency_seconds", "Decayed mean call latency, per host.", "host"),
+		Hosts:       gauge("hosts", "Live hosts."),
+		NoEndpoints: counter("no_endpoints_total", "Endpoint calls that found no live host."),
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("loadbalancer: registering metrics: %w", err)
+	}
+	return m, nil
+}
+
+// NewStatsdMetrics builds every balancer metric on a go-kit statsd sender,
+// named prefix + NAME. statsd has no labels, so per-host metrics aggregate
+// over hosts (the gauges hold the last host reported). The caller runs the
+// sender's SendLoop or WriteLoop.
+func NewStatsdMetrics(s *statsd.Statsd, prefix string) (*Metrics, error) {
+	if s == nil {
+		return nil, errors.New("loadbalancer: nil statsd sender")
+	}
+	return &Metrics{
+		Picks:       s.NewCounter(prefix+"picks", 1),
+		Failures:    s.NewCounter(prefix+"failures", 1),
+		InFlight:    s.NewGauge(prefix + "in_flight"),
+		Score:       s.NewGauge(prefix + "score"),
+		Latency:     s.NewGauge(prefix + "latency_seconds"),
+		Hosts:       s.NewGauge(prefix + "hosts"),
+		NoEndpoints: s.NewCounter(prefix+"no_endpoints", 1),
+	}, nil
+}
+
+// WithMetrics makes the balancer report into m every interval (0 means
+// DefaultMetricsInterval) and once more on Close.
+func WithMetrics(m *Metrics, interval time.Duration) Option {
+	return func(c *config) error {
+		if m == nil {
+			return errors.New("loadbalancer: nil metrics")
+		}
+		if interval < 0 {
+			return fmt.Errorf("loadbalancer: negative metrics interval %v", interval)
+		}
+		if interval == 0 {
+			interval = DefaultMetricsInterval
+		}
+		c.metrics, c.metricsInterval = m.withDefaults(), interval
+		return nil
+	}
+}
+
+func (m *Metrics) withDefaults() *Metrics {
+	c := *m
+	if c.Picks == nil {
+		c.Picks = discard.NewCounter()
+	}
+	if c.Failures == nil {
+		c.Failures = discard.NewCounter()
+	}
+	if c.NoEndpoints == nil {
+		c.NoEndpoints = discard.NewCounter()
+	}
+	for _, g := range []*metrics.Gauge{&c.InFlight, &c.Score, &c.Latency, &c.Hosts} {
+		if *g == nil {
+			*g = discard.NewGauge()
+		}
+	}
+	return &c
+}
+
+// reporter copies statistics into metrics. note is called by rebuild (under
+// the cache's lock) with every new snapshot; report runs on the balancer's
+// goroutine, or in Close after that goroutine has ended.
+type reporter struct {
+	m *Metrics
+
+	mu    sync.Mutex
+	fresh map[*strategy.Stats]string // hosts seen in snapshots since the last report
+
+	known  map[*strategy.Stats]*hostCounts
+	noneAt uint64
+}
+
+type hostCounts struct {
+	addr            string
+	picks, failures uint64
+}
+
+// note remembers a snapshot so that a host that comes and goes between two
+// reports still has its calls counted.
+func (r *reporter) note(s *endpointcache.Snapshot) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fresh == nil {
+		r.fresh = map[*strategy.Stats]string{}
+	}
+	for _, e := range s.Entries {
+		r.fresh[e.Stats] = e.Instance.Address
+	}
+}
+
+func (r *reporter) report(current *endpointcache.Snapshot, none uint64) {
+	r.mu.Lock()
+	fresh := r.fresh
+	r.fresh = nil
+	r.mu.Unlock()
+	if r.known == nil {
+		r.known = map[*strategy.Stats]*hostCounts{}
+	}
+	for s, addr := range fresh {
+		if _, ok := r.known[s]; !ok {
+			r.known[s] = &hostCounts{addr: addr}
+		}
+	}
+	for _, e := range current.Entries {
+		if _, ok := r.known[e.Stats]; !ok {
+			r.known[e.Stats] = &hostCounts{addr: e.Instance.Address}
+		}
+	}
+	live := make(map[*strategy.Stats]bool, len(current.Entries))
+	for _, e := range current.Entries {
+		live[e.Stats] = true
+	}
+	for s, c := range r.known {
+		picks, failures := s.Started(), s.Failures()
+		r.m.Picks.With("host", c.addr).Add(float64(picks - c.picks))
+		r.m.Failures.With("host", c.addr).Add(float64(failures - c.failures))
+		c.picks, c.failures = picks, failures
+		if !live[s] {
+			// Gone: zero its gauges so dashboards do not show a ghost.
+			r.m.InFlight.With("host", c.addr).Set(0)
+			r.m.Score.With("host", c.addr).Set(0)
+			r.m.Latency.With("host", c.addr).Set(0)
+			delete(r.known, s)
+		}
+	}
+	for _, e := range current.Entries {
+		addr, s := e.Instance.Address, e.Stats
+		r.m.InFlight.With("host", addr).Set(float64(s.InFlight()))
+		r.m.Score.With("host", addr).Set(s.Score())
+		r.m.Latency.With("host", addr).Set(s.Latency().Seconds())
+	}
+	r.m.Hosts.Set(float64(len(current.Entries)))
+	if none > r.noneAt {
+		r.m.NoEndpoints.Add(float64(none - r.noneAt))
+		r.noneAt = none
+	}
+}
