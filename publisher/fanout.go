@@ -17,11 +17,12 @@ import (
 // is replaced by the new one. Since every event is a complete state, nothing
 // is lost but intermediate states.
 type Fanout struct {
-	mu     sync.Mutex
-	cur    Event
-	has    bool
-	closed bool
-	subs   map[*Subscription]struct{}
+	mu      sync.Mutex
+	cur     Event
+	has     bool
+	closed  bool
+	subs    map[*Subscription]struct{}
+	metrics *Metrics
 }
 
 // Subscription is one subscriber's view of a publisher. Receive events from
@@ -93,6 +94,7 @@ func (f *Fanout) Publish(ev Event) {
 		ev.Instances = ins
 	}
 	f.cur, f.has = ev, true
+	f.record(ev)
 	for s := range f.subs {
 		offer(s.ch, ev)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
 	"github.com/seed41aebe0c/lbkit/publisher"
@@ -198,5 +199,40 @@ func TestInstanceEqual(t *testing.T) {
 	b.Metadata = map[string]string{"zone": "y"}
 	if a.Equal(b) {
 		t.Fatal("different metadata compares equal")
+	}
+}
+
+func TestFanoutMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := publisher.NewPrometheusMetrics(reg, "lbkit", "users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := publisher.NewPrometheusMetrics(reg, "lbkit", "users"); err == nil {
+		t.Fatal("duplicate registration accepted")
+	}
+	var f publisher.Fanout
+	f.Publish(publisher.Event{Instances: publisher.FromAddresses("a:1", "b:1")})
+	f.SetMetrics(m)
+	f.Publish(publisher.Event{Instances: publisher.FromAddresses("a:1", "b:1", "c:1")})
+	f.Publish(publisher.Event{Err: errors.New("down")})
+	mfs, _ := reg.Gather()
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		m := mf.GetMetric()[0]
+		got[mf.GetName()] = m.GetCounter().GetValue() + m.GetGauge().GetValue()
+	}
+	want := map[string]float64{
+		"lbkit_users_discovery_updates_total": 2,
+		"lbkit_users_discovery_errors_total":  1,
+		"lbkit_users_discovery_instances":     3,
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("metrics %v, want %v", got, want)
+	}
+	f.SetMetrics(nil)
+	f.Publish(publisher.Event{})
+	if _, err := publisher.NewStatsdMetrics(nil, ""); err == nil {
+		t.Fatal("nil statsd sender accepted")
 	}
 }

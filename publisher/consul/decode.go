@@ -168,17 +168,28 @@ func normaliseHost(h string) (string, error) {
 		bare = bare[1 : len(bare)-1]
 	}
 	if ip, err := netip.ParseAddr(bare); err == nil {
+		// netip accepts any bytes as an IPv6 zone; only an interface
+		// name or number survives a round trip through "[addr%zone]:port".
+		if !hostChars(ip.Zone()) {
+			return "", fmt.Errorf("address %q: bad IPv6 zone", h)
+		}
 		return ip.String(), nil
 	}
-	if len(h) > 253 {
-		return "", fmt.Errorf("host name of %d bytes", len(h))
+	if len(h) > 253 || !hostChars(h) {
+		return "", fmt.Errorf("address %q is neither an IP address nor a host name", h)
 	}
-	for _, r := range h {
+	return h, nil
+}
+
+// hostChars reports whether s holds only what host names (and interface
+// names) are made of.
+func hostChars(s string) bool {
+	for _, r := range s {
 		switch {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.', r == '_':
 		default:
-			return "", fmt.Errorf("address %q is neither an IP address nor a host name", h)
+			return false
 		}
 	}
-	return h, nil
+	return true
 }

@@ -38,6 +38,9 @@ type fakeHealth struct {
 	forever bool
 	calls   []call
 	called  chan struct{} // receives (without blocking) after each call
+	// gate, when set, holds each answer until the test sends on it, so
+	// the test sees every published state.
+	gate chan struct{}
 }
 
 func newFakeHealth(steps ...step) *fakeHealth {
@@ -61,6 +64,13 @@ func (f *fakeHealth) ServiceMultipleTags(service string, tags []string, passing 
 	select {
 	case f.called <- struct{}{}:
 	default:
+	}
+	if ok && f.gate != nil {
+		select {
+		case <-f.gate:
+		case <-q.Context().Done():
+			return nil, nil, q.Context().Err()
+		}
 	}
 	if !ok {
 		<-q.Context().Done()

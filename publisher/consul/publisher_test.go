@@ -32,15 +32,15 @@ func TestNewRejectsBadArguments(t *testing.T) {
 		t.Errorf("empty service: %v", err)
 	}
 	for name, o := range map[string]consul.Option{
-		"nil option":          nil,
-		"empty tag":           consul.WithTags("a", ""),
-		"wait 0":              consul.WithWaitTime(0),
-		"wait 11m":            consul.WithWaitTime(11 * time.Minute),
-		"backoff min 0":       consul.WithBackoff(0, time.Second),
-		"backoff max < min":   consul.WithBackoff(time.Second, time.Millisecond),
-		"rate every < 0":      consul.WithRateLimit(-time.Second, 1),
-		"rate burst 0":        consul.WithRateLimit(time.Second, 0),
-		"nil logger":          consul.WithLogger(nil),
+		"nil option":        nil,
+		"empty tag":         consul.WithTags("a", ""),
+		"wait 0":            consul.WithWaitTime(0),
+		"wait 11m":          consul.WithWaitTime(11 * time.Minute),
+		"backoff min 0":     consul.WithBackoff(0, time.Second),
+		"backoff max < min": consul.WithBackoff(time.Second, time.Millisecond),
+		"rate every < 0":    consul.WithRateLimit(-time.Second, 1),
+		"rate burst 0":      consul.WithRateLimit(time.Second, 0),
+		"nil logger":        consul.WithLogger(nil),
 	} {
 		if _, err := consul.NewWithHealth(h, "web", o); !errors.Is(err, consul.ErrInvalidOption) {
 			t.Errorf("%s: err = %v, want ErrInvalidOption", name, err)
@@ -140,15 +140,19 @@ func TestUnchangedResultsAreNotRepublished(t *testing.T) {
 	es := []*api.ServiceEntry{entry("a", "10.0.0.1", 80, api.HealthPassing), entry("b", "10.0.0.2", 80, api.HealthPassing)}
 	rev := []*api.ServiceEntry{es[1], es[0]} // same set, other order
 	h := newFakeHealth(step{index: 1, entries: es}, step{index: 2, entries: rev}, step{index: 3, entries: es[:1]})
+	h.gate = make(chan struct{})
 	p, err := consul.NewWithHealth(h, "web", consul.WithRateLimit(0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Stop()
 	s := p.Subscribe()
+	h.gate <- struct{}{}
 	if ev := next(t, s); len(ev.Instances) != 2 {
 		t.Fatalf("first %+v", ev)
 	}
+	h.gate <- struct{}{}
+	h.gate <- struct{}{}
 	if ev := next(t, s); len(ev.Instances) != 1 {
 		t.Fatalf("second event %+v, want the one-instance set (the reordered set is no change)", ev)
 	}
@@ -239,6 +243,7 @@ func TestOutageKeepsLastSetAndRecovers(t *testing.T) {
 			entry("a", "10.0.0.1", 80, api.HealthPassing), entry("b", "10.0.0.2", 80, api.HealthPassing),
 		}},
 	)
+	h.gate = make(chan struct{})
 	clk := newFakeClock(time.Hour)
 	p, err := consul.NewWithHealth(h, "web", consul.WithClock(clk.Now, clk.Sleep))
 	if err != nil {
@@ -246,14 +251,21 @@ func TestOutageKeepsLastSetAndRecovers(t *testing.T) {
 	}
 	defer p.Stop()
 	s := p.Subscribe()
+	h.gate <- struct{}{}
 	if ev := next(t, s); ev.Err != nil || len(ev.Instances) != 1 {
 		t.Fatalf("first %+v", ev)
 	}
-	var ev publisher.Event
-	for ev = next(t, s); ev.Err != nil; ev = next(t, s) {
+	for range 3 {
+		h.gate <- struct{}{}
+		ev := next(t, s)
 		if !errors.Is(ev.Err, down) || fmt.Sprint(publisher.Addresses(ev.Instances)) != "[10.0.0.1:80]" {
 			t.Fatalf("during outage %+v, want the error and the last known instance", ev)
 		}
+	}
+	h.gate <- struct{}{}
+	ev := next(t, s)
+	if ev.Err != nil {
+		t.Fatalf("after recovery %+v", ev)
 	}
 	if got := fmt.Sprint(publisher.Addresses(ev.Instances)); got != "[10.0.0.1:80 10.0.0.2:80]" {
 		t.Fatalf("after recovery %s", got)

@@ -165,10 +165,7 @@ func (c *Client) exchangeUDP(ctx context.Context, id uint16, query []byte) ([]by
 	for {
 		n, err := conn.Read(buf)
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, err
+			return nil, ctxError(ctx, err)
 		}
 		// A stray datagram (a late answer to someone else's query on a
 		// reused port) is not ours: keep reading until ours or the deadline.
@@ -193,23 +190,33 @@ func (c *Client) exchangeTCP(ctx context.Context, id uint16, query []byte) ([]by
 	binary.BigEndian.PutUint16(msg, uint16(len(query)))
 	copy(msg[2:], query)
 	if _, err := conn.Write(msg); err != nil {
-		return nil, err
+		return nil, ctxError(ctx, err)
 	}
 	var lenBuf [2]byte
 	if _, err := io.ReadFull(conn, lenBuf[:]); err != nil {
-		return nil, err
+		return nil, ctxError(ctx, err)
 	}
 	resp := make([]byte, binary.BigEndian.Uint16(lenBuf[:]))
 	if _, err := io.ReadFull(conn, resp); err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, err
+		return nil, ctxError(ctx, err)
 	}
 	if len(resp) < 2 || binary.BigEndian.Uint16(resp) != id {
 		return nil, errors.New("answer for another query")
 	}
 	return resp, nil
+}
+
+// ctxError returns the context's error for an I/O error caused by the
+// context ending (the connection deadline is the context's deadline, and it
+// can fire a moment before the context's own timer), else err.
+func ctxError(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return err
 }
 
 // parse reads the SRV records of an answer, following CNAMEs within it.

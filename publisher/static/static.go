@@ -74,6 +74,9 @@ func (p *Publisher) Instances() []publisher.Instance {
 	return ev.Instances
 }
 
+// SetMetrics records every later update into m (see publisher.Metrics).
+func (p *Publisher) SetMetrics(m *publisher.Metrics) { p.fan.SetMetrics(m) }
+
 // Subscribe implements publisher.Publisher.
 func (p *Publisher) Subscribe() *publisher.Subscription { return p.fan.Subscribe() }
 

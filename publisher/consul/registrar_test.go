@@ -1,0 +1,419 @@
+package consul_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/seed41aebe0c/lbkit/publisher/consul"
+)
+
+// fakeAgent records agent calls and fails them as the test says.
+type fakeAgent struct {
+	mu            sync.Mutex
+	registrations []api.AgentServiceRegistration
+	replace       []bool
+	deregs        []string
+	deregQ        []api.QueryOptions
+	ttl           []string // "checkID status output"
+	regErr        error
+	deregErr      error
+	ttlErr        error
+}
+
+func (a *fakeAgent) ServiceRegisterOpts(s *api.AgentServiceRegistration, o api.ServiceRegisterOpts) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.regErr != nil {
+		return a.regErr
+	}
+	a.registrations = append(a.registrations, *s)
+	a.replace = append(a.replace, o.ReplaceExistingChecks)
+	return nil
+}
+
+func (a *fakeAgent) ServiceDeregisterOpts(id string, q *api.QueryOptions) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.deregErr != nil {
+		return a.deregErr
+	}
+	a.deregs = append(a.deregs, id)
+	a.deregQ = append(a.deregQ, *q)
+	return nil
+}
+
+func (a *fakeAgent) UpdateTTLOpts(id, output, status string, q *api.QueryOptions) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ttlErr != nil {
+		return a.ttlErr
+	}
+	a.ttl = append(a.ttl, id+" "+status+" "+output)
+	return nil
+}
+
+func (a *fakeAgent) set(f func(a *fakeAgent)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	f(a)
+}
+
+func (a *fakeAgent) snapshot() (regs []api.AgentServiceRegistration, deregs, ttl []string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.registrations), slices.Clone(a.deregs), slices.Clone(a.ttl)
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func service() *api.AgentServiceRegistration {
+	return &api.AgentServiceRegistration{ID: "web-1", Name: "web", Address: "127.0.0.1", Port: 8080}
+}
+
+func TestNewRegistrarRejectsBadInput(t *testing.T) {
+	a := &fakeAgent{}
+	if _, err := consul.NewRegistrar(nil, service()); !errors.Is(err, consul.ErrNilClient) {
+		t.Errorf("nil client: %v", err)
+	}
+	if _, err := consul.NewRegistrarFromConfig(nil, service()); !errors.Is(err, consul.ErrNilClient) {
+		t.Errorf("nil config: %v", err)
+	}
+	if _, err := consul.NewRegistrarWithAgent(nil, service()); !errors.Is(err, consul.ErrNilClient) {
+		t.Errorf("nil agent: %v", err)
+	}
+	if _, err := consul.NewRegistrarWithAgent(a, nil); !errors.Is(err, consul.ErrNilRegistration) {
+		t.Errorf("nil registration: %v", err)
+	}
+	bad := map[string]func(r *api.AgentServiceRegistration){
+		"no name":         func(r *api.AgentServiceRegistration) { r.Name = "" },
+		"no ID":           func(r *api.AgentServiceRegistration) { r.ID = "" },
+		"port 0":          func(r *api.AgentServiceRegistration) { r.Port = 0 },
+		"port 70000":      func(r *api.AgentServiceRegistration) { r.Port = 70000 },
+		"address w/ port": func(r *api.AgentServiceRegistration) { r.Address = "127.0.0.1:80" },
+		"passing 0":       func(r *api.AgentServiceRegistration) { r.Weights = &api.AgentWeights{Passing: 0, Warning: 1} },
+		"warning -1":      func(r *api.AgentServiceRegistration) { r.Weights = &api.AgentWeights{Passing: 1, Warning: -1} },
+		"nil check":       func(r *api.AgentServiceRegistration) { r.Checks = api.AgentServiceChecks{nil} },
+		"bad TTL":         func(r *api.AgentServiceRegistration) { r.Check = &api.AgentServiceCheck{TTL: "soon"} },
+		"duplicate check": func(r *api.AgentServiceRegistration) {
+			r.Checks = api.AgentServiceChecks{{CheckID: "c", TTL: "1s"}, {CheckID: "c", TTL: "2s"}}
+		},
+	}
+	for name, mutate := range bad {
+		r := service()
+		mutate(r)
+		if _, err := consul.NewRegistrarWithAgent(a, r); !errors.Is(err, consul.ErrInvalidRegistration) {
+			t.Errorf("%s: err = %v, want ErrInvalidRegistration", name, err)
+		}
+	}
+	for name, opts := range map[string][]consul.RegistrarOption{
+		"nil option":      {nil},
+		"TTL 0":           {consul.WithTTLCheck(0)},
+		"refresh >= TTL":  {consul.WithTTLCheck(time.Second), consul.WithTTLRefresh(time.Second)},
+		"refresh 0":       {consul.WithTTLRefresh(0)},
+		"HTTP URL":        {consul.WithHTTPCheck("localhost:80/health", time.Second, time.Second)},
+		"HTTP interval":   {consul.WithHTTPCheck("http://127.0.0.1/health", 0, time.Second)},
+		"dereg after 0":   {consul.WithDeregisterCriticalAfter(0)},
+		"nil handler":     {consul.WithErrorHandler(nil)},
+		"nil logger":      {consul.WithRegistrarLogger(nil)},
+		"close timeout 0": {consul.WithCloseTimeout(0)},
+	} {
+		if _, err := consul.NewRegistrarWithAgent(a, service(), opts...); !errors.Is(err, consul.ErrInvalidOption) {
+			t.Errorf("%s: err = %v, want ErrInvalidOption", name, err)
+		}
+	}
+	if regs, _, _ := a.snapshot(); len(regs) != 0 {
+		t.Fatal("a rejected registrar called the agent")
+	}
+}
+
+func TestRegistrarKeepsTTLPassingAndDeregistersOnClose(t *testing.T) {
+	a := &fakeAgent{}
+	reg := service()
+	reg.Namespace, reg.Partition = "team-a", "part-1"
+	r, err := consul.NewRegistrarWithAgent(a, reg, consul.WithTTLCheck(300*time.Millisecond),
+		consul.WithDeregisterCriticalAfter(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Port = 1 // the registrar holds a copy
+	if err := r.Register(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	regs, _, _ := a.snapshot()
+	if len(regs) != 1 || regs[0].Port != 8080 || len(regs[0].Checks) != 1 || !a.replace[0] {
+		t.Fatalf("registration %+v (replace existing checks %v)", regs, a.replace)
+	}
+	c := regs[0].Checks[0]
+	if c.CheckID != "web-1:ttl" || c.TTL != "300ms" || c.Status != api.HealthPassing || c.DeregisterCriticalServiceAfter != "1m0s" {
+		t.Fatalf("TTL check %+v", c)
+	}
+	// Refreshed every TTL/3 = 100ms.
+	waitUntil(t, "three TTL refreshes", func() bool { _, _, ttl := a.snapshot(); return len(ttl) >= 3 })
+	if _, _, ttl := a.snapshot(); ttl[0] != "web-1:ttl passing " {
+		t.Fatalf("TTL update %q", ttl[0])
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, deregs, ttl := a.snapshot()
+	if !slices.Equal(deregs, []string{"web-1"}) || a.deregQ[0].Namespace != "team-a" || a.deregQ[0].Partition != "part-1" {
+		t.Fatalf("deregistrations %v %+v", deregs, a.deregQ)
+	}
+	time.Sleep(250 * time.Millisecond) // long enough for two more refreshes, were the keeper still running
+	if _, _, after := a.snapshot(); len(after) != len(ttl) {
+		t.Fatal("TTL refreshed after Close")
+	}
+	if err := r.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, deregs, _ := a.snapshot(); len(deregs) != 1 {
+		t.Fatalf("second Close deregistered again: %v", deregs)
+	}
+	if err := r.Register(context.Background()); !errors.Is(err, consul.ErrRegistrarClosed) {
+		t.Fatalf("Register after Close: %v", err)
+	}
+	if err := r.SetStatus(context.Background(), api.HealthPassing, ""); !errors.Is(err, consul.ErrRegistrarClosed) {
+		t.Fatalf("SetStatus after Close: %v", err)
+	}
+	if st := r.Stats(); st.Registered || st.Registrations != 1 || st.TTLUpdates < 3 || st.Failures != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestRegistrarReturnsAgentErrors(t *testing.T) {
+	boom := errors.New("Unexpected response code: 500")
+	a := &fakeAgent{regErr: boom}
+	r, err := consul.NewRegistrarWithAgent(a, service(), consul.WithTTLCheck(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Register(context.Background()); !errors.Is(err, consul.ErrRegister) || !errors.Is(err, boom) {
+		t.Fatalf("Register: %v, want ErrRegister wrapping the agent's error", err)
+	}
+	if st := r.Stats(); st.Registered || st.Failures != 1 || !errors.Is(st.LastError, boom) {
+		t.Fatalf("stats %+v", st)
+	}
+	// Never registered: Close has nothing to deregister.
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, deregs, _ := a.snapshot(); len(deregs) != 0 {
+		t.Fatalf("deregistered a service that was never registered: %v", deregs)
+	}
+}
+
+func TestDeregisterFailureCanBeRetried(t *testing.T) {
+	boom := errors.New("connection refused")
+	a := &fakeAgent{}
+	r, err := consul.NewRegistrarWithAgent(a, service())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Register(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a.set(func(a *fakeAgent) { a.deregErr = boom })
+	if err := r.Deregister(context.Background()); !errors.Is(err, consul.ErrDeregister) || !errors.Is(err, boom) {
+		t.Fatalf("Deregister: %v", err)
+	}
+	if !r.Stats().Registered {
+		t.Fatal("a failed deregistration forgot the registration")
+	}
+	a.set(func(a *fakeAgent) { a.deregErr = nil })
+	if err := r.Deregister(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Deregister(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, deregs, _ := a.snapshot(); len(deregs) != 1 {
+		t.Fatalf("deregistrations %v, want exactly one", deregs)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCloseReportsDeregisterError(t *testing.T) {
+	boom := errors.New("connection refused")
+	a := &fakeAgent{}
+	r, err := consul.NewRegistrarWithAgent(a, service(), consul.WithTTLCheck(time.Second), consul.WithCloseTimeout(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Register(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a.set(func(a *fakeAgent) { a.deregErr = boom })
+	if err := r.Close(); !errors.Is(err, consul.ErrDeregister) || !errors.Is(err, boom) {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
+
+func TestKeeperReregistersWhenAgentForgotTheCheck(t *testing.T) {
+	// What a dev agent says after a restart: it has no such check.
+	unknown := errors.New(`Unexpected response code: 404 (Unknown check ID "web-1:ttl")`)
+	var mu sync.Mutex
+	var reported []error
+	a := &fakeAgent{}
+	r, err := consul.NewRegistrarWithAgent(a, service(), consul.WithTTLCheck(time.Second),
+		consul.WithTTLRefresh(20*time.Millisecond),
+		consul.WithErrorHandler(func(err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := r.Register(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a.set(func(a *fakeAgent) { a.ttlErr = unknown })
+	waitUntil(t, "re-registration", func() bool { return r.Stats().Reregistrations >= 1 })
+	a.set(func(a *fakeAgent) { a.ttlErr = nil })
+	mu.Lock()
+	first := reported[0]
+	mu.Unlock()
+	if !errors.Is(first, consul.ErrTTLUpdate) || !errors.Is(first, unknown) {
+		t.Fatalf("reported %v, want ErrTTLUpdate wrapping the agent's error", first)
+	}
+	regs, _, _ := a.snapshot()
+	if last := regs[len(regs)-1]; last.ID != "web-1" || last.Checks[0].Status != api.HealthPassing {
+		t.Fatalf("re-registration %+v", last)
+	}
+}
+
+func TestKeeperReportsAgentDownAtRefreshPace(t *testing.T) {
+	down := errors.New("connection refused")
+	var mu sync.Mutex
+	var reported []error
+	a := &fakeAgent{}
+	r, err := consul.NewRegistrarWithAgent(a, service(), consul.WithTTLCheck(time.Second),
+		consul.WithTTLRefresh(20*time.Millisecond),
+		consul.WithErrorHandler(func(err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Register(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a.set(func(a *fakeAgent) { a.ttlErr, a.regErr = down, down })
+	time.Sleep(300 * time.Millisecond) // an observation window
+	a.set(func(a *fakeAgent) { a.ttlErr, a.regErr = nil, nil })
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// Two errors (refresh, re-register) per 20ms tick at most: a loop that
+	// retried without waiting would report thousands.
+	if len(reported) == 0 || len(reported) > 2*(300/20+2) {
+		t.Fatalf("%d errors reported in 300ms", len(reported))
+	}
+	var sawRegister bool
+	for _, err := range reported {
+		if !errors.Is(err, down) {
+			t.Fatalf("reported %v", err)
+		}
+		sawRegister = sawRegister || errors.Is(err, consul.ErrRegister)
+	}
+	if !sawRegister {
+		t.Fatal("the keeper never tried to register again")
+	}
+}
+
+func TestSetStatus(t *testing.T) {
+	a := &fakeAgent{}
+	plain, err := consul.NewRegistrarWithAgent(a, service())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.SetStatus(context.Background(), api.HealthCritical, ""); !errors.Is(err, consul.ErrNoTTLCheck) {
+		t.Fatalf("SetStatus without TTL check: %v", err)
+	}
+	plain.Close()
+
+	r, err := consul.NewRegistrarWithAgent(a, service(), consul.WithTTLCheck(time.Second), consul.WithTTLRefresh(20*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := r.SetStatus(context.Background(), "sleepy", ""); !errors.Is(err, consul.ErrInvalidOption) {
+		t.Fatalf("bad status: %v", err)
+	}
+	// Before Register: remembered, and the registration starts with it.
+	if err := r.SetStatus(context.Background(), api.HealthWarning, "warming up"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ttl := a.snapshot(); len(ttl) != 0 {
+		t.Fatal("SetStatus before Register called the agent")
+	}
+	if err := r.Register(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	regs, _, _ := a.snapshot()
+	if c := regs[len(regs)-1].Checks[0]; c.Status != api.HealthWarning || c.Notes != "warming up" {
+		t.Fatalf("registered check %+v", c)
+	}
+	if err := r.SetStatus(context.Background(), api.HealthCritical, "draining"); err != nil {
+		t.Fatal(err)
+	}
+	_, _, ttl := a.snapshot()
+	if last := ttl[len(ttl)-1]; last != "web-1:ttl critical draining" {
+		t.Fatalf("last TTL update %q", last)
+	}
+	n := len(ttl)
+	waitUntil(t, "refreshes", func() bool { _, _, ttl := a.snapshot(); return len(ttl) >= n+2 })
+	_, _, ttl = a.snapshot()
+	if last := ttl[len(ttl)-1]; last != "web-1:ttl critical draining" {
+		t.Fatalf("the keeper reports %q, want the status set", last)
+	}
+}
+
+func TestHTTPCheckAndCallersChecks(t *testing.T) {
+	a := &fakeAgent{}
+	reg := service()
+	reg.Check = &api.AgentServiceCheck{TTL: "2s"}
+	reg.Checks = api.AgentServiceChecks{{CheckID: "script", TCP: "127.0.0.1:8080", Interval: "10s"}}
+	r, err := consul.NewRegistrarWithAgent(a, reg,
+		consul.WithHTTPCheck("http://127.0.0.1:8080/health", time.Second, 500*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Register(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	regs, _, _ := a.snapshot()
+	got := regs[0]
+	if got.Check != nil || len(got.Checks) != 3 {
+		t.Fatalf("checks %+v", got.Checks)
+	}
+	if c := got.Checks[0]; c.CheckID != "web-1:ttl:1" || c.Status != api.HealthPassing {
+		t.Fatalf("caller's TTL check %+v, want an ID and passing", c)
+	}
+	if c := got.Checks[2]; c.CheckID != "web-1:http" || c.HTTP != "http://127.0.0.1:8080/health" || c.Interval != "1s" || c.Timeout != "500ms" {
+		t.Fatalf("HTTP check %+v", c)
+	}
+	if reg.Check.CheckID != "" {
+		t.Fatal("the caller's registration was modified")
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,57 @@
+// Package etcd is a Publisher over a key prefix in etcd v3, and a Registrar
+// that keeps one instance's key alive under a lease.
+//
+// # Publisher
+//
+// The publisher reads the prefix once with Get, publishes every instance
+// under it, then watches the prefix from the next revision and applies each
+// change to its own copy: a change costs no re-read. When the watch channel
+// closes, the watch is re-established from the last revision seen; when
+// that revision has been compacted away, the publisher reads the prefix
+// afresh and watches from there.
+//
+// A health probe (a count-only read, every DefaultHealthInterval) notices an
+// unreachable or leaderless cluster, which a watch alone does not report:
+// the publisher then publishes the error, subscribers keep the last known
+// instances, and when the probe succeeds again the watch is re-established
+// from the last revision seen, so the changes made during the outage arrive
+// without a restart.
+//
+// # Values
+//
+// Each key under the prefix holds one instance, in one of two forms:
+//
+//   - plain: the address alone, "10.0.0.1:8080" or "[2001:db8::1]:8080", as
+//     go-kit's sd/etcdv3 registrar writes it; a URL with a scheme and a host
+//     ("http://10.0.0.1:8080") is accepted too. Surrounding white space is
+//     ignored.
+//   - JSON: an object whose first non-space character is "{":
+//     {"address":"10.0.0.1:8080","weight":3,"priority":1,"metadata":{"zone":"eu-1"}}
+//     Only "address" is required; unknown fields are ignored so that writers
+//     may add some.
+//
+// EncodeValue writes the plain form when weight, priority and metadata are
+// all unset, and JSON otherwise. A value that is neither form, or whose
+// address, weight (0 to MaxWeight) or priority (0 to MaxPriority) is out of
+// range, is skipped and logged; the key is then treated as absent. When two
+// keys hold the same address, the one that sorts first wins.
+//
+// # Registrar
+//
+// The registrar grants a lease, puts its key under it, and keeps the lease
+// alive, draining the keep-alive channel. When the lease is lost (the
+// cluster was unreachable for longer than the TTL, or someone revoked the
+// lease) it grants a new lease and puts the key again, retrying with
+// jittered exponential back-off. Close deletes the key and revokes the
+// lease. Errors go to the caller: Register and Deregister return them, and
+// the background ones go to the handler set with WithErrorHandler and into
+// Stats.
+//
+// # Connection, TLS and authentication
+//
+// Both types take the client as a parameter; *clientv3.Client satisfies
+// Client and RegistrarClient. TLS, user name and password are set where
+// etcd's client takes them, in clientv3.Config (TLS, Username, Password).
+// The caller owns the client and closes it after the publisher or
+// registrar.
+package etcd

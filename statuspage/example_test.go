@@ -1,0 +1,38 @@
+package statuspage_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/go-kit/kit/endpoint"
+
+	"github.com/seed41aebe0c/lbkit/loadbalancer"
+	"github.com/seed41aebe0c/lbkit/publisher/static"
+	"github.com/seed41aebe0c/lbkit/statuspage"
+)
+
+func Example() {
+	p, _ := static.NewAddresses("127.0.0.1:8080")
+	defer p.Stop()
+	factory := func(string) (endpoint.Endpoint, io.Closer, error) {
+		return func(context.Context, any) (any, error) { return "ok", nil }, nil, nil
+	}
+	b, _ := loadbalancer.NewRoundRobin(p, factory)
+	defer b.Close()
+
+	page, _ := statuspage.New(statuspage.WithBalancer("users", b))
+	// In a service: http.Handle("/lb/", http.StripPrefix("/lb", page))
+	srv := httptest.NewServer(page)
+	defer srv.Close()
+
+	resp, _ := http.Get(srv.URL + "/status.json")
+	defer resp.Body.Close()
+	fmt.Println(resp.Status, resp.Header.Get("Content-Type"))
+	fmt.Println(page.Snapshot().Balancers[0].Hosts[0].Address)
+	// Output:
+	// 200 OK application/json
+	// 127.0.0.1:8080
+}

@@ -1,0 +1,260 @@
+package statuspage
+
+import (
+	"cmp"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/seed41aebe0c/lbkit/loadbalancer"
+)
+
+//go:embed assets
+var assets embed.FS
+
+// BalancerSource is what the page needs of a balancer;
+// *loadbalancer.Balancer satisfies it.
+type BalancerSource interface {
+	Status() loadbalancer.Status
+}
+
+// PoolRow is one line of a pool table: a name (usually the host address)
+// and named counts, shown as columns in the order first seen.
+type PoolRow struct {
+	Name   string           `json:"name"`
+	Counts map[string]int64 `json:"counts"`
+}
+
+// Control is a number the page may change, such as a pool's maximum size or
+// a herd's size.
+type Control struct {
+	// Get reads the current value.
+	Get func() int
+	// Set applies a new value, or returns why it cannot.
+	Set func(int) error
+	// Min and Max bound what the page accepts (inclusive).
+	Min, Max int
+}
+
+// Option configures a Page.
+type Option func(*Page) error
+
+// WithBalancer shows a balancer under name.
+func WithBalancer(name string, b BalancerSource) Option {
+	return func(p *Page) error {
+		if b == nil {
+			return errors.New("statuspage: nil balancer")
+		}
+		p.balancers = append(p.balancers, namedBalancer{name, b})
+		return nil
+	}
+}
+
+// WithPool shows a pool table under name; rows is called on every refresh.
+func WithPool(name string, rows func() []PoolRow) Option {
+	return func(p *Page) error {
+		if rows == nil {
+			return errors.New("statuspage: nil pool rows function")
+		}
+		p.pools = append(p.pools, namedPool{name, rows})
+		return nil
+	}
+}
+
+// WithControl lets the page change a number. Without any control the page
+// is read-only and refuses every change request.
+func WithControl(name string, c Control) Option {
+	return func(p *Page) error {
+		if c.Get == nil || c.Set == nil {
+			return errors.New("statuspage: control needs Get and Set")
+		}
+		if c.Min > c.Max {
+			return fmt.Errorf("statuspage: control %s: min %d > max %d", name, c.Min, c.Max)
+		}
+		if _, dup := p.controls[name]; dup {
+			return fmt.Errorf("statuspage: duplicate control %s", name)
+		}
+		p.controls[name] = c
+		return nil
+	}
+}
+
+// WithTitle sets the page title.
+func WithTitle(title string) Option {
+	return func(p *Page) error {
+		p.title = title
+		return nil
+	}
+}
+
+// Page is an http.Handler serving the live page at its root, the state as
+// JSON at status.json, and (with controls) changes at control.
+type Page struct {
+	title     string
+	balancers []namedBalancer
+	pools     []namedPool
+	controls  map[string]Control
+	mux       *http.ServeMux
+	mu        sync.Mutex // serialises control changes
+}
+
+type namedBalancer struct {
+	name string
+	b    BalancerSource
+}
+
+type namedPool struct {
+	name string
+	rows func() []PoolRow
+}
+
+// New returns a page over the given sources.
+func New(opts ...Option) (*Page, error) {
+	p := &Page{title: "lbkit status", controls: map[string]Control{}}
+	for _, o := range opts {
+		if err := o(p); err != nil {
+			return nil, err
+		}
+	}
+	static, err := fs.Sub(assets, "assets")
+	if err != nil {
+		return nil, err
+	}
+	p.mux = http.NewServeMux()
+	p.mux.HandleFunc("GET /status.json", p.serveJSON)
+	p.mux.HandleFunc("POST /control", p.serveControl)
+	p.mux.Handle("GET /", http.FileServerFS(static))
+	return p, nil
+}
+
+// ServeHTTP implements http.Handler. Mount it under a prefix with
+// http.StripPrefix.
+func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.mux.ServeHTTP(w, r) }
+
+// Snapshot is the JSON document the page polls.
+type Snapshot struct {
+	Title     string           `json:"title"`
+	Time      time.Time        `json:"time"`
+	Balancers []BalancerStatus `json:"balancers"`
+	Pools     []PoolStatus     `json:"pools"`
+	Controls  []ControlStatus  `json:"controls"`
+}
+
+// BalancerStatus is one balancer in a Snapshot.
+type BalancerStatus struct {
+	Name         string       `json:"name"`
+	Strategy     string       `json:"strategy"`
+	Version      uint64       `json:"version"`
+	DiscoveryErr string       `json:"discoveryErr,omitempty"`
+	Hosts        []HostStatus `json:"hosts"`
+}
+
+// HostStatus is one host in a BalancerStatus. Share is the host's share of
+// all requests the balancer has completed since the host appeared.
+type HostStatus struct {
+	Address   string  `json:"address"`
+	Weight    int     `json:"weight"`
+	InFlight  int64   `json:"inFlight"`
+	Score     float64 `json:"score"`
+	LatencyMs float64 `json:"latencyMs"`
+	Requests  uint64  `json:"requests"`
+	Failures  uint64  `json:"failures"`
+	Share     float64 `json:"share"`
+}
+
+// PoolStatus is one pool table in a Snapshot.
+type PoolStatus struct {
+	Name string    `json:"name"`
+	Rows []PoolRow `json:"rows"`
+}
+
+// ControlStatus is one control in a Snapshot.
+type ControlStatus struct {
+	Name  string `json:"name"`
+	Value int    `json:"value"`
+	Min   int    `json:"min"`
+	Max   int    `json:"max"`
+}
+
+// Snapshot reads every source now.
+func (p *Page) Snapshot() Snapshot {
+	s := Snapshot{Title: p.title, Time: time.Now(), Balancers: []BalancerStatus{}, Pools: []PoolStatus{}, Controls: []ControlStatus{}}
+	for _, nb := range p.balancers {
+		st := nb.b.Status()
+		bs := BalancerStatus{Name: nb.name, Strategy: st.Strategy, Version: st.Version, Hosts: make([]HostStatus, len(st.Hosts))}
+		if st.DiscoveryErr != nil {
+			bs.DiscoveryErr = st.DiscoveryErr.Error()
+		}
+		var total uint64
+		for _, h := range st.Hosts {
+			total += h.Requests
+		}
+		for i, h := range st.Hosts {
+			bs.Hosts[i] = HostStatus{
+				Address: h.Address, Weight: h.Weight, InFlight: h.InFlight, Score: h.Score,
+				LatencyMs: float64(h.Latency) / float64(time.Millisecond),
+				Requests:  h.Requests, Failures: h.Failures,
+			}
+			if total > 0 {
+				bs.Hosts[i].Share = float64(h.Requests) / float64(total)
+			}
+		}
+		s.Balancers = append(s.Balancers, bs)
+	}
+	for _, np := range p.pools {
+		s.Pools = append(s.Pools, PoolStatus{Name: np.name, Rows: np.rows()})
+	}
+	for name, c := range p.controls {
+		s.Controls = append(s.Controls, ControlStatus{Name: name, Value: c.Get(), Min: c.Min, Max: c.Max})
+	}
+	slices.SortFunc(s.Controls, func(a, b ControlStatus) int { return cmp.Compare(a.Name, b.Name) })
+	return s
+}
+
+func (p *Page) serveJSON(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(p.Snapshot())
+}
+
+// controlRequest is the body of POST control.
+type controlRequest struct {
+	Name  string `json:"name"`
+	Value int    `json:"value"`
+}
+
+func (p *Page) serveControl(w http.ResponseWriter, r *http.Request) {
+	if len(p.controls) == 0 {
+		http.Error(w, "this status page is read-only", http.StatusForbidden)
+		return
+	}
+	var req controlRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<10)).Decode(&req); err != nil {
+		http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	c, ok := p.controls[req.Name]
+	if !ok {
+		http.Error(w, "no such control", http.StatusNotFound)
+		return
+	}
+	if req.Value < c.Min || req.Value > c.Max {
+		http.Error(w, fmt.Sprintf("value %d outside [%d, %d]", req.Value, c.Min, c.Max), http.StatusBadRequest)
+		return
+	}
+	p.mu.Lock()
+	err := c.Set(req.Value)
+	p.mu.Unlock()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusConflict)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(ControlStatus{Name: req.Name, Value: c.Get(), Min: c.Min, Max: c.Max})
+}
