@@ -20,10 +20,13 @@ vet:
 	$(GO) vet ./...
 	cd $(INTEG) && $(GO) vet ./...
 
-# servers builds (once, cached under $$HOME/.cache/lbkit) the Consul agent the
-# Consul integration tests start on 127.0.0.1. etcd runs embedded in the test
-# process and DNS is an in-process miekg/dns server, so they need no install.
+# servers installs what the integration tests start on 127.0.0.1: the
+# Consul agent (built once from the Go module proxy, cached under
+# $$HOME/.cache/lbkit) and Debian's chromium for the status page test. etcd
+# runs embedded in the test process and DNS is an in-process miekg/dns
+# server, so they need no install.
 servers:
+	@scripts/install-chromium.sh
 	@scripts/consul-agent.sh >/dev/null
 
 unit:

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/seed41aebe0c/lbkit/loadbalancer"
+	"github.com/seed41aebe0c/lbkit/statuspage"
+)
+
+// currentBalancer shows, on the status page, whichever balancer the demo is
+// driving at the moment.
+type currentBalancer struct {
+	b atomic.Pointer[loadbalancer.Balancer]
+}
+
+func (c *currentBalancer) set(b *loadbalancer.Balancer) { c.b.Store(b) }
+
+func (c *currentBalancer) Status() loadbalancer.Status {
+	if b := c.b.Load(); b != nil {
+		return b.Status()
+	}
+	return loadbalancer.Status{Strategy: "starting"}
+}
+
+// serveStatus serves the live status page on addr and prints its URL.
+func serveStatus(out io.Writer, addr string, current *currentBalancer) (stop func(), err error) {
+	page, err := statuspage.New(statuspage.WithTitle("lbkit demo"), statuspage.WithBalancer("demo", current))
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: page, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	fmt.Fprintf(out, "status page: http://%s/\n", ln.Addr())
+	return func() { srv.Close() }, nil
+}
