@@ -12,5 +12,5 @@ fi
 echo "install-chromium.sh: installing Debian's chromium" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq >&2
-$SUDO apt-get install -y -qq --no-install-recommends chromium >&2
+$SUDO apt-get install -y -qq chromium >&2
 command -v chromium >/dev/null

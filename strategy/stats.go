@@ -279,17 +279,11 @@ func (s *Stats) Recent(now int64) (score, observations float64) {
 }
 
 // shortDecay is the short-window decay factor since the last observation.
-// Pickers call it on every pick, so it avoids math.Exp while the last
-// observation is recent: below x = 1/64 the second-order Taylor polynomial
-// is within 1e-6 of exp(-x), far finer than anything a strategy compares.
+// Pickers call it on every pick, hence fastExp.
 func (s *Stats) shortDecay(now int64) float64 {
 	dt := now - s.last.Load()
 	if dt <= 0 {
 		return 1
 	}
-	x := float64(dt) / s.short
-	if x < 1.0/64 {
-		return 1 - x + x*x/2
-	}
-	return math.Exp(-x)
+	return fastExp(-float64(dt) / s.short)
 }
