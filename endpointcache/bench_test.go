@@ -18,6 +18,9 @@ import (
 // The update benchmarks apply, alternately, two sets of 1000 instances that
 // differ in one instance, so every update removes one endpoint and creates
 // one. They report factory calls per update, which must be exactly 1.
+//
+//	go test -run '^$' -bench Update -benchmem -count 10 ./endpointcache/ > update.txt
+//	benchstat -col /impl update.txt
 
 func countingFactory(calls *atomic.Int64) endpointcache.Factory {
 	ep := endpoint.Endpoint(func(context.Context, any) (any, error) { return nil, nil })
@@ -43,21 +46,7 @@ func BenchmarkUpdate1000OneChanged(b *testing.B) {
 		{Instances: publisher.FromAddresses(as...)},
 		{Instances: publisher.FromAddresses(bs...)},
 	}
-	b.Run("lbkit", func(b *testing.B) {
-		var calls atomic.Int64
-		c, _ := endpointcache.New(countingFactory(&calls))
-		defer c.Close()
-		c.Update(sets[0])
-		calls.Store(0)
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := range b.N {
-			c.Update(sets[(i+1)%2])
-		}
-		b.StopTimer()
-		b.ReportMetric(float64(calls.Load())/float64(b.N), "factory-calls/op")
-	})
-	b.Run("gokit", func(b *testing.B) {
+	b.Run("impl=gokit", func(b *testing.B) {
 		var calls atomic.Int64
 		inst := &chanInstancer{}
 		f := countingFactory(&calls)
@@ -79,6 +68,20 @@ func BenchmarkUpdate1000OneChanged(b *testing.B) {
 		inst.ch <- kit[(b.N+1)%2]
 		b.StopTimer()
 		b.ReportMetric(float64(calls.Load())/float64(b.N+1), "factory-calls/op")
+	})
+	b.Run("impl=lbkit", func(b *testing.B) {
+		var calls atomic.Int64
+		c, _ := endpointcache.New(countingFactory(&calls))
+		defer c.Close()
+		c.Update(sets[0])
+		calls.Store(0)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			c.Update(sets[(i+1)%2])
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(calls.Load())/float64(b.N), "factory-calls/op")
 	})
 }
 

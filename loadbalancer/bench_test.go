@@ -19,9 +19,8 @@ import (
 // cache + balancer against go-kit's sd.NewEndpointer over a FixedInstancer +
 // lb.NewRoundRobin / lb.NewRandom. Run both with
 //
-//	go test -run '^$' -bench Endpoint -benchmem -count 10 ./loadbalancer/ | tee bench.txt
-//
-// and compare the lbkit and gokit rows.
+//	go test -run '^$' -bench Endpoint -benchmem -count 10 ./loadbalancer/ > bench.txt
+//	benchstat -col /impl bench.txt
 
 func nopFactory(string) (endpoint.Endpoint, io.Closer, error) {
 	return func(context.Context, any) (any, error) { return nil, nil }, nil, nil
@@ -74,8 +73,10 @@ func gokitBalancer(b *testing.B, kind string, n int) balancer {
 func BenchmarkEndpoint(b *testing.B) {
 	for _, kind := range []string{"roundrobin", "random"} {
 		for _, n := range []int{10, 1000} {
-			for _, lib := range []string{"lbkit", "gokit"} {
-				name := fmt.Sprintf("%s/hosts=%d/%s", kind, n, lib)
+			for _, lib := range []string{"gokit", "lbkit"} {
+				// key=value names let benchstat put the two libraries in
+				// columns: benchstat -col /impl bench.txt
+				name := fmt.Sprintf("%s/hosts=%d/impl=%s", kind, n, lib)
 				b.Run(name+"/serial", func(b *testing.B) {
 					bal := build(b, lib, kind, n)
 					b.ReportAllocs()
