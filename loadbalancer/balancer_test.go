@@ -414,9 +414,15 @@ func TestConcurrentCallsAndUpdates(t *testing.T) {
 			}
 		}()
 	}
-	for i := range 200 {
+	// Keep changing the set until the callers have made a fair number of
+	// calls through it (bounded in count and time).
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; i < 200 || (calls.Load() < 1000 && time.Now().Before(deadline)); i++ {
 		p.Replace(publisher.FromAddresses(fmt.Sprint(i%3), fmt.Sprint(i%4+10))...)
 		_ = b.Status()
+		if i%50 == 0 {
+			time.Sleep(time.Millisecond)
+		}
 	}
 	close(stop)
 	wg.Wait()

@@ -136,3 +136,14 @@ func isIP(s string) bool {
 	_, err := netip.ParseAddr(s)
 	return err == nil
 }
+
+func BenchmarkDecode(b *testing.B) {
+	records := make([]*net.SRV, 10)
+	for i := range records {
+		records[i] = &net.SRV{Target: "host-" + strconv.Itoa(i) + ".svc.example.com.", Port: uint16(8000 + i), Priority: 1, Weight: 10}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		Decode(records)
+	}
+}

@@ -15,10 +15,15 @@ const DefaultLookupTimeout = 5 * time.Second
 
 // Errors returned by New and its options.
 var (
-	ErrEmptyName       = errors.New("dnssrv: empty SRV name")
+	// ErrEmptyName is returned by New for an empty SRV name.
+	ErrEmptyName = errors.New("dnssrv: empty SRV name")
+	// ErrInvalidInterval is returned for a zero or negative interval or
+	// TTL floor.
 	ErrInvalidInterval = errors.New("dnssrv: interval must be positive")
-	ErrNilResolver     = errors.New("dnssrv: nil resolver")
-	ErrInvalidTimeout  = errors.New("dnssrv: lookup timeout must be positive")
+	// ErrNilResolver is returned by WithResolver(nil).
+	ErrNilResolver = errors.New("dnssrv: nil resolver")
+	// ErrInvalidTimeout is returned for a zero or negative lookup timeout.
+	ErrInvalidTimeout = errors.New("dnssrv: lookup timeout must be positive")
 	// ErrTTLUnsupported is returned by New when WithTTL is used with a
 	// resolver that does not implement TTLResolver (*net.Resolver does not
 	// report TTLs; Client does).

@@ -14,9 +14,10 @@ const (
 	DefaultRequestTimeout = 5 * time.Second
 	// DefaultHealthInterval is how often the publisher probes the cluster.
 	DefaultHealthInterval = 5 * time.Second
-	// DefaultMinBackoff and DefaultMaxBackoff bound the jittered exponential
-	// wait between attempts while etcd fails.
+	// DefaultMinBackoff is the first wait between attempts while etcd
+	// fails; the jittered wait doubles from there.
 	DefaultMinBackoff = 100 * time.Millisecond
+	// DefaultMaxBackoff is the longest wait between attempts.
 	DefaultMaxBackoff = 10 * time.Second
 	// DefaultTTL is the registrar's lease TTL.
 	DefaultTTL = 10 * time.Second
@@ -24,12 +25,19 @@ const (
 
 // Errors returned by the constructors and options.
 var (
-	ErrNilClient       = errors.New("etcd: nil client")
-	ErrEmptyPrefix     = errors.New("etcd: empty key prefix")
-	ErrEmptyKey        = errors.New("etcd: empty key")
-	ErrInvalidTimeout  = errors.New("etcd: timeout must be positive")
+	// ErrNilClient is returned for a nil client.
+	ErrNilClient = errors.New("etcd: nil client")
+	// ErrEmptyPrefix is returned by NewPublisher for an empty prefix: the
+	// whole key space is never what a service's instances live under.
+	ErrEmptyPrefix = errors.New("etcd: empty key prefix")
+	// ErrEmptyKey is returned by NewRegistrar for an empty key.
+	ErrEmptyKey = errors.New("etcd: empty key")
+	// ErrInvalidTimeout is returned for a zero or negative request timeout.
+	ErrInvalidTimeout = errors.New("etcd: timeout must be positive")
+	// ErrInvalidInterval is returned for a zero or negative health interval.
 	ErrInvalidInterval = errors.New("etcd: interval must be positive")
-	ErrInvalidBackoff  = errors.New("etcd: back-off needs 0 < min <= max")
+	// ErrInvalidBackoff is returned by WithBackoff unless 0 < min <= max.
+	ErrInvalidBackoff = errors.New("etcd: back-off needs 0 < min <= max")
 	// ErrInvalidTTL is returned for a lease TTL under one second (etcd
 	// counts TTLs in whole seconds).
 	ErrInvalidTTL = errors.New("etcd: TTL must be at least one second")

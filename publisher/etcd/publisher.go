@@ -190,8 +190,20 @@ func (p *Publisher) watch() (progressed bool, err error) {
 	// WithRequireLeader makes a member cut off from its cluster end the
 	// watch instead of leaving it silently stale.
 	ctx, cancel := context.WithCancel(clientv3.WithRequireLeader(p.ctx))
-	defer cancel()
-	wch := p.client.Watch(ctx, p.prefix, clientv3.WithPrefix(), clientv3.WithRev(p.rev+1))
+	// clientv3's Watch blocks until the server has created the watch, which
+	// an unreachable cluster never does: call it aside so that the probe
+	// keeps running meanwhile. Cancelling ctx makes it return.
+	ready := make(chan clientv3.WatchChan, 1)
+	go func() {
+		ready <- p.client.Watch(ctx, p.prefix, clientv3.WithPrefix(), clientv3.WithRev(p.rev+1))
+	}()
+	var wch clientv3.WatchChan // nil, so never ready, until Watch returns
+	defer func() {
+		cancel()
+		if wch == nil {
+			<-ready // the Watch call ends with ctx: nothing outlives Stop
+		}
+	}()
 	p.count(func(s *Stats) { s.Watches++ })
 	probe := time.NewTicker(p.cfg.healthInterval)
 	defer probe.Stop()
@@ -199,6 +211,7 @@ func (p *Publisher) watch() (progressed bool, err error) {
 		select {
 		case <-p.ctx.Done():
 			return progressed, nil
+		case wch = <-ready:
 		case wr, ok := <-wch:
 			if !ok {
 				return progressed, ErrWatchClosed

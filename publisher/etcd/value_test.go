@@ -94,3 +94,20 @@ func FuzzDecodeValue(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkDecodeValue(b *testing.B) {
+	for _, c := range []struct{ name, value string }{
+		{"plain", "10.0.0.1:8080"},
+		{"json", `{"address":"10.0.0.1:8080","weight":3,"priority":1,"metadata":{"zone":"eu-1"}}`},
+	} {
+		v := []byte(c.value)
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := DecodeValue(v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,63 @@
+package pooling
+
+import (
+	"context"
+	"io"
+
+	"github.com/go-kit/kit/endpoint"
+
+	"github.com/seed41aebe0c/lbkit/endpointcache"
+)
+
+// Call makes one request over a borrowed connection: write the request to
+// conn, read the reply. Its error goes back to the pool with the
+// connection, so the driver's Temporary decides whether the connection is
+// kept.
+type Call[C any] func(ctx context.Context, conn C, request any) (response any, err error)
+
+// Factory returns an endpoint factory (the signature of go-kit's
+// sd.Factory) that puts a pool under every instance: each instance gets its
+// own Pool of connections made by driver with opts, its endpoint borrows a
+// connection per call, runs call over it and gives it back with call's
+// error, and its closer closes the pool. With a loadbalancer over a
+// publisher, every live instance then has a pool.
+//
+// The options are checked once, here; the factory fails only for an
+// instance whose pool cannot be made (an empty address).
+func Factory[C any](driver Driver[C], call Call[C], opts ...Option) (endpointcache.Factory, error) {
+	if err := checkDriver(driver); err != nil {
+		return nil, err
+	}
+	if call == nil {
+		return nil, invalid("nil call")
+	}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	return func(instance string) (endpoint.Endpoint, io.Closer, error) {
+		p, err := newPool(instance, driver, cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		return p.Endpoint(call), p, nil
+	}, nil
+}
+
+// Endpoint returns an endpoint that borrows a connection from p for each
+// call, runs call over it, and gives it back with call's error. A nil call
+// gives an endpoint that fails with ErrInvalidArgument.
+func (p *Pool[C]) Endpoint(call Call[C]) endpoint.Endpoint {
+	if call == nil {
+		return func(context.Context, any) (any, error) { return nil, invalid("nil call") }
+	}
+	return func(ctx context.Context, request any) (any, error) {
+		c, err := p.Get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := call(ctx, c.e.conn, request)
+		p.put(c, err, false)
+		return resp, err
+	}
+}

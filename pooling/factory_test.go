@@ -1,0 +1,144 @@
+package pooling_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"testing"
+
+	"github.com/seed41aebe0c/lbkit/loadbalancer"
+	"github.com/seed41aebe0c/lbkit/pooling"
+	"github.com/seed41aebe0c/lbkit/publisher/static"
+)
+
+// echoCall sends the request string as a line and returns the line echoed,
+// with the server's address so tests can tell hosts apart.
+func echoCall(_ context.Context, c net.Conn, req any) (any, error) {
+	msg := req.(string) + "\n"
+	if _, err := io.WriteString(c, msg); err != nil {
+		return nil, err
+	}
+	b := make([]byte, len(msg))
+	if _, err := io.ReadFull(c, b); err != nil {
+		return nil, err
+	}
+	return c.RemoteAddr().String() + " " + string(b[:len(b)-1]), nil
+}
+
+func TestFactoryPutsAPoolUnderEveryEndpoint(t *testing.T) {
+	a, b := startEcho(t), startEcho(t)
+	f, err := pooling.Factory[net.Conn](tcpDriver(t), echoCall, pooling.WithPrespawn(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := static.NewAddresses(a.addr, b.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Stop()
+	lb, err := loadbalancer.NewRoundRobin(pub, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for range 10 {
+		ep, err := lb.Endpoint()
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := ep(bg(), "hi")
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[resp.(string)]++
+	}
+	if seen[a.addr+" hi"] != 5 || seen[b.addr+" hi"] != 5 {
+		t.Errorf("responses %v, want 5 from each host", seen)
+	}
+	// Each host's pool reused one connection for its five calls.
+	if a.accepted.Load() != 1 || b.accepted.Load() != 1 {
+		t.Errorf("accepted %d and %d connections, want 1 each", a.accepted.Load(), b.accepted.Load())
+	}
+
+	// Removing an instance closes its pool, and so its connection.
+	if err := pub.Replace(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the pools to close", func() bool { return a.Open() == 0 && b.Open() == 0 })
+	if err := lb.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFactoryEndpointGivesBackWithCallError(t *testing.T) {
+	srv := startEcho(t)
+	fail := io.ErrUnexpectedEOF
+	call := func(ctx context.Context, c net.Conn, req any) (any, error) {
+		if req == "fail" {
+			return nil, fail
+		}
+		if req == "app" {
+			return nil, errApp
+		}
+		return echoCall(ctx, c, req)
+	}
+	f, err := pooling.Factory[net.Conn](tcpDriver(t), call, pooling.WithPrespawn(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, closer, err := f(srv.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := closer.(*pooling.Pool[net.Conn])
+	if _, err := ep(bg(), "x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ep(bg(), "app"); !errors.Is(err, errApp) {
+		t.Fatalf("app call = %v", err)
+	}
+	if st := p.Stats(); st.Open != 1 || st.ClosedFatal != 0 {
+		t.Errorf("an application error closed the connection: %+v", st)
+	}
+	if _, err := ep(bg(), "fail"); !errors.Is(err, fail) {
+		t.Fatalf("failing call = %v", err)
+	}
+	if st := p.Stats(); st.Open != 0 || st.ClosedFatal != 1 {
+		t.Errorf("a fatal error kept the connection: %+v", st)
+	}
+	if _, err := ep(bg(), "y"); err != nil {
+		t.Fatal(err)
+	}
+	if err := closer.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ep(bg(), "z"); !errors.Is(err, pooling.ErrClosed) {
+		t.Errorf("call after the closer ran = %v, want ErrClosed", err)
+	}
+	eventually(t, "no server connection", func() bool { return srv.Open() == 0 })
+
+	if _, err := p.Endpoint(nil)(bg(), "x"); !errors.Is(err, pooling.ErrInvalidArgument) {
+		t.Errorf("endpoint with a nil call = %v, want ErrInvalidArgument", err)
+	}
+}
+
+func TestFactoryBadInput(t *testing.T) {
+	d := tcpDriver(t)
+	if _, err := pooling.Factory[net.Conn](nil, echoCall); !errors.Is(err, pooling.ErrInvalidArgument) {
+		t.Errorf("nil driver: %v", err)
+	}
+	if _, err := pooling.Factory[net.Conn](d, nil); !errors.Is(err, pooling.ErrInvalidArgument) {
+		t.Errorf("nil call: %v", err)
+	}
+	if _, err := pooling.Factory[net.Conn](d, echoCall, pooling.WithMaxConns(-1)); !errors.Is(err, pooling.ErrInvalidArgument) {
+		t.Errorf("bad option: %v", err)
+	}
+	f, err := pooling.Factory[net.Conn](d, echoCall)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f(""); !errors.Is(err, pooling.ErrInvalidArgument) {
+		t.Errorf("empty instance: %v", err)
+	}
+}

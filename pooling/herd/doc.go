@@ -1,0 +1,33 @@
+// Package herd runs work items through a function on a bounded number of
+// workers (a herd) whose size can change while it runs, from code
+// (Resize) or over HTTP (Handler).
+//
+//	h, err := herd.New(func(ctx context.Context, w *herd.Work[string, int]) herd.Status {
+//		n, err := fetch(ctx, w.Body)
+//		if err != nil {
+//			w.Err = err
+//			return herd.Retry
+//		}
+//		w.Result = n
+//		return herd.Success
+//	}, herd.WithSize(8), herd.WithMaxRetries(2))
+//
+//	go func() {
+//		for _, url := range urls {
+//			h.Send(ctx, herd.Work[string, int]{ID: url, Body: url}) // blocks until a worker takes it
+//		}
+//		h.CloseInput()
+//	}()
+//	for w := range h.Output() { // closes when all the work is done
+//		fmt.Println(w.ID, w.Status(), w.Result, w.Err)
+//	}
+//
+// The function says what became of each item: Success, Retry (processed
+// again, up to a maximum, then Failure) or Failure. Callbacks (OnSuccess,
+// OnRetry, OnFailure), go-kit metrics counters (WithMetrics; any go-kit
+// backend, Prometheus included: see the example) and a go-kit logger
+// follow the outcomes. A Herd is generic over the work's body and result.
+//
+// Send work from a goroutine other than the one reading Output: a worker
+// hands its finished item to the output before it takes the next one.
+package herd

@@ -1,0 +1,368 @@
+package herd
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/kit/metrics"
+	"github.com/go-kit/log"
+)
+
+// Herd is a resizable set of workers that run work items through a
+// function. Send items in, CloseInput when there are no more, and read the
+// finished items from Output until it closes. Create it with New; all
+// methods are safe for concurrent use.
+type Herd[B, R any] struct {
+	fn         Func[B, R]
+	maxRetries int
+	retryDelay time.Duration
+	logger     log.Logger
+	metrics    Metrics
+	onSuccess  func(*Work[B, R])
+	onRetry    func(*Work[B, R])
+	onFailure  func(*Work[B, R])
+
+	in          chan Work[B, R]
+	out         chan Work[B, R]
+	inputClosed chan struct{}
+	ctx         context.Context // done on Stop; given to the function
+	cancel      context.CancelFunc
+
+	mu       sync.Mutex
+	quits    []chan struct{} // one per worker of the current size
+	running  int             // worker goroutines alive
+	closedIn bool
+	stopped  bool
+	outDone  bool
+	wg       sync.WaitGroup
+
+	busy                         atomic.Int64
+	succeeded, retried, failures atomic.Uint64
+}
+
+// Stats is a point-in-time view of a herd.
+type Stats struct {
+	// Size is the number of workers the herd should have; Running the
+	// worker goroutines alive (more than Size for a moment after a
+	// shrink, while workers finish their items); Busy those processing an
+	// item.
+	Size, Running, Busy int
+	// Succeeded and Failed count finished items; Retried counts retries
+	// granted.
+	Succeeded, Retried, Failed uint64
+	InputClosed, Stopped       bool
+}
+
+// New starts a herd of WithSize workers (DefaultSize) running fn. A nil fn
+// or a bad option is an error wrapping ErrInvalidArgument.
+func New[B, R any](fn Func[B, R], opts ...Option) (*Herd[B, R], error) {
+	if fn == nil {
+		return nil, fmt.Errorf("%w: nil function", ErrInvalidArgument)
+	}
+	cfg := config{size: DefaultSize, maxRetries: DefaultMaxRetries, logger: log.NewNopLogger()}
+	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: nil option", ErrInvalidArgument)
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	h := &Herd[B, R]{
+		fn:          fn,
+		maxRetries:  cfg.maxRetries,
+		retryDelay:  cfg.retryDelay,
+		logger:      log.With(cfg.logger, "component", "herd"),
+		metrics:     cfg.metrics,
+		in:          make(chan Work[B, R]),
+		out:         make(chan Work[B, R], cfg.outBuffer),
+		inputClosed: make(chan struct{}),
+	}
+	var err error
+	if h.onSuccess, err = typedCallback[B, R](cfg.onSuccess, "success"); err != nil {
+		return nil, err
+	}
+	if h.onRetry, err = typedCallback[B, R](cfg.onRetry, "retry"); err != nil {
+		return nil, err
+	}
+	if h.onFailure, err = typedCallback[B, R](cfg.onFailure, "failure"); err != nil {
+		return nil, err
+	}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	h.mu.Lock()
+	h.resizeLocked(cfg.size)
+	h.mu.Unlock()
+	return h, nil
+}
+
+// Send hands w to a worker, blocking until one takes it, ctx is done
+// (ctx.Err()), the input is closed (ErrInputClosed) or the herd stops
+// (ErrStopped). The herd processes its own copy: w's status and attempts
+// start afresh.
+func (h *Herd[B, R]) Send(ctx context.Context, w Work[B, R]) error {
+	select {
+	case <-h.ctx.Done():
+		return ErrStopped
+	case <-h.inputClosed:
+		return ErrInputClosed
+	default:
+	}
+	w.status, w.attempts = Pending, 0
+	select {
+	case h.in <- w:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-h.inputClosed:
+		return ErrInputClosed
+	case <-h.ctx.Done():
+		return ErrStopped
+	}
+}
+
+// CloseInput says that no more work will be sent. Workers finish what they
+// hold, and Output closes once they all have. CloseInput is idempotent.
+func (h *Herd[B, R]) CloseInput() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closedIn {
+		return
+	}
+	h.closedIn = true
+	close(h.inputClosed)
+	h.closeOutputIfDoneLocked()
+}
+
+// Output returns the channel of finished items (Success or Failure). It
+// closes when the input is closed and every item sent has finished, or
+// when the herd stops. Read it: workers wait for room in it (see
+// WithOutputBuffer), so a herd whose output nobody reads stalls.
+func (h *Herd[B, R]) Output() <-chan Work[B, R] { return h.out }
+
+// Resize sets the number of workers. Growing starts workers at once;
+// shrinking lets the workers in excess finish their current item (with its
+// retries) and leave. A negative size is an error wrapping
+// ErrInvalidArgument; after Stop, Resize returns ErrStopped.
+func (h *Herd[B, R]) Resize(n int) error {
+	if n < 0 {
+		return fmt.Errorf("%w: negative size %d", ErrInvalidArgument, n)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stopped {
+		return ErrStopped
+	}
+	from := len(h.quits)
+	h.resizeLocked(n)
+	if from != n {
+		h.logger.Log("msg", "resized", "from", from, "to", n)
+	}
+	return nil
+}
+
+func (h *Herd[B, R]) resizeLocked(n int) {
+	for len(h.quits) < n {
+		q := make(chan struct{})
+		h.quits = append(h.quits, q)
+		if !h.closedIn {
+			// After CloseInput a new worker would only leave again.
+			h.running++
+			h.wg.Add(1)
+			go h.work(q)
+		}
+	}
+	for len(h.quits) > n {
+		last := len(h.quits) - 1
+		close(h.quits[last])
+		h.quits = h.quits[:last]
+	}
+	if h.metrics.Size != nil {
+		h.metrics.Size.Set(float64(n))
+	}
+}
+
+// Size returns the number of workers the herd should have.
+func (h *Herd[B, R]) Size() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.quits)
+}
+
+// Stats returns the herd's counts.
+func (h *Herd[B, R]) Stats() Stats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return Stats{
+		Size:        len(h.quits),
+		Running:     h.running,
+		Busy:        int(h.busy.Load()),
+		Succeeded:   h.succeeded.Load(),
+		Retried:     h.retried.Load(),
+		Failed:      h.failures.Load(),
+		InputClosed: h.closedIn,
+		Stopped:     h.stopped,
+	}
+}
+
+// Stop ends the herd without waiting for the work: the function's context
+// is cancelled, items not yet finished are dropped, Output closes, and
+// Send and Resize return ErrStopped. It returns once every worker has
+// left. Stop is idempotent.
+func (h *Herd[B, R]) Stop() {
+	h.mu.Lock()
+	if !h.stopped {
+		h.stopped = true
+		h.cancel()
+		h.closeOutputIfDoneLocked()
+	}
+	h.mu.Unlock()
+	h.wg.Wait()
+}
+
+// closeOutputIfDoneLocked closes the output once no worker is left and no
+// work can come any more.
+func (h *Herd[B, R]) closeOutputIfDoneLocked() {
+	if h.running == 0 && (h.closedIn || h.stopped) && !h.outDone {
+		h.outDone = true
+		close(h.out)
+	}
+}
+
+// work is one worker: it takes items until told to leave, the input
+// closes or the herd stops.
+func (h *Herd[B, R]) work(quit chan struct{}) {
+	defer h.wg.Done()
+	defer func() {
+		h.mu.Lock()
+		h.running--
+		h.closeOutputIfDoneLocked()
+		h.mu.Unlock()
+	}()
+	for {
+		// Leaving comes first: a worker told to go must not take another
+		// item just because one is also on offer.
+		select {
+		case <-quit:
+			return
+		case <-h.ctx.Done():
+			return
+		default:
+		}
+		select {
+		case w := <-h.in:
+			h.process(&w)
+			if w.status == Pending {
+				return // stopped mid-item
+			}
+			select {
+			case h.out <- w:
+			case <-h.ctx.Done():
+				return
+			}
+		case <-quit:
+			return
+		case <-h.inputClosed:
+			return
+		case <-h.ctx.Done():
+			return
+		}
+	}
+}
+
+// process runs w through the function, retrying as asked, and settles its
+// status, counters and callbacks. It leaves w Pending if the herd stopped
+// before w ended.
+func (h *Herd[B, R]) process(w *Work[B, R]) {
+	h.busy.Add(1)
+	addGauge(h.metrics.Busy, 1)
+	defer func() {
+		h.busy.Add(-1)
+		addGauge(h.metrics.Busy, -1)
+	}()
+	for {
+		w.attempts++
+		st := h.call(w)
+		switch st {
+		case Success:
+			w.status = Success
+			h.succeeded.Add(1)
+			count(h.metrics.Success)
+			h.onSuccess(w)
+			return
+		case Retry:
+			if w.attempts <= h.maxRetries {
+				w.status = Retry
+				h.retried.Add(1)
+				count(h.metrics.Retry)
+				h.onRetry(w)
+				w.status = Pending
+				if !h.pause() {
+					return
+				}
+				continue
+			}
+			w.Err = joinErr(ErrRetriesExhausted, w.Err)
+		case Failure:
+		default:
+			w.Err = joinErr(fmt.Errorf("%w: %v", ErrInvalidStatus, st), w.Err)
+		}
+		w.status = Failure
+		h.failures.Add(1)
+		count(h.metrics.Failure)
+		h.logger.Log("msg", "item failed", "id", w.ID, "attempts", w.attempts, "err", w.Err)
+		h.onFailure(w)
+		return
+	}
+}
+
+// call runs the function, turning a panic into a failure of the item so
+// that one bad item does not take the process down.
+func (h *Herd[B, R]) call(w *Work[B, R]) (st Status) {
+	defer func() {
+		if r := recover(); r != nil {
+			h.logger.Log("msg", "function panicked", "id", w.ID, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			w.Err = joinErr(fmt.Errorf("%w: %v", ErrPanicked, r), w.Err)
+			st = Failure
+		}
+	}()
+	return h.fn(h.ctx, w)
+}
+
+// pause waits the retry delay; it reports false if the herd stopped.
+func (h *Herd[B, R]) pause() bool {
+	if h.retryDelay <= 0 {
+		return h.ctx.Err() == nil
+	}
+	t := time.NewTimer(h.retryDelay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-h.ctx.Done():
+		return false
+	}
+}
+
+func count(c metrics.Counter) {
+	if c != nil {
+		c.Add(1)
+	}
+}
+
+func addGauge(g metrics.Gauge, d float64) {
+	if g != nil {
+		g.Add(d)
+	}
+}
+
+// joinErr wraps both errors, cause first; err may be nil.
+func joinErr(cause, err error) error {
+	if err == nil {
+		return cause
+	}
+	return fmt.Errorf("%w: %w", cause, err)
+}

@@ -1,0 +1,92 @@
+package pooling
+
+import (
+	"time"
+
+	"github.com/go-kit/kit/metrics"
+
+	"github.com/seed41aebe0c/lbkit/strategy"
+)
+
+// Names of the metrics, pooly's. Adapters that need other spellings (such
+// as Prometheus, which has no dots) derive theirs from these.
+const (
+	MetricHostsScore        = "hosts.score"
+	MetricHostsCount        = "hosts.count"
+	MetricConnsCount        = "conns.count"
+	MetricConnsFails        = "conns.fails"
+	MetricConnsPutCount     = "conns.put.count"
+	MetricConnsGetCount     = "conns.get.count"
+	MetricConnsGetDelay     = "conns.get.delay"
+	MetricConnsGetFails     = "conns.get.fails"
+	MetricConnsActivePeriod = "conns.active.period"
+)
+
+// Metrics receives what pools and services measure, through go-kit's
+// metrics interfaces, so any go-kit backend (Prometheus, statsd, expvar,
+// ...) works. Every field is optional: a nil field records nothing and costs
+// nothing. Durations are observed in seconds.
+//
+// One Metrics may be shared by several pools and services; they add up. To
+// tell them apart, pass each its own Metrics, made with the backend's With
+// (label values) or its own names.
+type Metrics struct {
+	// HostsScore (hosts.score) is set to the mean score of a Service's
+	// hosts, in percent, when hosts are added or removed and every metrics
+	// interval.
+	HostsScore metrics.Gauge
+	// HostsCount (hosts.count) is set to the number of a Service's hosts.
+	HostsCount metrics.Gauge
+	// ConnsCount (conns.count) goes up by one for each connection dialled
+	// and down by one for each closed: the connections open now.
+	ConnsCount metrics.Gauge
+	// ConnsFails (conns.fails) counts connection failures, temporary
+	// included: failed dial attempts, and connections given back with an
+	// error.
+	ConnsFails metrics.Counter
+	// ConnsPutCount (conns.put.count) counts Put, Release and Discard
+	// calls.
+	ConnsPutCount metrics.Counter
+	// ConnsGetCount (conns.get.count) counts Pool.Get and Service.GetConn
+	// calls (one per GetConn, however many hosts it tries).
+	ConnsGetCount metrics.Counter
+	// ConnsGetDelay (conns.get.delay) observes how long each successful
+	// Get or GetConn took, in seconds.
+	ConnsGetDelay metrics.Histogram
+	// ConnsGetFails (conns.get.fails) counts failed Get and GetConn calls.
+	ConnsGetFails metrics.Counter
+	// ConnsActivePeriod (conns.active.period) observes how long each
+	// connection was borrowed, from Get to Put, in seconds.
+	ConnsActivePeriod metrics.Histogram
+}
+
+// forPools is the part of m that the pools under a Service report: the
+// per-connection events. The Service reports the per-GetConn ones itself,
+// so that a GetConn that tries two hosts counts once.
+func (m *Metrics) forPools() *Metrics {
+	if m == nil {
+		return nil
+	}
+	return &Metrics{
+		ConnsCount:        m.ConnsCount,
+		ConnsFails:        m.ConnsFails,
+		ConnsPutCount:     m.ConnsPutCount,
+		ConnsActivePeriod: m.ConnsActivePeriod,
+	}
+}
+
+// observeGet records one Get or GetConn that started at start.
+func (m *Metrics) observeGet(clock strategy.Clock, start int64, err error) {
+	if m.ConnsGetCount != nil {
+		m.ConnsGetCount.Add(1)
+	}
+	if err != nil {
+		if m.ConnsGetFails != nil {
+			m.ConnsGetFails.Add(1)
+		}
+		return
+	}
+	if m.ConnsGetDelay != nil {
+		m.ConnsGetDelay.Observe(float64(clock()-start) / float64(time.Second))
+	}
+}
