@@ -8,7 +8,7 @@ GO        ?= go
 # Consul's agent stay out of the library's go.mod.
 INTEG     := integration
 
-.PHONY: test fmt-check vet unit integration servers bench demo clean-cache
+.PHONY: test fmt-check vet unit integration servers bench demo registry
 
 test: fmt-check vet servers unit integration
 
@@ -41,3 +41,9 @@ bench:
 
 demo:
 	$(GO) run ./examples/demo
+
+# registry runs a Consul dev agent on 127.0.0.1:8500 in the foreground, for
+# examples/kitservice (go run ./examples/kitservice -registry consul).
+# Consul is BUSL-licensed: the binary is built for local use only.
+registry:
+	$$(scripts/consul-agent.sh) agent -dev -bind 127.0.0.1 -client 127.0.0.1 -dns-port -1 -grpc-port -1 -serf-wan-port -1

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -235,4 +236,52 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDecodeRealConsulResponse decodes what Consul 1.22.5 answered on
+// /v1/health/service/web for two registrations: web-1 without an address
+// (the node's applies) and passing, web-6 on IPv6 with weights, tags and
+// meta, its TTL check in warning.
+func TestDecodeRealConsulResponse(t *testing.T) {
+	data, err := os.ReadFile("testdata/health-service-web.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries []*api.ServiceEntry
+	if err := json.Unmarshal(data, &entries); err != nil {
+		t.Fatal(err)
+	}
+	ins, skipped := decode(entries, false)
+	if len(skipped) != 0 || len(ins) != 1 || ins[0].Address != "127.0.0.1:8081" || ins[0].EffectiveWeight() != 1 {
+		t.Fatalf("passing only: %+v %v", ins, skipped)
+	}
+	ins, _ = decode(entries, true)
+	if len(ins) != 2 {
+		t.Fatalf("with warning: %+v", ins)
+	}
+	w := ins[1]
+	if w.Address != "[2001:db8::6]:8080" || w.Weight != 1 || w.Metadata["version"] != "2" ||
+		w.Metadata[MetaTags] != "v2,eu" || w.Metadata[MetaHealth] != api.HealthWarning ||
+		w.Metadata[MetaNode] != "lbkit" || w.Metadata[MetaDatacenter] != "dc1" {
+		t.Fatalf("web-6: %+v", w)
+	}
+}
+
+// BenchmarkDecode turns a 1000-instance health answer into instances, the
+// work the publisher does once per change of the set.
+func BenchmarkDecode(b *testing.B) {
+	entries := make([]*api.ServiceEntry, 1000)
+	for i := range entries {
+		e := svcEntry("10.0."+strconv.Itoa(i/250)+"."+strconv.Itoa(i%250+1), "", 8080, api.HealthPassing, api.HealthPassing)
+		e.Service.Tags = []string{"v2", "eu"}
+		e.Service.Meta = map[string]string{"version": "2"}
+		entries[i] = e
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		ins, skipped := decode(entries, false)
+		if len(ins) != len(entries) || len(skipped) != 0 {
+			b.Fatalf("%d instances, %v", len(ins), skipped)
+		}
+	}
 }

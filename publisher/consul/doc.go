@@ -22,7 +22,10 @@
 //     may spin when results churn.
 //   - While Consul is unreachable the publisher retries with jittered
 //     exponential back-off, publishes the error (subscribers keep the last
-//     known instances), and recovers by itself when Consul returns.
+//     known instances), and recovers by itself when Consul returns. For a
+//     short grace after it returns (WithRecoveryGrace), an empty answer
+//     does not replace the last known set: a Consul that restarted without
+//     its state answers before its agents have synced their services back.
 //   - Malformed entries (no service, no address, a bad port, a negative
 //     weight) are skipped and logged; the rest of the result is used.
 //

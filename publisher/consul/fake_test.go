@@ -17,6 +17,9 @@ type step struct {
 	entries []*api.ServiceEntry
 	index   uint64
 	err     error
+	// advance moves fakeHealth.clock forward before answering, as a
+	// blocking query that waited would.
+	advance time.Duration
 }
 
 // call is what fakeHealth saw of one query.
@@ -41,6 +44,8 @@ type fakeHealth struct {
 	// gate, when set, holds each answer until the test sends on it, so
 	// the test sees every published state.
 	gate chan struct{}
+	// clock, when set, is advanced by each step's advance.
+	clock *fakeClock
 }
 
 func newFakeHealth(steps ...step) *fakeHealth {
@@ -75,6 +80,11 @@ func (f *fakeHealth) ServiceMultipleTags(service string, tags []string, passing 
 	if !ok {
 		<-q.Context().Done()
 		return nil, nil, q.Context().Err()
+	}
+	if s.advance > 0 && f.clock != nil {
+		f.clock.mu.Lock()
+		f.clock.now = f.clock.now.Add(s.advance)
+		f.clock.mu.Unlock()
 	}
 	if s.err != nil {
 		return nil, nil, s.err

@@ -29,6 +29,9 @@ const (
 	// most one per interval while results keep changing.
 	DefaultQueryInterval = 100 * time.Millisecond
 	DefaultQueryBurst    = 3
+	// DefaultRecoveryGrace is how long after an outage an empty result is
+	// distrusted (WithRecoveryGrace).
+	DefaultRecoveryGrace = 2 * time.Second
 )
 
 // ErrInvalidOption is wrapped by the error a constructor returns for a bad
@@ -50,18 +53,20 @@ type config struct {
 	backoff        backoff
 	queryEvery     time.Duration
 	queryBurst     int
+	recoveryGrace  time.Duration
 	logger         log.Logger
 	clock          clock
 }
 
 func defaultConfig() config {
 	return config{
-		waitTime:   DefaultWaitTime,
-		backoff:    backoff{min: DefaultBackoffMin, max: DefaultBackoffMax, rand: defaultRand},
-		queryEvery: DefaultQueryInterval,
-		queryBurst: DefaultQueryBurst,
-		logger:     log.NewNopLogger(),
-		clock:      realClock{},
+		waitTime:      DefaultWaitTime,
+		backoff:       backoff{min: DefaultBackoffMin, max: DefaultBackoffMax, rand: defaultRand},
+		queryEvery:    DefaultQueryInterval,
+		queryBurst:    DefaultQueryBurst,
+		recoveryGrace: DefaultRecoveryGrace,
+		logger:        log.NewNopLogger(),
+		clock:         realClock{},
 	}
 }
 
@@ -171,6 +176,23 @@ func WithRateLimit(every time.Duration, burst int) Option {
 			return fmt.Errorf("%w: rate limit every %v burst %d", ErrInvalidOption, every, burst)
 		}
 		c.queryEvery, c.queryBurst = every, burst
+		return nil
+	}
+}
+
+// WithRecoveryGrace sets how long after Consul becomes reachable again an
+// empty result is not allowed to replace the last known (non-empty) set.
+// A Consul that restarted without its state (a dev agent, a rebuilt
+// cluster) answers before its agents have synced their services back, and
+// publishing that empty answer would leave the balancer with nothing for a
+// moment. A result with instances is always published at once, and so is
+// an empty one when it persists past d. d == 0 trusts every answer.
+func WithRecoveryGrace(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("%w: recovery grace %v", ErrInvalidOption, d)
+		}
+		c.recoveryGrace = d
 		return nil
 	}
 }

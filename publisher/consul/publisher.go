@@ -59,6 +59,9 @@ type Stats struct {
 	Updates uint64
 	// Skipped counts malformed entries left out of results.
 	Skipped uint64
+	// Held counts empty results not published because they came within
+	// the recovery grace after an outage (WithRecoveryGrace).
+	Held uint64
 	// IndexResets counts results whose index went backwards or was zero.
 	IndexResets uint64
 	// Index is the wait index of the next query (0: not blocking).
@@ -137,6 +140,9 @@ func NewWithHealth(h HealthClient, service string, opts ...Option) (*Publisher, 
 // Subscribe implements publisher.Publisher.
 func (p *Publisher) Subscribe() *publisher.Subscription { return p.fan.Subscribe() }
 
+// SetMetrics records every later update into m (see publisher.Metrics).
+func (p *Publisher) SetMetrics(m *publisher.Metrics) { p.fan.SetMetrics(m) }
+
 // Stop implements publisher.Publisher: it cancels the query in flight, waits
 // for the query goroutine to end and closes every subscription. It is
 // idempotent.
@@ -164,17 +170,21 @@ func (p *Publisher) run(ctx context.Context) {
 	defer close(p.done)
 	var (
 		index    uint64
-		last     []publisher.Instance
-		haveLast bool // last is a successful result that was published
+		last     []publisher.Instance // the last set published
+		lastOK   bool                 // and no error was published since
 		failures int
-		limit    = newBucket(p.cfg.queryEvery, p.cfg.queryBurst)
-		clk      = p.cfg.clock
+		// holdUntil is the end of the grace after an outage during which
+		// an empty result does not replace a non-empty last set.
+		holdUntil time.Time
+		wait      = p.cfg.waitTime
+		limit     = newBucket(p.cfg.queryEvery, p.cfg.queryBurst)
+		clk       = p.cfg.clock
 	)
 	for {
 		if err := clk.Sleep(ctx, limit.reserve(clk.Now())); err != nil {
 			return
 		}
-		entries, meta, err := p.query(ctx, index)
+		entries, meta, err := p.query(ctx, index, wait)
 		if ctx.Err() != nil {
 			return // Stop: the error is our own cancellation
 		}
@@ -193,7 +203,7 @@ func (p *Publisher) run(ctx context.Context) {
 			})
 			level.Warn(p.cfg.logger).Log("msg", "consul query failed", "service", p.service, "failures", failures, "err", err)
 			p.fan.Publish(publisher.Event{Err: err})
-			haveLast = false
+			lastOK = false
 			// After an outage the agent may be a new one whose index
 			// counts from scratch: waiting on the old index could block
 			// on changes that already happened. Start again from 0.
@@ -202,6 +212,10 @@ func (p *Publisher) run(ctx context.Context) {
 				return
 			}
 			continue
+		}
+		now := clk.Now()
+		if failures > 0 && p.cfg.recoveryGrace > 0 {
+			holdUntil = now.Add(p.cfg.recoveryGrace)
 		}
 		failures = 0
 
@@ -213,12 +227,25 @@ func (p *Publisher) run(ctx context.Context) {
 		for _, s := range skipped {
 			level.Warn(p.cfg.logger).Log("msg", "consul entry skipped", "service", p.service, "err", s)
 		}
-		changed := !haveLast || !equalSets(last, instances)
+
+		// A Consul that has just come back may answer before its agents
+		// have synced their services into it again (a restarted dev agent,
+		// a rebuilt cluster): an empty answer then is not news that every
+		// instance left. Until the grace ends, keep the last set and ask
+		// again, waiting no longer than the grace.
+		held := len(instances) == 0 && len(last) > 0 && now.Before(holdUntil)
+		wait = p.cfg.waitTime
+		if held {
+			wait = min(wait, max(holdUntil.Sub(now), minWait))
+		} else {
+			holdUntil = time.Time{}
+		}
+		changed := !held && (!lastOK || !equalSets(last, instances))
 		p.record(func(s *Stats) {
 			s.Queries++
 			s.ConsecutiveFailures = 0
 			s.LastError = nil
-			s.LastSuccess = clk.Now()
+			s.LastSuccess = now
 			s.Skipped += uint64(len(skipped))
 			s.Index = index
 			if reset {
@@ -227,19 +254,26 @@ func (p *Publisher) run(ctx context.Context) {
 			if changed {
 				s.Updates++
 			}
+			if held {
+				s.Held++
+			}
 		})
 		if changed {
 			p.fan.Publish(publisher.Event{Instances: instances})
-			last, haveLast = instances, true
+			last, lastOK = instances, true
 		}
 	}
 }
 
-// query runs one health query, blocking on index when it is not 0. The
-// deadline covers the wait, Consul's jitter (up to wait/16) and a grace
-// period, so a connection that died without a reset is abandoned.
-func (p *Publisher) query(ctx context.Context, index uint64) ([]*api.ServiceEntry, *api.QueryMeta, error) {
-	wait := p.cfg.waitTime
+// minWait is the shortest wait a held query asks for: Consul reads an
+// absent or zero wait as its 5-minute default.
+const minWait = 50 * time.Millisecond
+
+// query runs one health query, blocking on index for up to wait when index
+// is not 0. The deadline covers the wait, Consul's jitter (up to wait/16)
+// and a grace period, so a connection that died without a reset is
+// abandoned.
+func (p *Publisher) query(ctx context.Context, index uint64, wait time.Duration) ([]*api.ServiceEntry, *api.QueryMeta, error) {
 	qctx, cancel := context.WithTimeout(ctx, wait+wait/16+QueryTimeoutGrace)
 	defer cancel()
 	q := &api.QueryOptions{

@@ -40,6 +40,7 @@ func TestNewRejectsBadArguments(t *testing.T) {
 		"backoff max < min": consul.WithBackoff(time.Second, time.Millisecond),
 		"rate every < 0":    consul.WithRateLimit(-time.Second, 1),
 		"rate burst 0":      consul.WithRateLimit(time.Second, 0),
+		"grace < 0":         consul.WithRecoveryGrace(-time.Second),
 		"nil logger":        consul.WithLogger(nil),
 	} {
 		if _, err := consul.NewWithHealth(h, "web", o); !errors.Is(err, consul.ErrInvalidOption) {
@@ -419,5 +420,92 @@ func TestRealClientUnreachable(t *testing.T) {
 			t.Fatal("no retries within 10s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestRecoveryGraceHoldsEmptyAnswerAfterOutage: a Consul that comes back
+// empty (its agents not yet synced) does not empty the balancer; the full
+// answer that follows is published.
+func TestRecoveryGraceHoldsEmptyAnswerAfterOutage(t *testing.T) {
+	a := entry("a", "10.0.0.1", 80, api.HealthPassing)
+	b := entry("b", "10.0.0.2", 80, api.HealthPassing)
+	down := errors.New("connection refused")
+	h := newFakeHealth(
+		step{index: 50, entries: []*api.ServiceEntry{a}},
+		step{err: down},
+		step{index: 3, entries: nil},                       // held
+		step{index: 4, entries: []*api.ServiceEntry{a, b}}, // published
+		step{index: 5, entries: nil},                       // no outage before: published
+	)
+	h.gate = make(chan struct{})
+	clk := newFakeClock(time.Hour)
+	h.clock = clk
+	p, err := consul.NewWithHealth(h, "web", consul.WithClock(clk.Now, clk.Sleep), consul.WithRecoveryGrace(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	s := p.Subscribe()
+	h.gate <- struct{}{}
+	if ev := next(t, s); len(ev.Instances) != 1 {
+		t.Fatalf("first %+v", ev)
+	}
+	h.gate <- struct{}{}
+	if ev := next(t, s); !errors.Is(ev.Err, down) {
+		t.Fatalf("outage %+v", ev)
+	}
+	h.gate <- struct{}{} // the empty answer
+	h.gate <- struct{}{} // the full one
+	ev := next(t, s)
+	if ev.Err != nil || fmt.Sprint(publisher.Addresses(ev.Instances)) != "[10.0.0.1:80 10.0.0.2:80]" {
+		t.Fatalf("after recovery %+v, want both instances and no empty set before them", ev)
+	}
+	cs := h.waitCalls(t, 4)
+	if w := cs[3].q.WaitTime; w <= 0 || w > 2*time.Second {
+		t.Fatalf("query after a held answer waits %v, want at most the 2s grace", w)
+	}
+	h.gate <- struct{}{}
+	if ev := next(t, s); ev.Err != nil || len(ev.Instances) != 0 {
+		t.Fatalf("an empty answer outside the grace %+v, want published", ev)
+	}
+	if st := p.Stats(); st.Held != 1 {
+		t.Fatalf("held %d, want 1", st.Held)
+	}
+}
+
+// TestRecoveryGraceEnds: an empty answer that persists past the grace is
+// published, and the first answer ever is published even when empty.
+func TestRecoveryGraceEnds(t *testing.T) {
+	a := entry("a", "10.0.0.1", 80, api.HealthPassing)
+	h := newFakeHealth(
+		step{index: 1, entries: nil},
+		step{index: 2, entries: []*api.ServiceEntry{a}},
+		step{err: errors.New("connection refused")},
+		step{index: 3, entries: nil},
+		step{index: 3, entries: nil, advance: 2500 * time.Millisecond},
+	)
+	h.gate = make(chan struct{})
+	clk := newFakeClock(time.Hour)
+	h.clock = clk
+	p, err := consul.NewWithHealth(h, "web", consul.WithClock(clk.Now, clk.Sleep), consul.WithRecoveryGrace(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	s := p.Subscribe()
+	h.gate <- struct{}{}
+	if ev := next(t, s); ev.Err != nil || len(ev.Instances) != 0 {
+		t.Fatalf("first answer, empty: %+v, want published", ev)
+	}
+	h.gate <- struct{}{}
+	next(t, s)
+	h.gate <- struct{}{}
+	next(t, s) // the error
+	h.gate <- struct{}{}
+	h.waitCalls(t, 5)
+	noEvent(t, s)
+	h.gate <- struct{}{}
+	if ev := next(t, s); ev.Err != nil || len(ev.Instances) != 0 {
+		t.Fatalf("empty past the grace: %+v, want published", ev)
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -195,8 +197,8 @@ type RegistrarStats struct {
 // NewRegistrar returns a registrar of reg with the agent that client talks
 // to. reg needs a Name, an ID unique on that agent (it is what Deregister
 // uses) and a Port; an empty Address lets Consul use the node's address.
-// reg is copied: later changes to it have no effect. The caller keeps
-// ownership of client.
+// reg is copied (with its tags, meta, weights and checks): later changes to
+// it have no effect. The caller keeps ownership of client.
 func NewRegistrar(client *api.Client, reg *api.AgentServiceRegistration, opts ...RegistrarOption) (*Registrar, error) {
 	if client == nil {
 		return nil, ErrNilClient
@@ -283,7 +285,15 @@ func (r *Registrar) prepare(reg *api.AgentServiceRegistration, cfg registrarConf
 		return bad("service %q: weights passing %d warning %d (need passing >= 1, warning >= 0)", reg.ID, w.Passing, w.Warning)
 	}
 
+	// The caller may go on using reg: keep copies of what it points to.
 	r.reg = *reg
+	r.reg.Tags = slices.Clone(reg.Tags)
+	r.reg.Meta = maps.Clone(reg.Meta)
+	r.reg.TaggedAddresses = maps.Clone(reg.TaggedAddresses)
+	if reg.Weights != nil {
+		w := *reg.Weights
+		r.reg.Weights = &w
+	}
 	late := ""
 	if cfg.deregisterLate > 0 {
 		late = cfg.deregisterLate.String()

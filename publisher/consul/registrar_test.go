@@ -145,17 +145,19 @@ func TestRegistrarKeepsTTLPassingAndDeregistersOnClose(t *testing.T) {
 	a := &fakeAgent{}
 	reg := service()
 	reg.Namespace, reg.Partition = "team-a", "part-1"
+	reg.Tags, reg.Meta = []string{"v1"}, map[string]string{"zone": "a"}
 	r, err := consul.NewRegistrarWithAgent(a, reg, consul.WithTTLCheck(300*time.Millisecond),
 		consul.WithDeregisterCriticalAfter(time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg.Port = 1 // the registrar holds a copy
+	// The registrar holds a copy.
+	reg.Port, reg.Tags[0], reg.Meta["zone"] = 1, "late", "late"
 	if err := r.Register(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	regs, _, _ := a.snapshot()
-	if len(regs) != 1 || regs[0].Port != 8080 || len(regs[0].Checks) != 1 || !a.replace[0] {
+	if len(regs) != 1 || regs[0].Port != 8080 || regs[0].Tags[0] != "v1" || regs[0].Meta["zone"] != "a" || len(regs[0].Checks) != 1 || !a.replace[0] {
 		t.Fatalf("registration %+v (replace existing checks %v)", regs, a.replace)
 	}
 	c := regs[0].Checks[0]
