@@ -34,7 +34,6 @@ import (
 
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/publisher"
-	"github.com/seed41aebe0c/lbkit/publisher/static"
 	"github.com/seed41aebe0c/lbkit/retry"
 	"github.com/seed41aebe0c/lbkit/strategy"
 )
@@ -49,6 +48,10 @@ func main() {
 		httpAddr    = flag.String("http", "", "serve the live status page on this address while running (e.g. 127.0.0.1:8080)")
 		hold        = flag.Duration("hold", 0, "with -http, keep serving the page this long after the run")
 		svgPath     = flag.String("svg", "demo.svg", "write the comparison chart here (empty: none)")
+		disc        = flag.String("discovery", "static", "how the balancer finds the backends: static, dns, consul or etcd")
+		dnsAddr     = flag.String("dns", "127.0.0.1:0", "with -discovery dns: where the demo's own DNS server listens")
+		consulAddr  = flag.String("consul", "127.0.0.1:8500", "with -discovery consul: the Consul agent's HTTP address")
+		etcdAddr    = flag.String("etcd", "127.0.0.1:2379", "with -discovery etcd: the etcd client address")
 	)
 	flag.Parse()
 	if *requests < 1 || *concurrency < 1 || *attempts < 1 || *timeout <= 0 {
@@ -58,6 +61,7 @@ func main() {
 	if err := run(os.Stdout, os.Stderr, config{
 		requests: *requests, concurrency: *concurrency, attempts: *attempts,
 		timeout: *timeout, only: *only, httpAddr: *httpAddr, hold: *hold, svgPath: *svgPath,
+		discovery: *disc, dnsAddr: *dnsAddr, consulAddr: *consulAddr, etcdAddr: *etcdAddr,
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
@@ -68,6 +72,8 @@ type config struct {
 	requests, concurrency, attempts int
 	timeout, hold                   time.Duration
 	only, httpAddr, svgPath         string
+	discovery, dnsAddr              string
+	consulAddr, etcdAddr            string
 }
 
 // backendSpec describes one demo backend. The weights are what an operator
@@ -113,7 +119,16 @@ func run(out, progress io.Writer, cfg config) error {
 	}
 	fmt.Fprintln(out)
 
+	disc, err := startDiscovery(context.Background(), out, cfg, bs)
+	if err != nil {
+		return err
+	}
+	defer disc.stop()
+
 	client := &http.Client{Transport: &http.Transport{
+		// With DNS discovery the instances are names that only the demo's
+		// DNS server knows, so dialling resolves through it too.
+		DialContext:         (&net.Dialer{Resolver: disc.resolver, Timeout: 5 * time.Second}).DialContext,
 		MaxIdleConnsPerHost: cfg.concurrency * 2,
 		IdleConnTimeout:     30 * time.Second,
 	}}
@@ -133,7 +148,7 @@ func run(out, progress io.Writer, cfg config) error {
 		if cfg.only != "" && !strings.Contains(s.Name(), cfg.only) {
 			continue
 		}
-		r, err := drive(s, bs, client, cfg, progress, current)
+		r, err := drive(s, disc.pub, bs, client, cfg, progress, current)
 		if err != nil {
 			return fmt.Errorf("%s: %w", s.Name(), err)
 		}
@@ -255,16 +270,7 @@ type result struct {
 	elapsed          time.Duration
 }
 
-func drive(s strategy.Strategy, bs *backends, client *http.Client, cfg config, progress io.Writer, current *currentBalancer) (result, error) {
-	instances := make([]publisher.Instance, len(bs.list))
-	for i, b := range bs.list {
-		instances[i] = publisher.Instance{Address: b.addr, Weight: b.spec.weight}
-	}
-	pub, err := static.New(instances...)
-	if err != nil {
-		return result{}, err
-	}
-	defer pub.Stop()
+func drive(s strategy.Strategy, pub publisher.Publisher, bs *backends, client *http.Client, cfg config, progress io.Writer, current *currentBalancer) (result, error) {
 	bal, err := loadbalancer.New(pub, factory(client), s)
 	if err != nil {
 		return result{}, err

@@ -20,3 +20,16 @@ func TestKitServiceExampleOverConsul(t *testing.T) {
 	}
 	example.CheckKitService(t, out, 400)
 }
+
+// TestDemoOverConsul runs examples/demo with -discovery consul: its backends
+// register with a real Consul agent and every strategy's balancer finds them
+// there.
+func TestDemoOverConsul(t *testing.T) {
+	a := startAgent(t)
+	bin := example.Build(t, "demo")
+	out, errOut, err := example.Run(t, 3*time.Minute, bin, "-discovery", "consul", "-consul", a.Addr(), "-requests", "200", "-svg", "")
+	if err != nil {
+		t.Fatalf("demo: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
+	}
+	example.CheckDemo(t, out)
+}

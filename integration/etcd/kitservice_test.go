@@ -22,3 +22,16 @@ func TestKitServiceExampleOverEtcd(t *testing.T) {
 	}
 	example.CheckKitService(t, out, 400)
 }
+
+// TestDemoOverEtcd runs examples/demo with -discovery etcd: its backends
+// register in a real etcd and every strategy's balancer finds them there.
+func TestDemoOverEtcd(t *testing.T) {
+	srv := startServer(t, nil)
+	bin := example.Build(t, "demo")
+	addr := strings.TrimPrefix(srv.endpoint(), "http://")
+	out, errOut, err := example.Run(t, 3*time.Minute, bin, "-discovery", "etcd", "-etcd", addr, "-requests", "200", "-svg", "")
+	if err != nil {
+		t.Fatalf("demo: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
+	}
+	example.CheckDemo(t, out)
+}

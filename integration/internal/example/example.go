@@ -69,3 +69,22 @@ func CheckKitService(t *testing.T, out string, requests int) {
 		}
 	}
 }
+
+// CheckDemo checks what examples/demo printed: a row per strategy, each with
+// every request successful after retry.
+func CheckDemo(t *testing.T, out string) {
+	t.Helper()
+	rows := 0
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && strings.HasSuffix(f[2], "%") {
+			rows++
+			if f[3] != "100.0%" {
+				t.Errorf("strategy %s: %s after retry, want 100.0%%\n%s", f[0], f[3], out)
+			}
+		}
+	}
+	if rows < 4 {
+		t.Fatalf("want a row per strategy, found %d:\n%s", rows, out)
+	}
+}

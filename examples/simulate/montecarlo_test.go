@@ -1,0 +1,76 @@
+//go:build montecarlo_simulation
+
+package main
+
+import (
+	"bytes"
+	"os"
+	"regexp"
+	"testing"
+	"time"
+)
+
+// TestMonteCarloSimulation runs the whole simulation, as pooly's tests of
+// the same build tag do, prints its tables, and checks lbkit's targets
+// against them:
+//
+//	go test -tags montecarlo_simulation -run MonteCarlo -v ./examples/simulate
+//
+// LBKIT_SIMULATE_SCALE multiplies the simulated time, LBKIT_SIMULATE_SVG
+// names a directory for the charts (a temporary one by default).
+func TestMonteCarloSimulation(t *testing.T) {
+	o := options{
+		scale:    1,
+		seed:     1,
+		scenario: regexp.MustCompile(""),
+		strategy: regexp.MustCompile(""),
+		svgDir:   os.Getenv("LBKIT_SIMULATE_SVG"),
+		parallel: 2,
+	}
+	if s := os.Getenv("LBKIT_SIMULATE_SCALE"); s != "" {
+		f, err := parseFlags([]string{"-scale", s}, os.Stderr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.scale = f.scale
+	}
+	if o.svgDir == "" {
+		o.svgDir = t.TempDir()
+	}
+	start := time.Now()
+	outcomes, err := simulate(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	var out bytes.Buffer
+	runs, err := report(o, outcomes, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d simulations in %v\n%s", runs, elapsed.Round(10*time.Millisecond), out.String())
+
+	for _, oc := range outcomes {
+		oracle := oc.results[0]
+		for _, r := range oc.results {
+			if r.contestant.name != "peak-ewma" {
+				continue
+			}
+			// The default strategy, everywhere: within a percent of the
+			// oracle's success and a quarter of its p99 latency.
+			if r.firstOK < 0.99 || r.p99 > 1.25*oracle.p99 {
+				t.Errorf("%s: peak-ewma first-attempt success %.4f, p99 %.2fms (oracle %.2fms)", oc.sc.name, r.firstOK, r.p99, oracle.p99)
+			}
+			switch oc.sc.name {
+			case "bad-and-slow":
+				if r.finalOK < 0.9999 {
+					t.Errorf("bad-and-slow: peak-ewma success after retry %.5f, want ≥ 99.99%%", r.finalOK)
+				}
+			case "turns-bad":
+				if r.shun > 2 || r.back > 30 {
+					t.Errorf("turns-bad: peak-ewma took %.1fs to shun the bad backend (want ≤ 2s) and %.1fs to take it back (want ≤ 30s)", r.shun, r.back)
+				}
+			}
+		}
+	}
+}
