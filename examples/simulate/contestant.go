@@ -26,9 +26,7 @@ type contestant struct {
 	// latencyTarget, if set, scores outcomes with
 	// loadbalancer.LatencyScorer(latencyTarget) instead of ErrorScorer.
 	latencyTarget time.Duration
-	// lbkit marks the contestants that are lbkit strategies.
-	lbkit bool
-	build func(s *sim, seed uint64) (chooser, error)
+	build         func(s *sim, seed uint64) (chooser, error)
 }
 
 // scoredTarget is the target of the latency-scored bandits: twice the
@@ -38,7 +36,7 @@ const scoredTarget = 2 * time.Millisecond
 // contestants returns every row, the references first.
 func contestants() []contestant {
 	lbkit := func(name string, target time.Duration, mk func(...strategy.Option) (strategy.Strategy, error)) contestant {
-		return contestant{name: name, latencyTarget: target, lbkit: true, build: func(s *sim, seed uint64) (chooser, error) {
+		return contestant{name: name, latencyTarget: target, build: func(s *sim, seed uint64) (chooser, error) {
 			st, err := mk(strategy.WithPickerClock(s.clock), strategy.WithRand(rand.NewPCG(seed, 0x9e3779b9)))
 			if err != nil {
 				return nil, err

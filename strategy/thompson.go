@@ -1,0 +1,78 @@
+package strategy
+
+// thompsonDraws is how many posterior draws a Thompson picker makes per
+// refresh. The picks of one memoization interval are spread over the hosts
+// these draws chose, so each host gets about the share of traffic that
+// Thompson sampling would give it, to within 1/thompsonDraws.
+const thompsonDraws = 64
+
+// ThompsonMaxObservations caps the observations behind a Thompson posterior.
+// Without a cap a host with thousands of perfect calls has a posterior so
+// narrow that a new or recovered host, with only a handful, almost never
+// draws higher and so never gathers the observations it would need to
+// catch up. A balancer must tell a host that fails half its calls from one
+// that never fails, not 99.9% from 99.8%, and a hundred observations are
+// plenty for that.
+const ThompsonMaxObservations = 100
+
+// NewThompson returns the Thompson sampling bandit strategy over
+// time-decayed counts: each host's success rate has a Beta(1 + s, 1 + f)
+// posterior, where s and f are its decayed successes and failures (its
+// decayed observation count, at most ThompsonMaxObservations, times its mean
+// score, and the rest), and a pick goes to the host whose posterior draw is
+// highest. Hosts with few
+// observations have wide posteriors and so win now and then, which is how
+// Thompson sampling explores; since the counts decay, a host left alone for
+// a while becomes uncertain again and is retried.
+//
+// Drawing from every host's posterior on each pick would cost time
+// proportional to the number of hosts, so the picker draws a batch of
+// winners once per memoization interval (WithMemoize, default
+// DefaultMemoize) and spreads the interval's picks over them: the traffic
+// shares are Thompson sampling's, the cost per pick a table look-up. Load and
+// weights are ignored. Options: WithPickerClock, WithRand, WithMemoize,
+// WithScoreFunc.
+func NewThompson(opts ...Option) (Strategy, error) {
+	cfg, err := newConfig("thompson", banditOptions, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &thompson{cfg: cfg}, nil
+}
+
+type thompson struct{ cfg config }
+
+func (s *thompson) Name() string { return "thompson" }
+
+func (s *thompson) NewPicker(hosts []*Stats) Picker {
+	if p := trivial(hosts); p != nil {
+		return p
+	}
+	d := &thompsonDraw{hosts: hosts, score: s.cfg.score, rng: s.cfg.rng, a: make([]float64, len(hosts)), b: make([]float64, len(hosts))}
+	return newTablePicker(hosts, &s.cfg, thompsonDraws, 0, d.fill)
+}
+
+type thompsonDraw struct {
+	hosts []*Stats
+	score ScoreFunc
+	rng   rng
+	a, b  []float64 // scratch, touched only by the refresher
+}
+
+func (d *thompsonDraw) fill(t *indexTable, now int64) {
+	for i, h := range d.hosts {
+		m, n := estimate(h, d.score, now)
+		n = min(n, ThompsonMaxObservations)
+		d.a[i], d.b[i] = 1+m*n, 1+(1-m)*n
+	}
+	for k := range thompsonDraws {
+		best, bi := -1.0, 0
+		for i := range d.hosts {
+			if x := d.rng.beta(d.a[i], d.b[i]); x > best {
+				best, bi = x, i
+			}
+		}
+		t.idx[k].Store(int32(bi))
+	}
+	t.n.Store(thompsonDraws)
+}
