@@ -28,7 +28,11 @@ func Example() {
 	srv := httptest.NewServer(page)
 	defer srv.Close()
 
-	resp, _ := http.Get(srv.URL + "/status.json")
+	resp, err := http.Get(srv.URL + "/status.json")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer resp.Body.Close()
 	fmt.Println(resp.Status, resp.Header.Get("Content-Type"))
 	fmt.Println(page.Snapshot().Balancers[0].Hosts[0].Address)

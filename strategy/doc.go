@@ -13,4 +13,12 @@
 // split, the expensive work happens when the host set changes
 // (Strategy.NewPicker), and the per-request Picker.Pick is a few loads and
 // allocates nothing.
+//
+// Random and RoundRobin (and their weighted forms) ignore outcomes. The
+// learning strategies read what Stats has learnt: the bandits
+// (NewEpsilonGreedy, NewSoftmax, NewUCB1, NewThompson) the long-window score
+// and observation counts, PeakEWMA (the recommended default) the short-window
+// peak latency and recent failure rate, and NewLeastInFlight / P2C only the
+// in-flight counts. Constructors return errors wrapping ErrInvalidArgument
+// for bad parameters.
 package strategy

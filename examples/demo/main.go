@@ -93,13 +93,27 @@ var specs = []backendSpec{
 	{name: "slow", latency: 20 * time.Millisecond, weight: 1},
 }
 
-// strategies lists every strategy the demo compares, in the order printed.
+// strategies lists every strategy the demo compares, in the order printed:
+// the ones that ignore outcomes, then the ones that learn.
 func strategies() []strategy.Strategy {
+	must := func(s strategy.Strategy, err error) strategy.Strategy {
+		if err != nil {
+			panic(err) // constant, valid parameters
+		}
+		return s
+	}
 	return []strategy.Strategy{
 		strategy.RoundRobin(),
 		strategy.Random(),
 		strategy.WeightedRoundRobin(),
 		strategy.WeightedRandom(),
+		strategy.P2C(),
+		must(strategy.NewLeastInFlight(3)),
+		must(strategy.NewEpsilonGreedy(0.1)),
+		must(strategy.NewSoftmax(0.1)),
+		must(strategy.NewUCB1()),
+		must(strategy.NewThompson()),
+		strategy.PeakEWMA(),
 	}
 }
 
