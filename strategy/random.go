@@ -3,6 +3,8 @@ package strategy
 import (
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
+	"unsafe"
 )
 
 // Random picks a backend uniformly at random. Unlike go-kit's lb.NewRandom,
@@ -18,16 +20,54 @@ func (randomStrategy) NewPicker(hosts []*Stats) Picker {
 	if p := trivial(hosts); p != nil {
 		return p
 	}
-	return randomPicker(len(hosts))
+	return newRandomPicker(len(hosts))
 }
 
-// randomPicker maps a 32-bit random number onto [0, n) by multiplication
-// (Lemire's method without the rejection step). The bias is below n/2³²,
-// under one in four million for a thousand hosts, and it saves a division
-// per pick.
-type randomPicker uint64
+// randomPicker draws from per-picker splitmix64 sequences: atomic Weyl
+// counters (one add, as a round-robin pick costs) scrambled by the splitmix64
+// finaliser, whose outputs pass BigCrush. That is cheaper than the runtime's
+// generator on the serial path, and safe for concurrent use. So that
+// goroutines on different CPUs rarely share a counter's cache line, there
+// are several counters, and a goroutine picks one by its stack address: a
+// free, stable-enough hint that differs between goroutines. (A goroutine
+// whose stack moves just uses another counter.)
+//
+// The top 32 bits map onto [0, n) by multiplication (Lemire's method without
+// the rejection step): the bias is below n/2³², under one in four million
+// for a thousand hosts, and it saves a division per pick.
+type randomPicker struct {
+	stripes [randomStripes]paddedCounter
+	n       uint64
+}
 
-func (n randomPicker) Pick() int { return int((uint64(rand.Uint32()) * uint64(n)) >> 32) }
+const randomStripes = 8
+
+type paddedCounter struct {
+	atomic.Uint64
+	_ [56]byte
+}
+
+func newRandomPicker(n int) *randomPicker {
+	p := &randomPicker{n: uint64(n)}
+	for i := range p.stripes {
+		p.stripes[i].Store(rand.Uint64()) // each counter its own sequence
+	}
+	return p
+}
+
+func (p *randomPicker) Pick() int {
+	var here byte
+	stripe := (uintptr(unsafe.Pointer(&here)) >> 11) % randomStripes
+	z := splitmix64(p.stripes[stripe].Add(0x9e3779b97f4a7c15))
+	return int((z >> 32 * p.n) >> 32)
+}
+
+// splitmix64 is the finaliser of Steele, Lea and Flood's SplitMix64.
+func splitmix64(z uint64) uint64 {
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
 
 // WeightedRandom picks a backend at random with probability proportional to
 // its weight. With equal weights it is Random.
@@ -42,7 +82,7 @@ func (weightedRandomStrategy) NewPicker(hosts []*Stats) Picker {
 		return p
 	}
 	if equalWeights(hosts) {
-		return randomPicker(len(hosts))
+		return newRandomPicker(len(hosts))
 	}
 	// cum[i] is the total weight of hosts[0..i]; a uniform draw in
 	// [0, total) lands in host i with probability weight(i)/total.

@@ -1,0 +1,68 @@
+package retry
+
+import (
+	"reflect"
+
+	"github.com/go-kit/kit/endpoint"
+	"github.com/go-kit/kit/sd/lb"
+)
+
+// EndpointAvoider is a balancer that can steer a retry away from the hosts
+// a request has already tried. lbkit's loadbalancer.Balancer implements it.
+// With one, every retry (and hedge) goes to a host not in tried whenever
+// the balancer has such a host, and each Attempt records its host. Any
+// go-kit lb.Balancer still works without it, with neither guarantee.
+type EndpointAvoider interface {
+	// EndpointAvoiding returns an endpoint, preferably of an instance whose
+	// address is not in tried, and that instance's address. It must not
+	// keep or modify tried.
+	EndpointAvoiding(tried []string) (endpoint.Endpoint, string, error)
+}
+
+// picker chooses the endpoint for each attempt.
+type picker struct {
+	b  lb.Balancer
+	av EndpointAvoider // nil: use b.Endpoint
+}
+
+func newPicker(b lb.Balancer, avoid bool) picker {
+	if isNil(b) {
+		b = nil
+	}
+	p := picker{b: b}
+	if avoid {
+		p.av, _ = b.(EndpointAvoider)
+	}
+	return p
+}
+
+func (p picker) pick(tried []string) (endpoint.Endpoint, string, error) {
+	var (
+		ep   endpoint.Endpoint
+		host string
+		err  error
+	)
+	if p.av != nil {
+		ep, host, err = p.av.EndpointAvoiding(tried)
+	} else {
+		ep, err = p.b.Endpoint()
+	}
+	if err == nil && ep == nil {
+		err = ErrNilEndpoint
+	}
+	return ep, host, err
+}
+
+// isNil reports whether b is nil or holds a nil pointer or func, such as a
+// *loadbalancer.Balancer never assigned: calling it would panic at request
+// time. It runs once per constructor, never per request.
+func isNil(b lb.Balancer) bool {
+	if b == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(b); v.Kind() {
+	case reflect.Pointer, reflect.Func:
+		return v.IsNil()
+	}
+	return false
+}

@@ -1,0 +1,312 @@
+package retry
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/kit/endpoint"
+	"github.com/go-kit/kit/sd/lb"
+)
+
+// Retrier turns a balancer into one retrying endpoint with the production
+// safeguards go-kit's retry lacks: back-off with jitter, a retry budget
+// shared by all its calls, retries on hosts not yet tried, a classifier of
+// retryable errors, per-attempt timeouts and, for idempotent calls,
+// hedging. Create it with New; it is safe for concurrent use.
+type Retrier struct {
+	pick     picker
+	cfg      config
+	budget   *Budget // nil: no budget
+	hedgeCap *Budget // nil: no hedging
+	tracker  *latencyTracker
+	ep       endpoint.Endpoint
+
+	closed   atomic.Bool
+	active   atomic.Int64 // attempt goroutines running (hedging)
+	idle     chan struct{}
+	idleOnce sync.Once
+
+	calls, retries, hedges, hedgeWins, hedgesCapped, budgetExhausted atomic.Uint64
+
+	reporter *reporter // nil without WithMetrics
+}
+
+// Stats counts what a Retrier did beyond first attempts. Counters cover the
+// Retrier's life.
+type Stats struct {
+	// Calls counts calls to the retrying endpoint.
+	Calls uint64
+	// Retries counts attempts started after a failed one.
+	Retries uint64
+	// Hedges counts attempts started while an earlier one was running.
+	Hedges uint64
+	// HedgeWins counts calls whose successful attempt was a hedge.
+	HedgeWins uint64
+	// HedgesCapped counts hedges not started because of the hedge cap.
+	HedgesCapped uint64
+	// BudgetExhausted counts calls that ended because the retry budget
+	// was spent.
+	BudgetExhausted uint64
+	// HedgeDelay is the current wait before a hedge; zero without hedging.
+	HedgeDelay time.Duration
+	// Budget is the retry budget's state; zero without a budget.
+	Budget BudgetStats
+}
+
+// New returns a Retrier over b. Without options it makes up to
+// DefaultMaxAttempts attempts, with capped exponential back-off and full
+// jitter between them, on hosts not yet tried when b is an EndpointAvoider,
+// retrying every error but those marked Permanent, within a retry budget of
+// its own, with no timeout but the caller's context and no hedging. A nil b
+// or a bad option is an error.
+func New(b lb.Balancer, opts ...Option) (*Retrier, error) {
+	if isNil(b) {
+		return nil, ErrNilBalancer
+	}
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if o == nil {
+			return nil, invalid("nil option")
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	r := &Retrier{pick: newPicker(b, cfg.avoid), cfg: cfg, budget: cfg.budget, idle: make(chan struct{})}
+	if r.budget == nil && !cfg.noBudget {
+		r.budget, _ = NewBudget(DefaultBudgetRatio, DefaultBudgetMinPerSecond, DefaultBudgetWindow)
+	}
+	if cfg.hedgeDelay > 0 || cfg.hedgeP > 0 {
+		if cfg.maxAttempts < 2 {
+			return nil, invalid("hedging needs max attempts of at least 2, have %d", cfg.maxAttempts)
+		}
+		r.hedgeCap, _ = NewBudget(cfg.hedgeCap, 0, DefaultBudgetWindow)
+		if cfg.hedgeP > 0 {
+			r.tracker = newLatencyTracker(cfg.hedgeP, cfg.hedgeInitial, LatencyWindow, clock())
+		}
+	}
+	r.ep = r.call
+	if cfg.metrics != nil {
+		r.reporter = startReporter(r, cfg.metrics, cfg.metricsInterval)
+	}
+	return r, nil
+}
+
+// Endpoint returns the retrying endpoint. Every call to it shares the
+// Retrier's budget, hedge cap and latency tracker.
+func (r *Retrier) Endpoint() endpoint.Endpoint { return r.ep }
+
+// Close makes the endpoint refuse new calls with ErrClosed, and waits until
+// every goroutine of a hedged attempt has returned: those cancelled when
+// their call ended (they return as soon as their endpoint honours the
+// cancellation), and those of calls still under way, which finish
+// normally. Without hedging there are none and Close returns at once.
+// Close is idempotent and returns nil.
+func (r *Retrier) Close() error {
+	r.closed.Store(true)
+	if r.active.Load() == 0 {
+		r.idleOnce.Do(func() { close(r.idle) })
+	}
+	<-r.idle
+	if r.reporter != nil {
+		r.reporter.stop()
+	}
+	return nil
+}
+
+// Stats returns the Retrier's counters.
+func (r *Retrier) Stats() Stats {
+	s := Stats{
+		Calls:           r.calls.Load(),
+		Retries:         r.retries.Load(),
+		Hedges:          r.hedges.Load(),
+		HedgeWins:       r.hedgeWins.Load(),
+		HedgesCapped:    r.hedgesCapped.Load(),
+		BudgetExhausted: r.budgetExhausted.Load(),
+		HedgeDelay:      r.hedgeDelay(),
+	}
+	if r.budget != nil {
+		s.Budget = r.budget.Stats()
+	}
+	return s
+}
+
+func (r *Retrier) hedgeDelay() time.Duration {
+	switch {
+	case r.tracker != nil:
+		return max(r.tracker.Delay(), time.Microsecond)
+	case r.hedgeCap != nil:
+		return r.cfg.hedgeDelay
+	}
+	return 0
+}
+
+// call is the retrying endpoint. Without hedging every attempt runs inline:
+// the success path reads the monotonic clock once and allocates at most one
+// small deadline context.
+func (r *Retrier) call(ctx context.Context, req any) (any, error) {
+	if r.pick.b == nil {
+		return nil, ErrNilBalancer
+	}
+	if r.closed.Load() {
+		return nil, ErrClosed
+	}
+	r.calls.Add(1)
+	if r.hedgeCap != nil {
+		return r.callHedged(ctx, req)
+	}
+	start := clock()
+	actx := ctx
+	dl, hasDeadline := parentDeadline(ctx)
+	if t := r.cfg.timeout; t > 0 {
+		// When the caller's deadline comes first it already bounds the
+		// call, and its context goes through unchanged.
+		if d := start + int64(t); !hasDeadline || d < dl {
+			dctx := newDeadlineCtx(ctx, d)
+			defer dctx.finish()
+			actx, dl, hasDeadline = dctx, d, true
+		}
+	}
+	if r.budget != nil {
+		r.budget.deposit(start)
+	}
+	var (
+		buf      [4]Attempt // most calls that fail fail in a few attempts
+		attempts = buf[:0]
+		tried    []string
+		noEps    int // consecutive ErrNoEndpoints
+		at       = start
+	)
+	for n := 1; ; n++ {
+		ep, host, err := r.pick.pick(tried)
+		var resp any
+		if err == nil {
+			resp, err = r.attempt(actx, ep, req, at, dl, hasDeadline)
+			if err == nil {
+				if r.cfg.observer != nil {
+					r.cfg.observer(Attempt{N: n, Host: host, Duration: time.Duration(clock() - at)})
+				}
+				return resp, nil
+			}
+		}
+		now := clock()
+		a := Attempt{N: n, Host: host, Err: err, Duration: time.Duration(now - at)}
+		attempts = append(attempts, a)
+		if r.cfg.observer != nil {
+			r.cfg.observer(a)
+		}
+		final, cause := r.verdict(ctx, n, err, now, dl, hasDeadline)
+		if final == nil && r.cfg.maxAttempts > 0 && n >= r.cfg.maxAttempts {
+			final = cause
+		}
+		if final == nil {
+			var waited bool
+			waited, final = r.pause(ctx, n, err, now, dl, hasDeadline, &noEps)
+			if waited {
+				now = clock()
+			}
+		}
+		if final != nil {
+			return nil, newError(final, attempts)
+		}
+		if host != "" {
+			if tried == nil {
+				tried = make([]string, 0, 4)
+			}
+			tried = append(tried, host)
+		}
+		r.retries.Add(1)
+		at = now
+	}
+}
+
+// parentDeadline returns ctx's deadline on the package clock.
+func parentDeadline(ctx context.Context) (int64, bool) {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return 0, false
+	}
+	return sinceEpoch(d), true
+}
+
+// attempt calls ep under the per-attempt timeout, if any. start and dl are
+// on the package clock.
+func (r *Retrier) attempt(ctx context.Context, ep endpoint.Endpoint, req any, start, dl int64, hasDeadline bool) (any, error) {
+	if t := r.cfg.attemptTimeout; t > 0 {
+		if d := start + int64(t); !hasDeadline || d < dl {
+			actx := newDeadlineCtx(ctx, d)
+			resp, err := ep(actx, req)
+			actx.finish()
+			return resp, err
+		}
+	}
+	return ep(ctx, req)
+}
+
+// verdict decides whether a call may go on after attempt n failed with err
+// at now. It returns the error that ends the call, or nil to go on, and in
+// cause the error to end with should a later check stop the call (err, or
+// the callback's replacement).
+func (r *Retrier) verdict(ctx context.Context, n int, err error, now, dl int64, hasDeadline bool) (final, cause error) {
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr, cerr
+	}
+	if hasDeadline && now >= dl {
+		return context.DeadlineExceeded, context.DeadlineExceeded
+	}
+	cause = err
+	if r.cfg.callback != nil {
+		keep, replacement := r.cfg.callback(n, err)
+		if replacement != nil {
+			cause = replacement
+		}
+		if !keep {
+			return cause, cause
+		}
+	}
+	if r.cfg.retryable != nil && !r.cfg.retryable(err) {
+		return cause, cause
+	}
+	return nil, cause
+}
+
+// pause takes a retry from the budget and waits the back-off before retry
+// number n. It reports whether it waited, and the error that ends the call
+// instead of a retry, if any.
+func (r *Retrier) pause(ctx context.Context, n int, err error, now, dl int64, hasDeadline bool, noEps *int) (waited bool, final error) {
+	var wait time.Duration
+	if errors.Is(err, lb.ErrNoEndpoints) {
+		// No backend saw this attempt, so it costs no budget; but only
+		// discovery can cure it, and that takes time.
+		wait = exponential(*noEps+1, NoEndpointsBackoffMin, NoEndpointsBackoffMax)
+		*noEps++
+	} else {
+		*noEps = 0
+		if r.budget != nil && !r.budget.withdraw(now) {
+			r.budgetExhausted.Add(1)
+			return false, ErrBudgetExhausted
+		}
+	}
+	if r.cfg.backoffBase > 0 {
+		wait = max(wait, fullJitter(n, r.cfg.backoffBase, r.cfg.backoffCap, randInt64N))
+	}
+	if wait <= 0 {
+		return false, nil
+	}
+	if hasDeadline && now+int64(wait) >= dl {
+		// The retry could not start before the deadline: end now rather
+		// than sleep until it.
+		return false, context.DeadlineExceeded
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true, nil
+	case <-ctx.Done():
+		return true, ctx.Err()
+	}
+}

@@ -1,0 +1,373 @@
+package retry_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-kit/kit/endpoint"
+	"github.com/go-kit/kit/sd/lb"
+
+	"github.com/seed41aebe0c/lbkit/loadbalancer"
+	"github.com/seed41aebe0c/lbkit/publisher"
+	"github.com/seed41aebe0c/lbkit/publisher/static"
+	"github.com/seed41aebe0c/lbkit/retry"
+)
+
+var (
+	errA       = errors.New("a failed")
+	errB       = errors.New("b failed")
+	errTooSlow = errors.New("test endpoint gave up waiting")
+)
+
+// sequence is an endpoint that returns errs in turn, then succeeds.
+func sequence(calls *atomic.Int64, errs ...error) endpoint.Endpoint {
+	return func(context.Context, any) (any, error) {
+		n := calls.Add(1)
+		if int(n) <= len(errs) {
+			return nil, errs[n-1]
+		}
+		return "ok", nil
+	}
+}
+
+func TestRetrySucceedsAfterFailures(t *testing.T) {
+	var calls atomic.Int64
+	ep := retry.Retry(3, time.Second, fixed(sequence(&calls, errA, errB)))
+	resp, err := ep(context.Background(), nil)
+	if err != nil || resp != "ok" {
+		t.Fatalf("got %v, %v; want ok", resp, err)
+	}
+	if calls.Load() != 3 {
+		t.Fatalf("%d attempts, want 3", calls.Load())
+	}
+}
+
+func TestRetryMaxAttempts(t *testing.T) {
+	for _, c := range []struct{ max, want int }{{3, 3}, {1, 1}, {0, 1}, {-5, 1}} {
+		t.Run(fmt.Sprint("max=", c.max), func(t *testing.T) {
+			var calls atomic.Int64
+			ep := retry.Retry(c.max, time.Second, fixed(sequence(&calls, errA, errA, errA, errA, errB)))
+			_, err := ep(context.Background(), nil)
+			if int(calls.Load()) != c.want {
+				t.Fatalf("%d attempts, want %d", calls.Load(), c.want)
+			}
+			var re *retry.Error
+			if !errors.As(err, &re) {
+				t.Fatalf("error %T %v is not a *retry.Error", err, err)
+			}
+			if len(re.RawErrors) != c.want || len(re.Attempts) != c.want || re.Final != errA {
+				t.Fatalf("RawErrors %v, Attempts %d, Final %v", re.RawErrors, len(re.Attempts), re.Final)
+			}
+			if !errors.Is(err, errA) {
+				t.Fatal("errors.Is does not find the attempts' error")
+			}
+		})
+	}
+}
+
+func TestRetryErrorListsEveryAttempt(t *testing.T) {
+	var calls atomic.Int64
+	ep := retry.Retry(2, time.Second, fixed(sequence(&calls, errA, errB)))
+	_, err := ep(context.Background(), nil)
+	if !errors.Is(err, errA) || !errors.Is(err, errB) {
+		t.Fatalf("errors.Is misses an attempt: %v", err)
+	}
+	var gk lb.RetryError
+	if !errors.As(err, &gk) {
+		t.Fatal("errors.As into go-kit's lb.RetryError failed")
+	}
+	if len(gk.RawErrors) != 2 || gk.RawErrors[0] != errA || gk.Final != errB {
+		t.Fatalf("lb.RetryError = %+v", gk)
+	}
+	msg := err.Error()
+	for _, want := range []string{"a failed", "b failed", "2 attempts"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q lacks %q", msg, want)
+		}
+	}
+}
+
+// TestRetryTimeoutKeepsAttempts is go-kit's defect: on timeout it returns
+// the bare context error and loses what the attempts said.
+func TestRetryTimeoutKeepsAttempts(t *testing.T) {
+	var calls atomic.Int64
+	ep := retry.Retry(100, 50*time.Millisecond, fixed(func(ctx context.Context, req any) (any, error) {
+		if calls.Add(1) == 1 {
+			return nil, errA
+		}
+		return blockUntilDone(ctx, req)
+	}))
+	_, err := ep(context.Background(), nil)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want DeadlineExceeded", err)
+	}
+	if !errors.Is(err, errA) {
+		t.Fatalf("the first attempt's error is lost: %v", err)
+	}
+	var re *retry.Error
+	errors.As(err, &re)
+	if re.Final != context.DeadlineExceeded || len(re.Attempts) != 2 {
+		t.Fatalf("Final %v, %d attempts; want DeadlineExceeded, 2", re.Final, len(re.Attempts))
+	}
+	if re.Attempts[1].Duration < 40*time.Millisecond {
+		t.Fatalf("second attempt lasted %v, want about the timeout", re.Attempts[1].Duration)
+	}
+}
+
+func TestRetryDeadlineVisibleToEndpoint(t *testing.T) {
+	var got time.Duration
+	ep := retry.Retry(1, time.Hour, fixed(func(ctx context.Context, _ any) (any, error) {
+		d, ok := ctx.Deadline()
+		if !ok {
+			return nil, errors.New("no deadline")
+		}
+		got = time.Until(d)
+		return "ok", nil
+	}))
+	if _, err := ep(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got < 59*time.Minute || got > time.Hour {
+		t.Fatalf("endpoint saw a deadline %v away, want about 1h", got)
+	}
+}
+
+func TestRetryPassesEarlierCallerDeadlineThrough(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var seen context.Context
+	ep := retry.Retry(1, time.Hour, fixed(func(c context.Context, _ any) (any, error) {
+		seen = c
+		return "ok", nil
+	}))
+	if _, err := ep(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if seen != ctx {
+		t.Fatal("the caller's context, whose deadline is earlier, was replaced")
+	}
+}
+
+func TestRetryNonPositiveTimeoutMeansNoTimeout(t *testing.T) {
+	for _, timeout := range []time.Duration{0, -time.Second} {
+		ep := retry.Retry(1, timeout, fixed(func(ctx context.Context, _ any) (any, error) {
+			if _, ok := ctx.Deadline(); ok {
+				return nil, errors.New("unexpected deadline")
+			}
+			return "ok", nil
+		}))
+		if _, err := ep(context.Background(), nil); err != nil {
+			t.Fatalf("timeout %v: %v", timeout, err)
+		}
+	}
+}
+
+func TestRetryContextCancelledAfterReturn(t *testing.T) {
+	var kept context.Context
+	ep := retry.Retry(1, time.Hour, fixed(func(ctx context.Context, _ any) (any, error) {
+		kept = ctx
+		return "ok", nil
+	}))
+	if _, err := ep(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	// As with go-kit's deferred cancel, work the endpoint left behind sees
+	// the call's context end.
+	select {
+	case <-kept.Done():
+	default:
+		t.Fatal("context still live after the call returned")
+	}
+	if !errors.Is(kept.Err(), context.Canceled) {
+		t.Fatalf("Err = %v", kept.Err())
+	}
+}
+
+func TestRetryEndpointChildContextsEnd(t *testing.T) {
+	var child context.Context
+	ep := retry.Retry(1, time.Hour, fixed(func(ctx context.Context, _ any) (any, error) {
+		var cancel context.CancelFunc
+		child, cancel = context.WithCancel(ctx)
+		_ = cancel // deliberately left to the retry's end
+		return "ok", nil
+	}))
+	if _, err := ep(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-child.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("child context outlived the call")
+	}
+}
+
+func TestRetryRunsInline(t *testing.T) {
+	var stacks []string
+	var calls atomic.Int64
+	inner := sequence(&calls, errA, errA)
+	ep := retry.Retry(3, time.Second, fixed(func(ctx context.Context, req any) (any, error) {
+		buf := make([]byte, 1<<16)
+		stacks = append(stacks, string(buf[:runtime.Stack(buf, false)]))
+		return inner(ctx, req)
+	}))
+	if _, err := ep(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range stacks {
+		if !strings.Contains(s, "TestRetryRunsInline") {
+			t.Fatalf("attempt %d did not run in the caller's goroutine:\n%s", i+1, s)
+		}
+	}
+}
+
+func TestRetryCallerCancellationStops(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var calls atomic.Int64
+	ep := retry.Retry(10, time.Minute, fixed(func(c context.Context, req any) (any, error) {
+		calls.Add(1)
+		cancel()
+		return blockUntilDone(c, req)
+	}))
+	_, err := ep(ctx, nil)
+	if !errors.Is(err, context.Canceled) || calls.Load() != 1 {
+		t.Fatalf("err %v after %d attempts; want Canceled after 1", err, calls.Load())
+	}
+}
+
+func TestRetryWithCallback(t *testing.T) {
+	var calls atomic.Int64
+	replacement := errors.New("replaced")
+	var seen []int
+	cb := func(n int, received error) (bool, error) {
+		seen = append(seen, n)
+		if n == 2 {
+			return false, replacement
+		}
+		return true, nil
+	}
+	ep := retry.RetryWithCallback(time.Second, fixed(sequence(&calls, errA, errB, errA)), cb)
+	_, err := ep(context.Background(), nil)
+	var re *retry.Error
+	if !errors.As(err, &re) || re.Final != replacement {
+		t.Fatalf("err = %v, want Final = replacement", err)
+	}
+	if len(re.RawErrors) != 2 || re.RawErrors[1] != errB {
+		t.Fatalf("RawErrors %v, want the raw errors", re.RawErrors)
+	}
+	if fmt.Sprint(seen) != "[1 2]" {
+		t.Fatalf("callback saw attempts %v", seen)
+	}
+}
+
+// A go-kit lb.Callback value passes without conversion.
+func TestRetryWithGoKitCallbackType(t *testing.T) {
+	var cb lb.Callback = func(n int, _ error) (bool, error) { return n < 2, nil }
+	var calls atomic.Int64
+	ep := retry.RetryWithCallback(time.Second, fixed(sequence(&calls, errA, errA, errA)), cb)
+	if _, err := ep(context.Background(), nil); err == nil || calls.Load() != 2 {
+		t.Fatalf("err %v after %d attempts", err, calls.Load())
+	}
+}
+
+func TestRetryWithNilCallbackKeepsTryingUntilTimeout(t *testing.T) {
+	var calls atomic.Int64
+	ep := retry.RetryWithCallback(30*time.Millisecond, fixed(func(ctx context.Context, req any) (any, error) {
+		if calls.Add(1) < 5 {
+			return nil, errA
+		}
+		return blockUntilDone(ctx, req)
+	}), nil)
+	_, err := ep(context.Background(), nil)
+	if !errors.Is(err, context.DeadlineExceeded) || calls.Load() != 5 {
+		t.Fatalf("err %v after %d attempts", err, calls.Load())
+	}
+}
+
+func TestRetryNilBalancerDoesNotPanic(t *testing.T) {
+	var typedNil *loadbalancer.Balancer
+	var nilFunc balancerFunc
+	for _, ep := range []endpoint.Endpoint{
+		retry.Retry(3, time.Second, nil),
+		retry.RetryWithCallback(time.Second, nil, nil),
+		retry.Retry(3, time.Second, typedNil),
+		retry.Retry(3, time.Second, nilFunc),
+	} {
+		if _, err := ep(context.Background(), nil); !errors.Is(err, retry.ErrNilBalancer) {
+			t.Fatalf("err = %v, want ErrNilBalancer", err)
+		}
+	}
+}
+
+func TestRetryNilEndpointFromBalancer(t *testing.T) {
+	ep := retry.Retry(2, time.Second, balancerFunc(func() (endpoint.Endpoint, error) { return nil, nil }))
+	if _, err := ep(context.Background(), nil); !errors.Is(err, retry.ErrNilEndpoint) {
+		t.Fatalf("err = %v, want ErrNilEndpoint", err)
+	}
+}
+
+// ErrNoEndpoints is retried after short, growing waits, never in a spin
+// (go-kit starts a goroutine per spin until the timeout).
+func TestRetryNoEndpointsDoesNotSpin(t *testing.T) {
+	var picks atomic.Int64
+	b := balancerFunc(func() (endpoint.Endpoint, error) {
+		picks.Add(1)
+		return nil, lb.ErrNoEndpoints
+	})
+	start := time.Now()
+	_, err := retry.RetryWithCallback(200*time.Millisecond, b, nil)(context.Background(), nil)
+	if !errors.Is(err, lb.ErrNoEndpoints) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+	// Waits of 1, 2, 4 ... 50 ms fit about ten picks in 200 ms.
+	if n := picks.Load(); n > 20 {
+		t.Fatalf("%d picks in %v: spinning", n, time.Since(start))
+	}
+}
+
+func TestRetryNoEndpointsThenDiscovery(t *testing.T) {
+	pub, err := static.NewAddresses()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Stop()
+	bal, err := loadbalancer.NewRoundRobin(pub, func(string) (endpoint.Endpoint, io.Closer, error) {
+		return ok("found"), nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bal.Close()
+	var attempts atomic.Int64
+	ep := retry.RetryWithCallback(10*time.Second, bal, func(n int, err error) (bool, error) {
+		if attempts.Add(1) == 3 {
+			// Discovery delivers while the call waits.
+			if err := pub.Replace(publisher.FromAddresses("10.0.0.1:80")...); err != nil {
+				t.Error(err)
+			}
+		}
+		return errors.Is(err, loadbalancer.ErrNoEndpoints), nil
+	})
+	resp, err := ep(context.Background(), nil)
+	if err != nil || resp != "found" {
+		t.Fatalf("got %v, %v", resp, err)
+	}
+}
+
+func TestRetryAvoidsTriedHostsWithLbkitBalancer(t *testing.T) {
+	h := newHosts(map[string]endpoint.Endpoint{
+		"a": failing(errA), "b": failing(errB), "c": ok("c"),
+	})
+	for range 30 {
+		resp, err := retry.Retry(3, time.Second, h)(context.Background(), nil)
+		if err != nil || resp != "c" {
+			t.Fatalf("got %v, %v; with 3 attempts on 3 hosts one must reach c", resp, err)
+		}
+	}
+}
