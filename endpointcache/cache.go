@@ -338,9 +338,11 @@ func (c *Cache) stopTimer() {
 // dropAll forgets every endpoint and returns their closers. Called with
 // c.mu held.
 func (c *Cache) dropAll() []closing {
-	closers := make([]closing, 0, len(c.byAddr))
-	for addr, it := range c.byAddr {
-		closers = append(closers, closing{addr, it.closer})
+	// Every cached item is in the current list: closing in its order makes
+	// shutdown deterministic.
+	closers := make([]closing, 0, len(c.items))
+	for _, it := range c.items {
+		closers = append(closers, closing{it.inst.Address, it.closer})
 	}
 	clear(c.byAddr)
 	c.items = nil
