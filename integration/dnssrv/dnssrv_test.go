@@ -13,6 +13,7 @@ import (
 
 	dnspub "github.com/seed41aebe0c/lbkit/publisher/dnssrv"
 
+	"github.com/seed41aebe0c/lbkit/integration/internal/lbtest"
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 )
 
@@ -51,8 +52,8 @@ func TestBalancerFollowsZone(t *testing.T) {
 	defer bal.Close()
 
 	// Registered: all three serve.
-	waitHosts(t, bal, addr("a", a), addr("b", b), addr("c", c))
-	got := callN(t, bal, 30)
+	lbtest.WaitHosts(t, bal, addr("a", a), addr("b", b), addr("c", c))
+	got := lbtest.CallN(t, bal, 30)
 	if got["a"] == 0 || got["b"] == 0 || got["c"] == 0 {
 		t.Fatalf("calls per backend %v: every registered instance must serve", got)
 	}
@@ -64,36 +65,36 @@ func TestBalancerFollowsZone(t *testing.T) {
 
 	// Deregistered: b's record goes, and so does its traffic.
 	z.remove(service, dnsName("b"))
-	waitHosts(t, bal, addr("a", a), addr("c", c))
+	lbtest.WaitHosts(t, bal, addr("a", a), addr("c", c))
 	before := b.calls.Load()
-	got = callN(t, bal, 30)
+	got = lbtest.CallN(t, bal, 30)
 	if got["b"] != 0 || b.calls.Load() != before || got["a"] == 0 || got["c"] == 0 {
 		t.Fatalf("after removing b: calls %v, b served %d more", got, b.calls.Load()-before)
 	}
 
 	// The DNS server goes down while traffic flows: lookups fail, the
 	// balancer keeps the last known set and every call succeeds.
-	tr := startTraffic(bal, 20000)
-	okBeforeOutage := tr.ok.Load()
+	tr := lbtest.StartTraffic(bal, 20000)
+	okBeforeOutage := tr.OK.Load()
 	z.stop()
-	waitFor(t, "discovery error reaches the balancer", func() bool { return bal.Status().DiscoveryErr != nil })
+	lbtest.WaitFor(t, "discovery error reaches the balancer", func() bool { return bal.Status().DiscoveryErr != nil })
 	if err := bal.Status().DiscoveryErr; !errors.Is(err, dnspub.ErrLookup) {
 		t.Errorf("discovery error %v, want dnssrv.ErrLookup", err)
 	}
-	okBefore := tr.ok.Load()
-	waitFor(t, "traffic during the outage", func() bool { return tr.ok.Load() >= okBefore+100 })
-	waitHosts(t, bal, addr("a", a), addr("c", c))
-	okDuringOutage := tr.ok.Load() - okBeforeOutage
+	okBefore := tr.OK.Load()
+	lbtest.WaitFor(t, "traffic during the outage", func() bool { return tr.OK.Load() >= okBefore+100 })
+	lbtest.WaitHosts(t, bal, addr("a", a), addr("c", c))
+	okDuringOutage := tr.OK.Load() - okBeforeOutage
 
 	// Restarted on the same port: a change made now reaches the balancer
 	// without touching the client.
 	z.start()
 	z.add(service, srvRecord(service, "d", d.port, 10, 1))
-	waitHosts(t, bal, addr("a", a), addr("c", c), addr("d", d))
-	waitFor(t, "discovery error cleared", func() bool { return bal.Status().DiscoveryErr == nil })
-	waitFor(t, "d serves", func() bool { return d.calls.Load() > 0 })
-	tr.end(t)
-	t.Logf("%d calls succeeded while the DNS server was down, %d in all, none failed", okDuringOutage, tr.ok.Load())
+	lbtest.WaitHosts(t, bal, addr("a", a), addr("c", c), addr("d", d))
+	lbtest.WaitFor(t, "discovery error cleared", func() bool { return bal.Status().DiscoveryErr == nil })
+	lbtest.WaitFor(t, "d serves", func() bool { return d.calls.Load() > 0 })
+	tr.End(t)
+	t.Logf("%d calls succeeded while the DNS server was down, %d in all, none failed", okDuringOutage, tr.OK.Load())
 }
 
 func dnsName(host string) string { return host + "." + domain }
@@ -123,7 +124,7 @@ func TestPortZeroAndPartialZones(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("no event")
 	}
-	waitFor(t, "port-0 warning", func() bool { return logs.contains("port 0") })
+	lbtest.WaitFor(t, "port-0 warning", func() bool { return logs.contains("port 0") })
 	if st := pub.Stats(); st.SkippedRecords == 0 {
 		t.Fatalf("stats %+v: the port-0 record was not counted", st)
 	}
@@ -182,7 +183,7 @@ func TestPropagationDelay(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer bal.Close()
-			waitHosts(t, bal, addr("a", a))
+			lbtest.WaitHosts(t, bal, addr("a", a))
 
 			const changes = 100
 			delays := make([]time.Duration, 0, changes)
@@ -198,9 +199,9 @@ func TestPropagationDelay(t *testing.T) {
 				at := seen.wait(t, want)
 				delays = append(delays, at.Sub(start))
 				z.remove(service, dnsName(host))
-				waitHosts(t, bal, addr("a", a))
+				lbtest.WaitHosts(t, bal, addr("a", a))
 			}
-			p50, p99 := percentile(delays, 50), percentile(delays, 99)
+			p50, p99 := lbtest.Percentile(delays, 50), lbtest.Percentile(delays, 99)
 			t.Logf("DNS SRV propagation (%s) over %d changes: p50 %v, p99 %v, max %v",
 				c.name, changes, p50.Round(time.Microsecond), p99.Round(time.Microsecond), delays[len(delays)-1].Round(time.Microsecond))
 			if p99 > 2*time.Second {
@@ -230,7 +231,7 @@ func (s *sightings) record(instance string) {
 func (s *sightings) wait(t *testing.T, instance string) time.Time {
 	t.Helper()
 	var at time.Time
-	waitFor(t, "factory called for "+instance, func() bool {
+	lbtest.WaitFor(t, "factory called for "+instance, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		var ok bool

@@ -10,6 +10,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/seed41aebe0c/lbkit/integration/internal/lbtest"
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/publisher"
 	etcdpub "github.com/seed41aebe0c/lbkit/publisher/etcd"
@@ -95,8 +96,8 @@ func TestBalancerFollowsEtcd(t *testing.T) {
 	defer bal.Close()
 
 	// Registered: all three serve; a's JSON value carried its weight.
-	waitHosts(t, bal, a.addr, b.addr, c.addr)
-	got := callN(t, bal, 30)
+	lbtest.WaitHosts(t, bal, a.addr, b.addr, c.addr)
+	got := lbtest.CallN(t, bal, 30)
 	if got["a"] == 0 || got["b"] == 0 || got["c"] == 0 {
 		t.Fatalf("calls per backend %v: every registered instance must serve", got)
 	}
@@ -110,9 +111,9 @@ func TestBalancerFollowsEtcd(t *testing.T) {
 	if err := regB.Close(); err != nil {
 		t.Fatal(err)
 	}
-	waitHosts(t, bal, a.addr, c.addr)
+	lbtest.WaitHosts(t, bal, a.addr, c.addr)
 	before := b.calls.Load()
-	got = callN(t, bal, 30)
+	got = lbtest.CallN(t, bal, 30)
 	if got["b"] != 0 || b.calls.Load() != before || got["a"] == 0 || got["c"] == 0 {
 		t.Fatalf("after deregistering b: calls %v, b served %d more", got, b.calls.Load()-before)
 	}
@@ -120,31 +121,31 @@ func TestBalancerFollowsEtcd(t *testing.T) {
 	// etcd goes down while traffic flows, for longer than the lease TTL:
 	// the balancer keeps the last known set and every call succeeds.
 	leaseA := regA.Stats().Lease
-	tr := startTraffic(bal, 50000)
-	okBeforeOutage := tr.ok.Load()
+	tr := lbtest.StartTraffic(bal, 50000)
+	okBeforeOutage := tr.OK.Load()
 	srv.stop()
-	waitFor(t, "discovery error reaches the balancer", func() bool { return bal.Status().DiscoveryErr != nil })
+	lbtest.WaitFor(t, "discovery error reaches the balancer", func() bool { return bal.Status().DiscoveryErr != nil })
 	if err := bal.Status().DiscoveryErr; !errors.Is(err, etcdpub.ErrUnavailable) {
 		t.Errorf("discovery error %v, want ErrUnavailable", err)
 	}
-	waitFor(t, "registrars see their leases lost", func() bool {
+	lbtest.WaitFor(t, "registrars see their leases lost", func() bool {
 		return regA.Stats().LeasesLost > 0 && regC.Stats().LeasesLost > 0
 	})
 	if !errsA.has(etcdpub.ErrLeaseLost) {
 		t.Error("the lost lease was not reported to the error handler")
 	}
-	waitHosts(t, bal, a.addr, c.addr)
-	okDuringOutage := tr.ok.Load() - okBeforeOutage
+	lbtest.WaitHosts(t, bal, a.addr, c.addr)
+	okDuringOutage := tr.OK.Load() - okBeforeOutage
 
 	// Restarted on the same data and ports: the registrars re-register by
 	// themselves, and a new registration reaches the same balancer.
 	srv.start()
 	regD := registerEventually(t, cli, publisher.Instance{Address: d.addr})
-	waitHosts(t, bal, a.addr, c.addr, d.addr)
-	waitFor(t, "discovery error cleared", func() bool { return bal.Status().DiscoveryErr == nil })
-	waitFor(t, "d serves", func() bool { return d.calls.Load() > 0 })
+	lbtest.WaitHosts(t, bal, a.addr, c.addr, d.addr)
+	lbtest.WaitFor(t, "discovery error cleared", func() bool { return bal.Status().DiscoveryErr == nil })
+	lbtest.WaitFor(t, "d serves", func() bool { return d.calls.Load() > 0 })
 	for name, r := range map[string]*etcdpub.Registrar{"a": regA, "c": regC} {
-		waitFor(t, name+" re-registered", func() bool { return r.Stats().Registrations >= 2 && r.Stats().LastErr == nil })
+		lbtest.WaitFor(t, name+" re-registered", func() bool { return r.Stats().Registrations >= 2 && r.Stats().LastErr == nil })
 		// The key is under the new lease, which is alive: the old lease
 		// expiring (etcd restores it on restart) does not take it away.
 		resp, err := cli.Get(ctx(t), r.Key())
@@ -163,13 +164,13 @@ func TestBalancerFollowsEtcd(t *testing.T) {
 	if regA.Stats().Lease == leaseA {
 		t.Error("a still on its old lease after an outage longer than the TTL")
 	}
-	tr.end(t)
-	t.Logf("%d calls succeeded while etcd was down, %d in all, none failed", okDuringOutage, tr.ok.Load())
+	tr.End(t)
+	t.Logf("%d calls succeeded while etcd was down, %d in all, none failed", okDuringOutage, tr.OK.Load())
 
 	if err := regD.Close(); err != nil {
 		t.Fatal(err)
 	}
-	waitHosts(t, bal, a.addr, c.addr)
+	lbtest.WaitHosts(t, bal, a.addr, c.addr)
 	if st := pub.Stats(); st.Gets != 1 {
 		// One read at start; every later change came from watches.
 		t.Errorf("publisher read the prefix %d times (stats %+v), want once", st.Gets, st)
@@ -222,19 +223,19 @@ func TestRevokedLeaseRegistersAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bal.Close()
-	waitHosts(t, bal, a.addr)
+	lbtest.WaitHosts(t, bal, a.addr)
 
 	first := reg.Stats().Lease
 	if _, err := cli.Revoke(ctx(t), first); err != nil {
 		t.Fatal(err)
 	}
 	closed.wait(t, a.addr) // the balancer dropped a's endpoint...
-	waitFor(t, "a's endpoint made again", func() bool { return seen.count(a.addr) >= 2 })
-	waitHosts(t, bal, a.addr) // ...and has it again
+	lbtest.WaitFor(t, "a's endpoint made again", func() bool { return seen.count(a.addr) >= 2 })
+	lbtest.WaitHosts(t, bal, a.addr) // ...and has it again
 	if st := reg.Stats(); st.Lease == first || st.Registrations != 2 || !errs.has(etcdpub.ErrLeaseLost) {
 		t.Fatalf("registrar stats %+v, errors %v: want a new lease and ErrLeaseLost reported", st, errs.errs)
 	}
-	if got := callN(t, bal, 5); got["a"] != 5 {
+	if got := lbtest.CallN(t, bal, 5); got["a"] != 5 {
 		t.Fatalf("calls %v", got)
 	}
 }
@@ -327,9 +328,9 @@ func TestPropagationDelay(t *testing.T) {
 		if err := r.Close(); err != nil {
 			t.Fatal(err)
 		}
-		waitHosts(t, bal)
+		lbtest.WaitHosts(t, bal)
 	}
-	p50, p99 := percentile(delays, 50), percentile(delays, 99)
+	p50, p99 := lbtest.Percentile(delays, 50), lbtest.Percentile(delays, 99)
 	t.Logf("etcd propagation (Register to balancer) over %d registrations: p50 %v, p99 %v, max %v",
 		changes, p50.Round(time.Microsecond), p99.Round(time.Microsecond), delays[len(delays)-1].Round(time.Microsecond))
 	if st := pub.Stats(); st.Gets != 1 {
@@ -368,7 +369,7 @@ func (s *sightings) count(instance string) int {
 func (s *sightings) wait(t *testing.T, instance string) time.Time {
 	t.Helper()
 	var at time.Time
-	waitFor(t, "sighting of "+instance, func() bool {
+	lbtest.WaitFor(t, "sighting of "+instance, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		var ok bool

@@ -20,6 +20,7 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/seed41aebe0c/lbkit/integration/internal/lbtest"
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/publisher"
 	etcdpub "github.com/seed41aebe0c/lbkit/publisher/etcd"
@@ -74,8 +75,8 @@ func TestTLSAndAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bal.Close()
-	waitHosts(t, bal, a.addr)
-	if got := callN(t, bal, 3); got["a"] != 3 {
+	lbtest.WaitHosts(t, bal, a.addr)
+	if got := lbtest.CallN(t, bal, 3); got["a"] != 3 {
 		t.Fatalf("calls %v", got)
 	}
 
