@@ -15,6 +15,7 @@ import (
 	"github.com/go-kit/kit/endpoint"
 	"github.com/hashicorp/consul/api"
 
+	"github.com/seed41aebe0c/lbkit/integration/internal/lbtest"
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 )
 
@@ -101,28 +102,12 @@ func (f *httpFactory) factory(instance string) (endpoint.Endpoint, io.Closer, er
 	return ep, nil, nil
 }
 
-// call makes one request through the balancer and returns the name of the
-// backend that answered.
-func call(b *loadbalancer.Balancer) (string, error) {
-	ep, err := b.Endpoint()
-	if err != nil {
-		return "", err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	resp, err := ep(ctx, nil)
-	if err != nil {
-		return "", err
-	}
-	return resp.(string), nil
-}
-
 // answering makes n calls and counts the answers per backend name; errors
 // count under "error".
 func answering(b *loadbalancer.Balancer, n int) map[string]int {
 	seen := map[string]int{}
 	for range n {
-		name, err := call(b)
+		name, err := lbtest.Call(b)
 		if err != nil {
 			name = "error"
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/seed41aebe0c/lbkit/integration/internal/lbtest"
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/publisher/consul"
 )
@@ -183,7 +184,7 @@ func startTraffic(b *loadbalancer.Balancer) *traffic {
 			case <-time.After(2 * time.Millisecond):
 			}
 			ph := tr.phase.Load()
-			if _, err := call(b); err != nil {
+			if _, err := lbtest.Call(b); err != nil {
 				tr.fail[ph].Add(1)
 				tr.mu.Lock()
 				if len(tr.errs) < 5 {
