@@ -250,12 +250,13 @@ func (b *Balancer) rebuild(snap *endpointcache.Snapshot) {
 // lb.Balancer, takes no lock and allocates nothing.
 func (b *Balancer) Endpoint() (endpoint.Endpoint, error) {
 	st := b.state.Load()
-	i := st.picker.Pick()
-	if i < 0 {
-		b.none.Add(1)
-		return nil, st.none
+	// One unsigned comparison covers both "no host" (-1) and the bounds
+	// check the index would otherwise cost.
+	if i := st.picker.Pick(); uint(i) < uint(len(st.eps)) {
+		return st.eps[i], nil
 	}
-	return st.eps[i], nil
+	b.none.Add(1)
+	return nil, st.none
 }
 
 // EndpointAvoiding is Endpoint for a retry: it prefers an instance whose

@@ -37,7 +37,7 @@ type roundRobinPicker struct {
 	mod  fastMod
 }
 
-func (p *roundRobinPicker) Pick() int { return p.mod.of(p.next.Add(1) - 1) }
+func (p *roundRobinPicker) Pick() int { return p.mod.of(p.next.Add(1)) }
 
 // WeightedRoundRobin picks backends in turn, each as often as its weight
 // relative to the others, interleaved smoothly (weights 3,1 give
