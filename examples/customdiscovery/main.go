@@ -1,7 +1,4 @@
-// Command customdiscovery plugs a discovery source of your own into lbkit:
-// embed publisher.Fanout, publish complete instance sets, and any balancer
-// follows them. Here the "registry" is a file of addresses, re-read when it
-// changes. Run: go run ./examples/customdiscovery
+// Command customdiscovery plugs a discovery source of your own (a file) into lbkit.
 package main
 
 import (
@@ -14,12 +11,11 @@ import (
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
-
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/publisher"
 )
 
-// filePublisher publishes the addresses listed in a file, one per line.
+// filePublisher publishes the addresses listed in a file, one per line or space.
 type filePublisher struct {
 	publisher.Fanout
 	path string
@@ -28,29 +24,24 @@ type filePublisher struct {
 func (f *filePublisher) Reload() {
 	data, err := os.ReadFile(f.path)
 	if err != nil {
-		f.Publish(publisher.Event{Err: err}) // keeps the last known set
+		f.Publish(publisher.Event{Err: err}) // subscribers keep the last set
 		return
 	}
 	f.Publish(publisher.Event{Instances: publisher.FromAddresses(strings.Fields(string(data))...)})
 }
-
 func (f *filePublisher) Stop() { f.Close() }
 
 func main() {
-	path := filepath.Join(os.TempDir(), "lbkit-customdiscovery.txt")
-	defer os.Remove(path)
-	os.WriteFile(path, []byte("127.0.0.1:9001\n127.0.0.1:9002\n"), 0o600)
-	pub := &filePublisher{path: path}
-	pub.Reload()
-	factory := func(addr string) (endpoint.Endpoint, io.Closer, error) {
+	pub := &filePublisher{path: filepath.Join(os.TempDir(), "lbkit-customdiscovery.txt")}
+	defer os.Remove(pub.path)
+	update := func(addrs string) { os.WriteFile(pub.path, []byte(addrs), 0o600); pub.Reload() }
+	update("127.0.0.1:9001 127.0.0.1:9002")
+	b, _ := loadbalancer.NewRoundRobin(pub, func(addr string) (endpoint.Endpoint, io.Closer, error) {
 		return func(context.Context, any) (any, error) { return addr, nil }, nil, nil
-	}
-	b, _ := loadbalancer.NewRoundRobin(pub, factory)
+	})
 	defer b.Close()
 	fmt.Println("live:", len(b.Status().Hosts), "instances")
-
-	os.WriteFile(path, []byte("127.0.0.1:9001\n127.0.0.1:9002\n127.0.0.1:9003\n"), 0o600)
-	pub.Reload() // a real source would watch the file, or poll its registry
+	update("127.0.0.1:9001 127.0.0.1:9002 127.0.0.1:9003") // a real source would watch the file
 	for len(b.Status().Hosts) != 3 {
 		time.Sleep(time.Millisecond) // the balancer applies updates on its own goroutine
 	}
