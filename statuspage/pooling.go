@@ -1,0 +1,43 @@
+package statuspage
+
+import (
+	"errors"
+
+	"github.com/seed41aebe0c/lbkit/pooling"
+)
+
+// ServiceSource is what the page needs of a connection service;
+// *pooling.Service[C] satisfies it for any connection type C.
+type ServiceSource interface {
+	Status() pooling.ServiceStatus
+}
+
+// WithService shows a pooling.Service as a pool table under name: per host,
+// its score, calls in flight and pool counts.
+func WithService(name string, s ServiceSource) Option {
+	if s == nil {
+		return func(*Page) error { return errors.New("statuspage: nil service") }
+	}
+	return WithPool(name, func() []PoolRow { return ServiceRows(s.Status()) })
+}
+
+// ServiceRows turns a service's status into pool rows, one per host.
+func ServiceRows(st pooling.ServiceStatus) []PoolRow {
+	rows := make([]PoolRow, len(st.Hosts))
+	for i, h := range st.Hosts {
+		p := h.Pool
+		rows[i] = PoolRow{Name: h.Address, Counts: map[string]int64{
+			"score %":       int64(h.Score*100 + 0.5),
+			"in flight":     h.InFlight,
+			"max":           int64(p.MaxConns),
+			"open":          int64(p.Open),
+			"idle":          int64(p.Idle),
+			"in use":        int64(p.InUse),
+			"waiting":       int64(p.Waiting),
+			"dialled":       int64(p.Dialled),
+			"dial failures": int64(p.DialFailures),
+			"gets":          int64(p.Gets),
+		}}
+	}
+	return rows
+}
