@@ -25,6 +25,11 @@ type Factory func(instance string) (endpoint.Endpoint, io.Closer, error)
 // the instance's Stats.
 type Middleware func(in publisher.Instance, ep endpoint.Endpoint, stats *strategy.Stats) endpoint.Endpoint
 
+// Decorator is a Middleware that also attaches a value to the entry it
+// decorates (Entry.Value): the object behind the new endpoint, say, for a
+// caller that needs more of it than the endpoint function.
+type Decorator func(in publisher.Instance, ep endpoint.Endpoint, stats *strategy.Stats) (endpoint.Endpoint, any)
+
 // Errors returned by the cache.
 var (
 	// ErrNilFactory is returned by New for a nil Factory.
@@ -42,6 +47,8 @@ type Entry struct {
 	Instance publisher.Instance
 	Endpoint endpoint.Endpoint
 	Stats    *strategy.Stats
+	// Value is what the cache's Decorator attached, or nil.
+	Value any
 }
 
 // Snapshot is the cache's state after one update. It is never modified
@@ -95,6 +102,15 @@ func WithMiddleware(m Middleware) Option {
 	}
 }
 
+// WithDecorator decorates every new endpoint with d, after any Middleware,
+// and keeps the value d returns in the entry.
+func WithDecorator(d Decorator) Option {
+	return func(c *Cache) error {
+		c.decorator = d
+		return nil
+	}
+}
+
 // WithStatsOptions sets the options of the Stats created for each new
 // instance (decay window, clock).
 func WithStatsOptions(opts ...strategy.StatsOption) Option {
@@ -120,6 +136,7 @@ type Cache struct {
 	factory         Factory
 	logger          log.Logger
 	middleware      Middleware
+	decorator       Decorator
 	statsOpts       []strategy.StatsOption
 	onUpdate        func(*Snapshot)
 	invalidate      bool
@@ -290,7 +307,11 @@ func (c *Cache) create(in publisher.Instance) *item {
 	if c.middleware != nil {
 		ep = c.middleware(in, ep, st)
 	}
-	return &item{inst: in, entry: &Entry{Instance: in, Endpoint: ep, Stats: st}, closer: closer}
+	var val any
+	if c.decorator != nil {
+		ep, val = c.decorator(in, ep, st)
+	}
+	return &item{inst: in, entry: &Entry{Instance: in, Endpoint: ep, Stats: st, Value: val}, closer: closer}
 }
 
 // fail records a discovery error. Called with c.mu held.

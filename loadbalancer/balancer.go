@@ -55,6 +55,7 @@ type config struct {
 
 	metrics         *Metrics
 	metricsInterval time.Duration
+	statsOpts       []strategy.StatsOption
 }
 
 // WithLogger sets the logger for discovery and factory problems.
@@ -107,6 +108,7 @@ func WithEndpointMiddleware(m endpointcache.Middleware) Option {
 func WithStatsOptions(opts ...strategy.StatsOption) Option {
 	return func(c *config) error {
 		c.cacheOpts = append(c.cacheOpts, endpointcache.WithStatsOptions(opts...))
+		c.statsOpts = append(c.statsOpts, opts...)
 		return nil
 	}
 }
@@ -122,6 +124,7 @@ type Balancer struct {
 	middlewares []endpointcache.Middleware
 	reporter    *reporter
 	interval    time.Duration
+	monotonic   bool          // every host's Stats reads strategy.MonotonicClock
 	none        atomic.Uint64 // Endpoint calls that found no host
 	sub         *publisher.Subscription
 	done        chan struct{}
@@ -135,6 +138,7 @@ var _ lb.Balancer = (*Balancer)(nil)
 // state is what a request reads: one immutable value per cache snapshot.
 type state struct {
 	eps    []endpoint.Endpoint // eps[i] is snap.Entries[i].Endpoint, one load closer
+	recs   []*recorder         // recs[i] records the calls through eps[i]
 	picker strategy.Picker
 	snap   *endpointcache.Snapshot
 	none   error // what Endpoint returns when there is nothing to pick
@@ -161,13 +165,14 @@ func New(p publisher.Publisher, f endpointcache.Factory, s strategy.Strategy, op
 		}
 	}
 	b := &Balancer{strategy: s, scorer: cfg.scorer, middlewares: cfg.middlewares, done: make(chan struct{})}
+	b.monotonic = strategy.NewStats("", 1, cfg.statsOpts...).MonotonicClockUsed()
 	if cfg.metrics != nil {
 		b.reporter, b.interval = &reporter{m: cfg.metrics}, cfg.metricsInterval
 	}
 	b.state.Store(&state{snap: &endpointcache.Snapshot{}, picker: s.NewPicker(nil), none: ErrNoEndpoints})
 	cacheOpts := append([]endpointcache.Option{
 		endpointcache.WithLogger(cfg.logger),
-		endpointcache.WithMiddleware(b.record),
+		endpointcache.WithDecorator(b.record),
 		endpointcache.OnUpdate(b.rebuild),
 	}, cfg.cacheOpts...)
 	cache, err := endpointcache.New(f, cacheOpts...)
@@ -226,12 +231,14 @@ func (b *Balancer) run() {
 func (b *Balancer) rebuild(snap *endpointcache.Snapshot) {
 	st := &state{
 		eps:    make([]endpoint.Endpoint, len(snap.Entries)),
+		recs:   make([]*recorder, len(snap.Entries)),
 		picker: b.strategy.NewPicker(snap.Hosts),
 		snap:   snap,
 		none:   ErrNoEndpoints,
 	}
 	for i, e := range snap.Entries {
 		st.eps[i] = e.Endpoint
+		st.recs[i] = e.Value.(*recorder)
 	}
 	switch {
 	case b.closed.Load() || errors.Is(snap.Err, endpointcache.ErrClosed):
@@ -266,18 +273,51 @@ func (b *Balancer) Endpoint() (endpoint.Endpoint, error) {
 // for one not tried. Only when every live instance was tried does it return
 // a tried one. It allocates nothing.
 func (b *Balancer) EndpointAvoiding(tried []string) (endpoint.Endpoint, string, error) {
+	st, i, err := b.pickAvoiding(tried)
+	if err != nil {
+		return nil, "", err
+	}
+	return st.eps[i], st.snap.Entries[i].Instance.Address, nil
+}
+
+// TimedCaller is an endpoint that takes the time its call starts and returns
+// the time it ended, both on strategy.MonotonicClock, so that a caller that
+// reads the clock anyway (a retry loop timing its attempts) spares the
+// balancer two clock reads per call. It records the call's outcome exactly
+// as the endpoint does.
+type TimedCaller = interface {
+	CallAt(ctx context.Context, req any, start int64) (resp any, end int64, err error)
+}
+
+// TimedEndpointAvoiding is EndpointAvoiding returning a TimedCaller. Use it
+// only when ClockEpoch reports true. It allocates nothing.
+func (b *Balancer) TimedEndpointAvoiding(tried []string) (TimedCaller, string, error) {
+	st, i, err := b.pickAvoiding(tried)
+	if err != nil {
+		return nil, "", err
+	}
+	return st.recs[i], st.snap.Entries[i].Instance.Address, nil
+}
+
+// ClockEpoch returns the epoch of the clock TimedCaller times are read on
+// (strategy.Epoch), and whether every host's statistics use that clock: false
+// when WithStatsOptions replaced it (strategy.WithClock).
+func (b *Balancer) ClockEpoch() (time.Time, bool) { return strategy.Epoch(), b.monotonic }
+
+// pickAvoiding is the choice behind EndpointAvoiding: the strategy's pick,
+// steered away from tried hosts.
+func (b *Balancer) pickAvoiding(tried []string) (*state, int, error) {
 	st := b.state.Load()
 	i := st.picker.Pick()
 	if i < 0 {
 		b.none.Add(1)
-		return nil, "", st.none
+		return nil, 0, st.none
 	}
 	entries := st.snap.Entries
 	if len(tried) > 0 && slices.Contains(tried, entries[i].Instance.Address) {
 		i = avoid(st.picker, entries, tried, i)
 	}
-	e := entries[i]
-	return e.Endpoint, e.Instance.Address, nil
+	return st, i, nil
 }
 
 func avoid(p strategy.Picker, entries []*endpointcache.Entry, tried []string, first int) int {
@@ -296,14 +336,15 @@ func avoid(p strategy.Picker, entries []*endpointcache.Entry, tried []string, fi
 	return first
 }
 
-// record is the cache middleware that wraps each new endpoint so that every
-// call through it updates the instance's statistics.
-func (b *Balancer) record(in publisher.Instance, next endpoint.Endpoint, st *strategy.Stats) endpoint.Endpoint {
+// record is the cache decorator that wraps each new endpoint so that every
+// call through it updates the instance's statistics. The recorder itself is
+// kept in the entry for TimedEndpointAvoiding.
+func (b *Balancer) record(in publisher.Instance, next endpoint.Endpoint, st *strategy.Stats) (endpoint.Endpoint, any) {
 	for i := len(b.middlewares) - 1; i >= 0; i-- {
 		next = b.middlewares[i](in, next, st)
 	}
 	r := &recorder{next: next, stats: st, scorer: b.scorer}
-	return r.call
+	return r.call, r
 }
 
 type recorder struct {
@@ -313,19 +354,25 @@ type recorder struct {
 }
 
 func (r *recorder) call(ctx context.Context, req any) (any, error) {
-	start := r.stats.Begin()
+	resp, _, err := r.CallAt(ctx, req, r.stats.Now())
+	return resp, err
+}
+
+// CallAt implements TimedCaller.
+func (r *recorder) CallAt(ctx context.Context, req any, start int64) (any, int64, error) {
+	begun := r.stats.BeginAt(start)
 	resp, err := r.next(ctx, req)
+	now := r.stats.Now()
 	// Only an error that says "canceled" can be the caller giving up; asking
 	// the context first would cost a clock read on every failed call.
 	if err != nil && errors.Is(err, context.Canceled) && errors.Is(ctx.Err(), context.Canceled) {
 		// The caller gave up; that says nothing about the host.
-		r.stats.Abandon(start)
-		return resp, err
+		r.stats.Abandon(begun)
+		return resp, now, err
 	}
-	now := r.stats.Now()
-	score, failed := r.scorer(err, time.Duration(now-int64(start)))
-	r.stats.End(start, now, failed, score)
-	return resp, err
+	score, failed := r.scorer(err, time.Duration(now-start))
+	r.stats.End(begun, now, failed, score)
+	return resp, now, err
 }
 
 // Close stops following the publisher and closes every endpoint. Endpoint

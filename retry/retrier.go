@@ -181,18 +181,32 @@ func (r *Retrier) call(ctx context.Context, req any) (any, error) {
 		at       = start
 	)
 	for n := 1; ; n++ {
-		ep, host, err := r.pick.pick(tried)
-		var resp any
+		ep, tc, host, err := r.pick.pickTimed(tried)
+		var (
+			resp  any
+			now   int64
+			timed bool // now was read by the balancer's timed call
+		)
 		if err == nil {
-			resp, err = r.attempt(actx, ep, req, at, dl, hasDeadline)
+			if tc != nil {
+				resp, now, err = r.attemptTimed(actx, tc, req, at, dl, hasDeadline)
+				timed = true
+			} else {
+				resp, err = r.attempt(actx, ep, req, at, dl, hasDeadline)
+			}
 			if err == nil {
 				if r.cfg.observer != nil {
-					r.cfg.observer(Attempt{N: n, Host: host, Duration: time.Duration(clock() - at)})
+					if !timed {
+						now = clock()
+					}
+					r.cfg.observer(Attempt{N: n, Host: host, Duration: time.Duration(now - at)})
 				}
 				return resp, nil
 			}
 		}
-		now := clock()
+		if !timed {
+			now = clock()
+		}
 		a := Attempt{N: n, Host: host, Err: err, Duration: time.Duration(now - at)}
 		attempts = append(attempts, a)
 		if r.cfg.observer != nil {
@@ -244,6 +258,23 @@ func (r *Retrier) attempt(ctx context.Context, ep endpoint.Endpoint, req any, st
 		}
 	}
 	return ep(ctx, req)
+}
+
+// attemptTimed is attempt through a TimedCaller: the balancer starts its
+// timing at start (on our clock, shifted to its own) and returns when the
+// attempt ended, which serves as our clock reading too.
+func (r *Retrier) attemptTimed(ctx context.Context, tc TimedCaller, req any, start, dl int64, hasDeadline bool) (any, int64, error) {
+	shift := r.pick.shift
+	if t := r.cfg.attemptTimeout; t > 0 {
+		if d := start + int64(t); !hasDeadline || d < dl {
+			actx := newDeadlineCtx(ctx, d)
+			resp, end, err := tc.CallAt(actx, req, start+shift)
+			actx.finish()
+			return resp, end - shift, err
+		}
+	}
+	resp, end, err := tc.CallAt(ctx, req, start+shift)
+	return resp, end - shift, err
 }
 
 // verdict decides whether a call may go on after attempt n failed with err

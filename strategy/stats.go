@@ -31,6 +31,11 @@ var epoch = time.Now()
 // using this package, read from the monotonic clock.
 func MonotonicClock() int64 { return int64(time.Since(epoch)) }
 
+// Epoch is the moment MonotonicClock counts from. Another package's clock
+// readings convert to MonotonicClock's without reading the clock again:
+// add myEpoch.Sub(strategy.Epoch()).
+func Epoch() time.Time { return epoch }
+
 // Start is the moment a request began, as returned by Stats.Begin.
 type Start int64
 
@@ -62,7 +67,7 @@ func WithShortWindow(d time.Duration) StatsOption {
 func WithClock(c Clock) StatsOption {
 	return func(s *Stats) {
 		if c != nil {
-			s.clock = c
+			s.clock, s.ownClock = c, true
 		}
 	}
 }
@@ -70,9 +75,10 @@ func WithClock(c Clock) StatsOption {
 // Stats is the live record of one backend. All methods are safe for
 // concurrent use and allocate nothing. Create it with NewStats.
 type Stats struct {
-	address string
-	clock   Clock
-	window  float64 // decay time constant, in nanoseconds
+	address  string
+	clock    Clock
+	ownClock bool    // WithClock replaced MonotonicClock
+	window   float64 // decay time constant, in nanoseconds
 
 	inflight atomic.Int64
 	weight   atomic.Int64
@@ -180,10 +186,21 @@ func (s *Stats) LastObserved() int64 { return s.last.Load() }
 // Begin records the start of a request: one more in flight. Pass the result
 // to Done or Abandon exactly once.
 func (s *Stats) Begin() Start {
+	return s.BeginAt(s.clock())
+}
+
+// BeginAt is Begin for a caller that has already read the clock (now): a
+// retry loop, for example, whose previous attempt ended at now.
+func (s *Stats) BeginAt(now int64) Start {
 	s.started.Add(1)
 	s.inflight.Add(1)
-	return Start(s.clock())
+	return Start(now)
 }
+
+// MonotonicClockUsed reports whether the Stats reads MonotonicClock (that
+// is, WithClock did not replace it), so that readings of MonotonicClock taken
+// elsewhere may be passed to BeginAt and End.
+func (s *Stats) MonotonicClockUsed() bool { return !s.ownClock }
 
 // Done records the end of a request begun with Begin: one fewer in flight,
 // and an observation of its latency and score (1 for full success, 0 for
