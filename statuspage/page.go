@@ -258,3 +258,16 @@ func (p *Page) serveControl(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(ControlStatus{Name: req.Name, Value: c.Get(), Min: c.Min, Max: c.Max})
 }
+
+// Resizer is anything with a size that can change at runtime, such as a
+// *herd.Herd.
+type Resizer interface {
+	Size() int
+	Resize(n int) error
+}
+
+// SizeControl is a Control over a Resizer's size, between min and max: pass
+// it to WithControl to let the page resize a worker herd.
+func SizeControl(r Resizer, min, max int) Control {
+	return Control{Get: r.Size, Set: r.Resize, Min: min, Max: max}
+}

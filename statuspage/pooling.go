@@ -41,3 +41,9 @@ func ServiceRows(st pooling.ServiceStatus) []PoolRow {
 	}
 	return rows
 }
+
+// MaxConnsControl is a Control over a pool's maximum number of connections,
+// between min and max: pass it to WithControl to let the page resize a pool.
+func MaxConnsControl[C any](p *pooling.Pool[C], min, max int) Control {
+	return Control{Get: func() int { return p.Stats().MaxConns }, Set: p.SetMaxConns, Min: min, Max: max}
+}
