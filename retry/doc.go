@@ -26,7 +26,12 @@
 //     a fixed delay or a tracked latency percentile, first success wins,
 //     with a cap on the extra load;
 //   - a go-kit Callback and an observer of every Attempt for logs and
-//     metrics.
+//     metrics, and Metrics (Prometheus or statsd) sampled off the request
+//     path.
+//
+// With a balancer that also implements TimedAvoider (lbkit's does), the
+// inline loop hands the balancer its own clock readings, so each attempt is
+// timed once for both the retry's records and the balancer's statistics.
 //
 // Every failure is an *Error that lists each attempt (host, error,
 // duration) and works with errors.Is and errors.As, including errors.As
