@@ -130,7 +130,6 @@ type Balancer struct {
 	done        chan struct{}
 	wg          sync.WaitGroup
 	once        sync.Once
-	closed      atomic.Bool
 }
 
 var _ lb.Balancer = (*Balancer)(nil)
@@ -241,7 +240,7 @@ func (b *Balancer) rebuild(snap *endpointcache.Snapshot) {
 		st.recs[i] = e.Value.(*recorder)
 	}
 	switch {
-	case b.closed.Load() || errors.Is(snap.Err, endpointcache.ErrClosed):
+	case errors.Is(snap.Err, endpointcache.ErrClosed):
 		st.none = ErrClosed
 	case snap.Err != nil:
 		st.none = fmt.Errorf("%w: discovery: %w", ErrNoEndpoints, snap.Err)
@@ -381,7 +380,6 @@ func (r *recorder) CallAt(ctx context.Context, req any, start int64) (any, int64
 func (b *Balancer) Close() error {
 	var err error
 	b.once.Do(func() {
-		b.closed.Store(true)
 		close(b.done)
 		b.wg.Wait()
 		b.sub.Cancel()

@@ -388,6 +388,14 @@ func TestRequestPathDoesNotAllocate(t *testing.T) {
 	if n != 0 {
 		t.Fatalf("Endpoint + recorded call allocates %v times", n)
 	}
+	// The path a retry takes: a timed caller, started at a time read once.
+	n = testing.AllocsPerRun(1000, func() {
+		tc, _, _ := b.TimedEndpointAvoiding(nil)
+		tc.CallAt(ctx, nil, strategy.MonotonicClock())
+	})
+	if n != 0 {
+		t.Fatalf("TimedEndpointAvoiding + CallAt allocates %v times", n)
+	}
 }
 
 func TestConcurrentCallsAndUpdates(t *testing.T) {

@@ -94,17 +94,6 @@ func callAsync(ctx context.Context, b *loadbalancer.Balancer) <-chan error {
 	return out
 }
 
-func pollUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func hostStatus(b *loadbalancer.Balancer, addr string) loadbalancer.HostStatus {
 	for _, h := range b.Status().Hosts {
 		if h.Address == addr {
@@ -123,7 +112,7 @@ func TestHostConcurrencyRejectsBeyondLimit(t *testing.T) {
 	for range 4 {
 		held = append(held, callAsync(context.Background(), b))
 	}
-	pollUntil(t, "two calls running on each host", func() bool {
+	eventually(t, "two calls running on each host", func() bool {
 		_, r1 := g.counts("h1")
 		_, r2 := g.counts("h2")
 		return r1 == 2 && r2 == 2
@@ -157,7 +146,7 @@ func TestHostConcurrencyRejectsBeyondLimit(t *testing.T) {
 	for range 4 {
 		held = append(held, callAsync(context.Background(), b))
 	}
-	pollUntil(t, "two calls running on each host again", func() bool {
+	eventually(t, "two calls running on each host again", func() bool {
 		_, r1 := g.counts("h1")
 		_, r2 := g.counts("h2")
 		return r1 == 2 && r2 == 2
@@ -175,10 +164,10 @@ func TestHostConcurrencyWaitsForASlot(t *testing.T) {
 	b := bulkheadBalancer(t, g, loadbalancer.WithHostConcurrency(1, time.Minute), "h1")
 
 	first := callAsync(context.Background(), b)
-	pollUntil(t, "the first call to run", func() bool { _, r := g.counts("h1"); return r == 1 })
+	eventually(t, "the first call to run", func() bool { _, r := g.counts("h1"); return r == 1 })
 	second := callAsync(context.Background(), b)
 	// The second waits outside the host until the first ends.
-	pollUntil(t, "the second call to wait", func() bool { return hostStatus(b, "h1").InFlight == 2 })
+	eventually(t, "the second call to wait", func() bool { return hostStatus(b, "h1").InFlight == 2 })
 	if reached, _ := g.counts("h1"); reached != 1 {
 		t.Fatalf("%d calls reached the host, want 1", reached)
 	}
@@ -186,7 +175,7 @@ func TestHostConcurrencyWaitsForASlot(t *testing.T) {
 	if err := <-first; err != nil {
 		t.Fatal(err)
 	}
-	pollUntil(t, "the second call to run", func() bool { _, r := g.counts("h1"); return r == 1 })
+	eventually(t, "the second call to run", func() bool { _, r := g.counts("h1"); return r == 1 })
 	g.open()
 	if err := <-second; err != nil {
 		t.Fatal(err)
@@ -197,7 +186,7 @@ func TestHostConcurrencyWaitEnds(t *testing.T) {
 	g := newGatedHosts()
 	b := bulkheadBalancer(t, g, loadbalancer.WithHostConcurrency(1, 20*time.Millisecond), "h1")
 	held := callAsync(context.Background(), b)
-	pollUntil(t, "the first call to run", func() bool { _, r := g.counts("h1"); return r == 1 })
+	eventually(t, "the first call to run", func() bool { _, r := g.counts("h1"); return r == 1 })
 
 	if err := <-callAsync(context.Background(), b); !errors.Is(err, loadbalancer.ErrHostSaturated) {
 		t.Fatalf("got %v, want ErrHostSaturated after the wait", err)
@@ -209,9 +198,9 @@ func TestHostConcurrencyWaitEnds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	b2 := bulkheadBalancer(t, g, loadbalancer.WithHostConcurrency(1, time.Minute), "h1")
 	held2 := callAsync(context.Background(), b2)
-	pollUntil(t, "the call on the second balancer to run", func() bool { _, r := g.counts("h1"); return r == 2 })
+	eventually(t, "the call on the second balancer to run", func() bool { _, r := g.counts("h1"); return r == 2 })
 	waiting := callAsync(ctx, b2)
-	pollUntil(t, "the caller to wait", func() bool { return hostStatus(b2, "h1").InFlight == 2 })
+	eventually(t, "the caller to wait", func() bool { return hostStatus(b2, "h1").InFlight == 2 })
 	cancel()
 	if err := <-waiting; !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want context.Canceled", err)
@@ -245,13 +234,13 @@ func TestBulkheadWithRuntimeTargets(t *testing.T) {
 	for range 3 {
 		held = append(held, callAsync(context.Background(), b))
 	}
-	pollUntil(t, "three calls running", func() bool { _, r := g.counts("big"); return r == 3 })
+	eventually(t, "three calls running", func() bool { _, r := g.counts("big"); return r == 3 })
 	if err := <-callAsync(context.Background(), b); !errors.Is(err, loadbalancer.ErrHostSaturated) {
 		t.Fatalf("fourth call: %v", err)
 	}
 	_ = pool.Set("big", 4) // raised at runtime
 	held = append(held, callAsync(context.Background(), b))
-	pollUntil(t, "four calls running", func() bool { _, r := g.counts("big"); return r == 4 })
+	eventually(t, "four calls running", func() bool { _, r := g.counts("big"); return r == 4 })
 	if c := pool.Get("big"); c.Active != 4 {
 		t.Fatalf("lease counts %+v", c)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-kit/kit/metrics/statsd"
 	"github.com/go-kit/log"
@@ -13,7 +14,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
-	"github.com/seed41aebe0c/lbkit/publisher"
 )
 
 func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
@@ -89,7 +89,7 @@ func TestPrometheusMetricsWhileRunning(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m, _ := loadbalancer.NewPrometheusMetrics(reg, "", "lb")
 	p := mustStatic(t, "a")
-	b, _ := loadbalancer.NewRandom(p, newBackends().factory, loadbalancer.WithMetrics(m, 5_000_000))
+	b, _ := loadbalancer.NewRandom(p, newBackends().factory, loadbalancer.WithMetrics(m, 5*time.Millisecond))
 	defer b.Close()
 	e, _ := b.Endpoint()
 	e(context.Background(), nil)
@@ -141,5 +141,3 @@ func TestWithMetricsRejectsBadInput(t *testing.T) {
 	}
 	b.Close()
 }
-
-var _ = publisher.Instance{}

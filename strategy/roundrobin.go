@@ -31,6 +31,9 @@ func (roundRobinStrategy) NewPicker(hosts []*Stats) Picker {
 	return p
 }
 
+// roundRobinPicker counts picks in 32 bits so that fastMod can take the
+// remainder without dividing. The counter wraps every 2³² picks, where one
+// cycle is cut short unless the host count divides 2³²: harmless.
 type roundRobinPicker struct {
 	next atomic.Uint32
 	_    [60]byte // keep the hot counter on its own cache line

@@ -42,7 +42,7 @@ func main() {
 	defer b.Close()
 	fmt.Println("live:", len(b.Status().Hosts), "instances")
 	update("127.0.0.1:9001 127.0.0.1:9002 127.0.0.1:9003") // a real source would watch the file
-	for len(b.Status().Hosts) != 3 {
+	for i := 0; len(b.Status().Hosts) != 3 && i < 5000; i++ {
 		time.Sleep(time.Millisecond) // the balancer applies updates on its own goroutine
 	}
 	fmt.Println("live:", len(b.Status().Hosts), "instances")

@@ -88,23 +88,34 @@ func New(client *api.Client, service string, opts ...Option) (*Publisher, error)
 // modified). Stop releases the client's idle connections unless cfg brought
 // its own HttpClient.
 func NewFromConfig(cfg *api.Config, service string, opts ...Option) (*Publisher, error) {
-	if cfg == nil {
-		return nil, ErrNilClient
-	}
-	c := *cfg
-	ownHTTP := c.HttpClient == nil
-	client, err := api.NewClient(&c)
+	client, closeIdle, err := clientFromConfig(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("consul: client: %w", err)
+		return nil, err
 	}
 	p, err := NewWithHealth(client.Health(), service, opts...)
 	if err != nil {
 		return nil, err
 	}
-	if ownHTTP && c.HttpClient != nil {
-		p.closeIdle = c.HttpClient.CloseIdleConnections
-	}
+	p.closeIdle = closeIdle
 	return p, nil
+}
+
+// clientFromConfig builds a client from a copy of cfg. closeIdle releases
+// the idle connections of the HTTP client it made, or is nil when cfg
+// brought its own HttpClient, which stays the caller's.
+func clientFromConfig(cfg *api.Config) (client *api.Client, closeIdle func(), err error) {
+	if cfg == nil {
+		return nil, nil, ErrNilClient
+	}
+	c := *cfg
+	ownHTTP := c.HttpClient == nil
+	if client, err = api.NewClient(&c); err != nil {
+		return nil, nil, fmt.Errorf("consul: client: %w", err)
+	}
+	if ownHTTP && c.HttpClient != nil {
+		closeIdle = c.HttpClient.CloseIdleConnections
+	}
+	return client, closeIdle, nil
 }
 
 // NewWithHealth is New over any HealthClient, such as a wrapper of

@@ -210,22 +210,15 @@ func NewRegistrar(client *api.Client, reg *api.AgentServiceRegistration, opts ..
 // (copied, not modified). Close releases its idle connections unless cfg
 // brought its own HttpClient.
 func NewRegistrarFromConfig(cfg *api.Config, reg *api.AgentServiceRegistration, opts ...RegistrarOption) (*Registrar, error) {
-	if cfg == nil {
-		return nil, ErrNilClient
-	}
-	c := *cfg
-	ownHTTP := c.HttpClient == nil
-	client, err := api.NewClient(&c)
+	client, closeIdle, err := clientFromConfig(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("consul: client: %w", err)
+		return nil, err
 	}
 	r, err := NewRegistrarWithAgent(client.Agent(), reg, opts...)
 	if err != nil {
 		return nil, err
 	}
-	if ownHTTP && c.HttpClient != nil {
-		r.closeIdle = c.HttpClient.CloseIdleConnections
-	}
+	r.closeIdle = closeIdle
 	return r, nil
 }
 
