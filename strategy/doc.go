@@ -1,24 +1,30 @@
 // Package strategy holds what lbkit knows about each backend and the
-// algorithms that choose one backend per request.
+// algorithms that choose one backend per request, and the host set that
+// puts the two together.
 //
-// Stats is the live record of one backend: requests in flight, a
-// time-decayed success score, a time-decayed latency average and a weight.
-// It is updated concurrently by every call through the backend, with atomics
-// for what the pick path reads and a per-backend lock (never one shared by all
-// requests) for the decayed sums.
+// Host is the live record of one backend: calls in flight, a time-decayed
+// success score, time-decayed and peak-sensitive latency averages, a weight
+// and a priority. It is updated concurrently by every call through the
+// backend (Begin, then Record), with atomics for what the pick path reads
+// and a per-host lock, never one shared by all requests, for the decayed
+// sums. HostStats is its snapshot.
 //
-// A Strategy sees only Stats, never endpoints or connections, so the same
-// strategies serve the load balancer (which picks endpoints) and the
-// connection pools (which pick hosts). Following grpc-go's balancer/picker
-// split, the expensive work happens when the host set changes
-// (Strategy.NewPicker), and the per-request Picker.Pick is a few loads and
-// allocates nothing.
+// A Strategy sees only hosts, never endpoints or connections. Following
+// grpc-go's balancer/picker split, the expensive work happens when the host
+// set changes (Strategy.NewPicker), and the per-request Picker.Pick is a few
+// loads and allocates nothing. Each strategy is a typed config value whose
+// zero value means its documented defaults, validated once by the HostSet:
+// Random and RoundRobin (optionally weighted) ignore outcomes;
+// LeastInFlight reads only load; PeakEWMA (the recommended default) reads
+// peak latency, load and the recent failure rate; the bandits
+// (EpsilonGreedy, Softmax, UCB1, Thompson) read the long-window score.
 //
-// Random and RoundRobin (and their weighted forms) ignore outcomes. The
-// learning strategies read what Stats has learnt: the bandits
-// (NewEpsilonGreedy, NewSoftmax, NewUCB1, NewThompson) the long-window score
-// and observation counts, PeakEWMA (the recommended default) the short-window
-// peak latency and recent failure rate, and NewLeastInFlight / P2C only the
-// in-flight counts. Constructors return errors wrapping ErrInvalidArgument
-// for bad parameters.
+// HostSet is lbkit's one host-set core: hosts with their statistics, the
+// picker over them, a pick that skips hosts a request already tried, and
+// through Host.Record the one place where an outcome is scored (Scorer) and
+// where a caller's cancellation is told from a host's failure. The load
+// balancer picks endpoints with it; pooling.Service picks connection pools.
+//
+// Every invalid argument is an error wrapping ErrInvalidArgument. The
+// package starts no goroutines.
 package strategy

@@ -1,13 +1,12 @@
 package strategy
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 )
 
-// NewEpsilonGreedy returns the epsilon-greedy bandit strategy, as in pooly:
-// a share epsilon of the picks goes to a host chosen uniformly at random
+// EpsilonGreedy is the epsilon-greedy bandit strategy, as in pooly: a share
+// Epsilon of the picks goes to a host chosen uniformly at random
 // (exploration), the rest to the host with the best time-decayed score
 // (exploitation), shared at random among the hosts within GreedyTolerance of
 // the best, so that equally good hosts share the load. A host without
@@ -16,47 +15,54 @@ import (
 // tried again.
 //
 // The ranking is recomputed at most once per memoization interval
-// (WithMemoize, default DefaultMemoize); the pick itself is a table look-up.
-// Epsilon-greedy ignores load and weights. With ErrorScorer the hosts that
-// never fail tie and share the load, a slow one included; with a
-// latency-aware scorer it sees slowness, but concurrent callers pile onto
-// the current best host until its latency rises (the simulator's charts show
-// the herding). It suits pooly's use, choosing the host of a new pooled
-// connection, better than a busy request path. Options: WithPickerClock,
-// WithRand, WithMemoize, WithScoreFunc. An epsilon outside [0,1] is an
-// error.
-func NewEpsilonGreedy(epsilon float64, opts ...Option) (Strategy, error) {
-	name := "epsilon-greedy(" + strconv.FormatFloat(epsilon, 'g', -1, 64) + ")"
-	if !(epsilon >= 0 && epsilon <= 1) {
-		return nil, fmt.Errorf("%w: epsilon %v outside [0,1]", ErrInvalidArgument, epsilon)
-	}
-	cfg, err := newConfig(name, banditOptions, opts)
-	if err != nil {
-		return nil, err
-	}
-	return &epsilonGreedy{name: name, epsilon: epsilon, cfg: cfg}, nil
+// (Bandit.Memoize); the pick itself is a table look-up. Epsilon-greedy
+// ignores load and weights. With ErrorScorer the hosts that never fail tie
+// and share the load, a slow one included; with LatencyScorer it sees
+// slowness, but concurrent callers pile onto the current best host until its
+// latency rises. It suits pooly's use, choosing the host of a new pooled
+// connection, better than a busy request path.
+type EpsilonGreedy struct {
+	// Epsilon is the share of exploring picks, in (0,1]; 0 means
+	// DefaultEpsilon. Outside [0,1] is invalid.
+	Epsilon float64
+	Bandit
 }
 
-type epsilonGreedy struct {
-	name    string
-	epsilon float64
-	cfg     config
+func (s EpsilonGreedy) epsilon() float64 {
+	if s.Epsilon == 0 {
+		return DefaultEpsilon
+	}
+	return s.Epsilon
 }
 
-func (s *epsilonGreedy) Name() string { return s.name }
+// Validate returns an error wrapping ErrInvalidArgument for a field out of
+// range.
+func (s EpsilonGreedy) Validate() error {
+	if !(s.Epsilon >= 0 && s.Epsilon <= 1) {
+		return invalid("epsilon-greedy: epsilon %v outside [0,1]", s.Epsilon)
+	}
+	return s.Bandit.validate("epsilon-greedy")
+}
 
-func (s *epsilonGreedy) NewPicker(hosts []*Stats) Picker {
+// Name is "epsilon-greedy(ε)".
+func (s EpsilonGreedy) Name() string {
+	return "epsilon-greedy(" + strconv.FormatFloat(s.epsilon(), 'g', -1, 64) + ")"
+}
+
+// NewPicker implements Strategy.
+func (s EpsilonGreedy) NewPicker(hosts []*Host) Picker {
 	if p := trivial(hosts); p != nil {
 		return p
 	}
-	g := &greedyRanking{hosts: hosts, score: s.cfg.score, v: make([]float64, len(hosts))}
-	return newTablePicker(hosts, &s.cfg, len(hosts), s.epsilon, g.fill)
+	b := s.resolve()
+	g := &greedyRanking{hosts: hosts, transform: b.transform, v: make([]float64, len(hosts))}
+	return newTablePicker(hosts, b, len(hosts), s.epsilon(), g.fill)
 }
 
 type greedyRanking struct {
-	hosts []*Stats
-	score ScoreFunc
-	v     []float64 // scratch, touched only by the refresher
+	hosts     []*Host
+	transform func(float64) float64
+	v         []float64 // scratch, touched only by the refresher
 }
 
 // GreedyTolerance is how close to the best score a host must be for
@@ -77,7 +83,7 @@ const tie = 1e-12
 func (g *greedyRanking) fill(t *indexTable, now int64) {
 	best := math.Inf(-1)
 	for i, h := range g.hosts {
-		g.v[i] = optimistic(estimate(h, g.score, now))
+		g.v[i] = optimistic(estimate(h, g.transform, now))
 		best = max(best, g.v[i])
 	}
 	k := 0

@@ -1,67 +1,66 @@
 package strategy
 
 import (
-	"fmt"
+	"math/rand/v2"
 	"strconv"
 )
 
-// maxDistinctChoices is the largest k for which LeastInFlight draws its k
-// candidates without repetition; above it, repeats are rare enough among
-// the many hosts such a k implies not to matter, and checking for them
-// would cost more than they do.
-const maxDistinctChoices = 8
-
-// NewLeastInFlight returns the strategy that draws k hosts at random and
-// picks the one with the fewest requests in flight relative to its weight
-// (ties go to the first drawn). With k = 2 it is the power of two choices
+// LeastInFlight draws Choices hosts at random and picks the one with the
+// fewest calls in flight relative to its weight (ties go to the first
+// drawn). With two choices (the default) it is the power of two choices
 // (Mitzenmacher), which keeps the busiest host's queue exponentially shorter
-// than random choice does at the cost of two loads; k = 3 is what the gRPC
-// connection pool among lbkit's references does. With k at least the number
-// of hosts it is plain least-loaded, and costs a scan of them all.
+// than random choice does at the cost of two loads; three is what the gRPC
+// connection pool among lbkit's references does. With Choices at least the
+// number of hosts it is plain least-loaded, and costs a scan of them all.
 //
 // It reacts to load within one request and needs no clock, but it sees
-// neither errors nor latency: a host that fails fast has few requests in
+// neither errors nor latency: a host that fails fast has few calls in
 // flight and so draws more traffic, not less. Use PeakEWMA unless every
-// host is known to be healthy. Options: WithRand (WithPickerClock is
-// accepted and unused). A k below 1 is an error.
-func NewLeastInFlight(k int, opts ...Option) (Strategy, error) {
-	name := "least-in-flight(" + strconv.Itoa(k) + ")"
-	if k == 2 {
-		name = "p2c"
-	}
-	if k < 1 {
-		return nil, fmt.Errorf("%w: least-in-flight needs k ≥ 1 choices, got %d", ErrInvalidArgument, k)
-	}
-	cfg, err := newConfig(name, commonOptions, opts)
-	if err != nil {
-		return nil, err
-	}
-	return &leastInFlight{name: name, k: k, cfg: cfg}, nil
+// host is known to be healthy.
+type LeastInFlight struct {
+	// Choices is how many hosts each pick compares; 0 means
+	// DefaultLeastInFlightChoices. Negative is invalid.
+	Choices int
+	// Rand, if set, is the source of the picks' random numbers, for
+	// repeatable simulations; it must be safe for concurrent use unless
+	// only one goroutine picks. By default the runtime's generator is used.
+	Rand rand.Source
 }
 
-// P2C returns NewLeastInFlight(2): the less loaded of two random hosts.
-func P2C() Strategy {
-	s, _ := NewLeastInFlight(2)
-	return s
+// Validate returns an error wrapping ErrInvalidArgument for a negative
+// number of choices.
+func (s LeastInFlight) Validate() error {
+	if s.Choices < 0 {
+		return invalid("least-in-flight needs at least 1 choice, got %d", s.Choices)
+	}
+	return nil
 }
 
-type leastInFlight struct {
-	name string
-	k    int
-	cfg  config
+func (s LeastInFlight) choices() int {
+	if s.Choices == 0 {
+		return DefaultLeastInFlightChoices
+	}
+	return s.Choices
 }
 
-func (s *leastInFlight) Name() string { return s.name }
+// Name is "p2c" with two choices and "least-in-flight(k)" otherwise.
+func (s LeastInFlight) Name() string {
+	if k := s.choices(); k != 2 {
+		return "least-in-flight(" + strconv.Itoa(k) + ")"
+	}
+	return "p2c"
+}
 
-func (s *leastInFlight) NewPicker(hosts []*Stats) Picker {
+// NewPicker implements Strategy.
+func (s LeastInFlight) NewPicker(hosts []*Host) Picker {
 	if p := trivial(hosts); p != nil {
 		return p
 	}
-	return &leastInFlightPicker{hosts: hosts, k: min(s.k, len(hosts)), rng: s.cfg.rng, weighted: !equalWeights(hosts)}
+	return &leastInFlightPicker{hosts: hosts, k: max(1, min(s.choices(), len(hosts))), rng: rngOf(s.Rand), weighted: !equalWeights(hosts)}
 }
 
 type leastInFlightPicker struct {
-	hosts    []*Stats
+	hosts    []*Host
 	k        int
 	rng      rng
 	weighted bool // the hosts' weights differ
@@ -69,9 +68,9 @@ type leastInFlightPicker struct {
 
 // less reports whether host a is less loaded than host b: (f_a+1)/w_a <
 // (f_b+1)/w_b, cross-multiplied to stay in integers. Weights are read only
-// if they differ (as Stats.SetWeight documents, a weight change takes
+// if they differ (as Host.SetWeight documents, a weight change takes
 // effect with the next picker).
-func (p *leastInFlightPicker) less(a, b *Stats) bool {
+func (p *leastInFlightPicker) less(a, b *Host) bool {
 	if !p.weighted {
 		return a.InFlight() < b.InFlight()
 	}

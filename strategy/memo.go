@@ -10,7 +10,7 @@ import "sync/atomic"
 // Noticing must be cheap: reading the clock costs more than the rest of a
 // pick. So a pick reads the clock only when the host it is about to choose
 // has been observed since the table expired (the observation's time, which
-// Stats keeps, proves that the table is out of date), or, to catch what
+// Host keeps, proves that the table is out of date), or, to catch what
 // that misses (other hosts' observations, the passing of time), on one pick
 // in sixteen chosen at random.
 //
@@ -64,19 +64,19 @@ func (m *memo[T]) publish(now int64) {
 // share of uniformly random exploration picks.
 type tablePicker struct {
 	memo    memo[indexTable]
-	hosts   []*Stats
-	clock   Clock
+	hosts   []*Host
+	clock   func() int64
 	rng     rng
 	explore uint64                         // threshold on 32 random bits
 	fill    func(t *indexTable, now int64) // writes the table for now
 }
 
-func newTablePicker(hosts []*Stats, cfg *config, size int, explore float64, fill func(*indexTable, int64)) *tablePicker {
-	p := &tablePicker{hosts: hosts, clock: cfg.clockFor(hosts), rng: cfg.rng, explore: threshold(explore), fill: fill}
+func newTablePicker(hosts []*Host, b bandit, size int, explore float64, fill func(*indexTable, int64)) *tablePicker {
+	p := &tablePicker{hosts: hosts, clock: hosts[0].clock, rng: b.rng, explore: threshold(explore), fill: fill}
 	now := p.clock()
-	a, b := newIndexTable(size), newIndexTable(size)
-	fill(a, now)
-	p.memo.init(int64(cfg.memo), now, a, b)
+	t1, t2 := newIndexTable(size), newIndexTable(size)
+	fill(t1, now)
+	p.memo.init(int64(b.memo), now, t1, t2)
 	return p
 }
 

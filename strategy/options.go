@@ -3,18 +3,95 @@ package strategy
 import (
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
-	"strings"
+	"reflect"
 	"time"
 )
 
-// ErrInvalidArgument is wrapped by every error that a constructor or an
-// Option returns for a bad parameter, so callers can test for it with
-// errors.Is.
+// ErrInvalidArgument is wrapped by every error the package returns for a
+// bad parameter (an option, a strategy's config), so callers can test for it
+// with errors.Is.
 var ErrInvalidArgument = errors.New("strategy: invalid argument")
 
-// Defaults of the learning strategies' options.
+// Option configures the hosts of a HostSet (or one Host made with NewHost):
+// how their statistics decay, the clock they read, and how a call's outcome
+// is scored. Strategies are configured by their own typed values instead.
+type Option func(*hostConfig) error
+
+type hostConfig struct {
+	window, short time.Duration
+	clock         func() int64
+	scorer        Scorer
+}
+
+func newHostConfig(opts []Option) (hostConfig, error) {
+	c := hostConfig{window: DefaultWindow, short: DefaultShortWindow, clock: monotonicNow, scorer: ErrorScorer}
+	for _, o := range opts {
+		if o == nil {
+			return c, fmt.Errorf("%w: nil option", ErrInvalidArgument)
+		}
+		if err := o(&c); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// WithWindow sets the decay time constant of the long-memory statistics
+// (the score and mean latency the bandit strategies read); the default is
+// DefaultWindow. A window of zero or less is an error.
+func WithWindow(d time.Duration) Option {
+	return func(c *hostConfig) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: window %v is not positive", ErrInvalidArgument, d)
+		}
+		c.window = d
+		return nil
+	}
+}
+
+// WithShortWindow sets the time constant of the short-memory statistics
+// (the peak latency and recent failure rate PeakEWMA reads); the default is
+// DefaultShortWindow. It sets how fast a balancer forgets: a bad host's
+// record fades, and it is tried again, within a few short windows. A
+// window of zero or less is an error.
+func WithShortWindow(d time.Duration) Option {
+	return func(c *hostConfig) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: short window %v is not positive", ErrInvalidArgument, d)
+		}
+		c.short = d
+		return nil
+	}
+}
+
+// WithClock makes the hosts read now instead of the monotonic clock, for
+// simulations that run on a clock of their own. now returns the time since
+// any fixed origin; only differences matter. A nil clock is an error.
+func WithClock(now func() time.Duration) Option {
+	return func(c *hostConfig) error {
+		if now == nil {
+			return fmt.Errorf("%w: nil clock", ErrInvalidArgument)
+		}
+		c.clock = func() int64 { return int64(now()) }
+		return nil
+	}
+}
+
+// WithScorer sets how a call's outcome is scored (see Scorer); the default
+// is ErrorScorer. A nil scorer is an error.
+func WithScorer(s Scorer) Option {
+	return func(c *hostConfig) error {
+		if s == nil {
+			return fmt.Errorf("%w: nil scorer", ErrInvalidArgument)
+		}
+		c.scorer = s
+		return nil
+	}
+}
+
+// Defaults of the strategies' configs: a zero field means the default named
+// here.
 const (
 	// DefaultMemoize is how long the bandit strategies (EpsilonGreedy,
 	// Softmax, UCB1, Thompson) reuse the table they compute from the hosts'
@@ -27,15 +104,6 @@ const (
 	// half of them about 150 times as much.
 	DefaultFailurePenalty = 10.0
 
-	// DefaultExploration is the share of PeakEWMA's picks that go to a host
-	// chosen uniformly at random. It is zero because PeakEWMA explores
-	// without it: a host it shuts out is observed less and less, so its
-	// record fades back towards blameless and cheap until it is tried
-	// again (see NewPeakEWMA). The simulator found that random exploration
-	// only added failed calls, and slowed recoveries by keeping a bad host's
-	// record fresh.
-	DefaultExploration = 0.0
-
 	// DefaultChoices is how many hosts PeakEWMA draws at random to pick
 	// the cheapest of. With two, a pair of bad hosts (one failing, one
 	// slow) must still send one of them the call; in the simulator's
@@ -43,202 +111,51 @@ const (
 	// slower and doubled the 99th percentile latency, where three choices
 	// matched the oracle's.
 	DefaultChoices = 3
+
+	// DefaultLeastInFlightChoices is LeastInFlight's number of choices:
+	// the power of two choices.
+	DefaultLeastInFlightChoices = 2
+
+	// DefaultEpsilon is EpsilonGreedy's share of exploring picks.
+	DefaultEpsilon = 0.1
+
+	// DefaultTemperature is Softmax's temperature.
+	DefaultTemperature = 0.1
 )
 
-// Option configures a learning strategy. Each option documents the
-// strategies it applies to; a constructor given an option that does not
-// apply to it returns an error wrapping ErrInvalidArgument.
-type Option func(*config) error
+// maxDistinctChoices is the largest number of choices PeakEWMA accepts, and
+// the largest for which LeastInFlight draws its candidates without
+// repetition; above it, repeats are rare enough among the many hosts such a
+// number implies not to matter, and checking for them would cost more than
+// they do.
+const maxDistinctChoices = 8
 
-// optionKind marks which options were given, so that a constructor can
-// refuse the ones that do not apply to it.
-type optionKind uint16
-
-const (
-	optClock optionKind = 1 << iota
-	optRand
-	optMemoize
-	optScoreFunc
-	optInitialLatency
-	optFailurePenalty
-	optExploration
-	optChoices
-	optKinds = iota
-)
-
-var optionNames = [optKinds]string{
-	"WithPickerClock", "WithRand", "WithMemoize", "WithScoreFunc",
-	"WithInitialLatency", "WithFailurePenalty", "WithExploration", "WithChoices",
+// rngOf returns the generator a picker draws from: the runtime's per-thread
+// generator (lock-free, safe for concurrent use) unless src is set.
+func rngOf(src rand.Source) rng {
+	if src == nil {
+		return rng{}
+	}
+	return rng{r: rand.New(src)}
 }
 
-const (
-	commonOptions = optClock | optRand
-	banditOptions = commonOptions | optMemoize | optScoreFunc
-)
-
-type config struct {
-	set     optionKind
-	clock   Clock
-	rng     rng
-	memo    time.Duration
-	score   ScoreFunc
-	initial time.Duration
-	penalty float64
-	explore float64
-	choices int
+// invalid returns an error wrapping ErrInvalidArgument.
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidArgument}, args...)...)
 }
 
-func newConfig(name string, allowed optionKind, opts []Option) (config, error) {
-	c := config{memo: DefaultMemoize, penalty: DefaultFailurePenalty, explore: DefaultExploration, choices: DefaultChoices}
-	for _, o := range opts {
-		if o == nil {
-			return c, fmt.Errorf("%w: nil option for %s", ErrInvalidArgument, name)
-		}
-		if err := o(&c); err != nil {
-			return c, err
-		}
+// Validate returns the error of s's config, if s has one (every strategy of
+// this package does: see each type's Validate), or nil. A nil s is an error.
+// HostSet calls it once, when it is made, so that pickers need no checks.
+func Validate(s Strategy) error {
+	if s == nil {
+		return invalid("nil strategy")
 	}
-	if extra := c.set &^ allowed; extra != 0 {
-		var names []string
-		for i, n := range optionNames {
-			if extra&(1<<i) != 0 {
-				names = append(names, n)
-			}
-		}
-		return c, fmt.Errorf("%w: %s not applicable to %s", ErrInvalidArgument, strings.Join(names, ", "), name)
+	if v := reflect.ValueOf(s); v.Kind() == reflect.Pointer && v.IsNil() {
+		return invalid("nil %T strategy", s)
 	}
-	return c, nil
-}
-
-// clockFor returns the configured clock, or else the hosts' own, so that a
-// picker decays statistics on the same time scale as they were recorded.
-func (c *config) clockFor(hosts []*Stats) Clock {
-	if c.clock != nil {
-		return c.clock
+	if v, ok := s.(interface{ Validate() error }); ok {
+		return v.Validate()
 	}
-	if len(hosts) > 0 {
-		return hosts[0].clock
-	}
-	return MonotonicClock
-}
-
-// WithPickerClock sets the clock a bandit picker (EpsilonGreedy, Softmax,
-// UCB1, Thompson) reads to age its memoized table and to decay the hosts'
-// statistics. By default it is the clock of the hosts' Stats (see
-// WithClock); any other must count the same time, since the picker compares
-// its readings with the hosts' observation times. A nil clock is an error.
-// Every learning strategy accepts it, so that a simulation can configure
-// them alike, but PeakEWMA and LeastInFlight read no clock: PeakEWMA
-// measures time by its hosts' observations, and LeastInFlight needs none.
-func WithPickerClock(c Clock) Option {
-	return func(cfg *config) error {
-		if c == nil {
-			return fmt.Errorf("%w: nil clock", ErrInvalidArgument)
-		}
-		cfg.clock, cfg.set = c, cfg.set|optClock
-		return nil
-	}
-}
-
-// WithRand makes a picker draw its random numbers from src instead of the
-// runtime's per-thread generator, for simulations and tests that must be
-// repeatable for a seed. The pickers call src from whichever goroutine picks,
-// so src must be safe for concurrent use unless only one goroutine picks
-// (the common seeded sources, such as rand.PCG, are not). A nil source is an
-// error. It applies to every learning strategy.
-func WithRand(src rand.Source) Option {
-	return func(cfg *config) error {
-		if src == nil {
-			return fmt.Errorf("%w: nil random source", ErrInvalidArgument)
-		}
-		cfg.rng, cfg.set = rng{r: rand.New(src)}, cfg.set|optRand
-		return nil
-	}
-}
-
-// WithMemoize sets how long a bandit strategy (EpsilonGreedy, Softmax, UCB1,
-// Thompson) reuses the table it computes from the hosts' scores; the
-// default is DefaultMemoize. Zero recomputes it on every pick, which costs
-// time proportional to the number of hosts. A negative duration is an error.
-func WithMemoize(d time.Duration) Option {
-	return func(cfg *config) error {
-		if d < 0 {
-			return fmt.Errorf("%w: negative memoization interval %v", ErrInvalidArgument, d)
-		}
-		cfg.memo, cfg.set = d, cfg.set|optMemoize
-		return nil
-	}
-}
-
-// WithScoreFunc sets the function a bandit strategy (EpsilonGreedy,
-// Softmax, UCB1, Thompson) applies to each host's decayed mean score before
-// ranking it, as pooly's Computer does. A nil function is an error.
-func WithScoreFunc(f ScoreFunc) Option {
-	return func(cfg *config) error {
-		if f == nil {
-			return fmt.Errorf("%w: nil score function", ErrInvalidArgument)
-		}
-		cfg.score, cfg.set = f, cfg.set|optScoreFunc
-		return nil
-	}
-}
-
-// WithInitialLatency sets the latency PeakEWMA assumes for a host before its
-// first observation. By default a new host is assumed to be as fast as the
-// fastest observed host it is compared with, so that it gets traffic at once
-// and is judged by its load until its first answer. A high initial latency keeps
-// new hosts out until the others are busy; a latency of zero or less is an
-// error.
-func WithInitialLatency(d time.Duration) Option {
-	return func(cfg *config) error {
-		if d <= 0 {
-			return fmt.Errorf("%w: initial latency %v is not positive", ErrInvalidArgument, d)
-		}
-		cfg.initial, cfg.set = d, cfg.set|optInitialLatency
-		return nil
-	}
-}
-
-// WithFailurePenalty sets how strongly PeakEWMA avoids hosts that fail:
-// their cost is multiplied by exp(penalty × recent failure rate). The default
-// is DefaultFailurePenalty; zero gives the classic peak EWMA of Finagle and
-// linkerd, which sees only latency and load. A negative, infinite or NaN
-// penalty is an error.
-func WithFailurePenalty(penalty float64) Option {
-	return func(cfg *config) error {
-		if penalty < 0 || math.IsInf(penalty, 0) || math.IsNaN(penalty) {
-			return fmt.Errorf("%w: failure penalty %v is not a finite number ≥ 0", ErrInvalidArgument, penalty)
-		}
-		cfg.penalty, cfg.set = penalty, cfg.set|optFailurePenalty
-		return nil
-	}
-}
-
-// WithExploration sets the share of PeakEWMA's picks that go to a host
-// chosen uniformly at random; the default is DefaultExploration. A share
-// outside [0, 1) is an error.
-func WithExploration(share float64) Option {
-	return func(cfg *config) error {
-		if !(share >= 0 && share < 1) {
-			return fmt.Errorf("%w: exploration share %v outside [0,1)", ErrInvalidArgument, share)
-		}
-		cfg.explore, cfg.set = share, cfg.set|optExploration
-		return nil
-	}
-}
-
-// WithChoices sets how many distinct hosts PeakEWMA draws at random to pick
-// the cheapest of; the default is DefaultChoices. More choices shut bad
-// hosts out more surely (with two, a pair of two bad hosts must still send
-// one of them the call) at the price of reading more statistics per pick and
-// of herding: concurrent picks agree more on the cheapest. A number below 1 or
-// above 8 is an error.
-func WithChoices(k int) Option {
-	return func(cfg *config) error {
-		if k < 1 || k > maxDistinctChoices {
-			return fmt.Errorf("%w: %d choices outside [1,%d]", ErrInvalidArgument, k, maxDistinctChoices)
-		}
-		cfg.choices, cfg.set = k, cfg.set|optChoices
-		return nil
-	}
+	return nil
 }

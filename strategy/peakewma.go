@@ -2,67 +2,108 @@ package strategy
 
 import (
 	"math"
+	"math/rand/v2"
 	"strconv"
 	"strings"
+	"time"
 )
 
-// NewPeakEWMA returns the peak-EWMA strategy, lbkit's recommended learning
-// strategy. It draws three distinct hosts at random (WithChoices, default
+// PeakEWMA is lbkit's recommended strategy, and the load balancer's
+// default. It draws Choices distinct hosts at random (default
 // DefaultChoices) and picks the cheapest, where a host's cost is
 //
-//	PeakLatency × (in-flight + 1) / weight × exp(penalty × recent failure rate)
+//	peak latency × (in-flight + 1) / weight × exp(penalty × recent failure rate)
 //
 // The first factors are the cost of Finagle's and linkerd's peak EWMA: the
-// peak-sensitive latency average (Stats.PeakLatency) turns against a host
-// from its first slow response, and the in-flight count spreads concurrent
-// requests before any of them has finished. The last factor is lbkit's: the
-// failure rate over the hosts' short window (Stats.Recent), with one
-// pseudo-observation of success added, makes a failing host expensive
-// however fast it fails, where a latency-only balancer would favour it
-// (WithFailurePenalty, default DefaultFailurePenalty; zero gives the classic
-// cost).
+// peak-sensitive latency average turns against a host from its first slow
+// response, and the in-flight count spreads concurrent requests before any
+// of them has finished. The last factor is lbkit's: the failure rate over
+// the hosts' short window (WithShortWindow), with one pseudo-observation of
+// success added, makes a failing host expensive however fast it fails,
+// where a latency-only balancer would favour it (FailurePenalty, default
+// DefaultFailurePenalty; Classic turns it off).
 //
 // A host the costs shut out is not lost: with no new observations its
 // latency average decays towards zero and its failure record fades back
-// towards blameless as the short window (WithShortWindow, default
-// DefaultShortWindow) passes, so it is tried again, and a recovered host
-// wins its traffic back within a few windows. A share of purely random picks
-// can be added with WithExploration. A host without observations is assumed
-// as fast as the fastest candidate it is compared with (or
-// WithInitialLatency), so a new host gets traffic at once, and its in-flight
-// count keeps it from being flooded before its first answers arrive.
+// towards blameless as the short window passes, so it is tried again, and a
+// recovered host wins its traffic back within a few windows. A host without
+// observations is assumed as fast as the fastest candidate it is compared
+// with (or InitialLatency), so a new host gets traffic at once, and its
+// in-flight count keeps it from being flooded before its first answers
+// arrive.
 //
-// The pick reads the statistics of three hosts and never scans the set, so it
-// costs the same for ten hosts or ten thousand, and it reads no clock (the
-// hosts' observation times stand in for it). Options: WithPickerClock
-// (accepted, unused), WithRand, WithChoices, WithInitialLatency,
-// WithFailurePenalty, WithExploration.
-func NewPeakEWMA(opts ...Option) (Strategy, error) {
-	cfg, err := newConfig("peak-ewma", commonOptions|optInitialLatency|optFailurePenalty|optExploration|optChoices, opts)
-	if err != nil {
-		return nil, err
+// The pick reads the statistics of a few hosts and never scans the set, so
+// it costs the same for ten hosts or ten thousand, and it reads no clock
+// (the hosts' observation times stand in for it).
+type PeakEWMA struct {
+	// Choices is how many distinct hosts a pick compares, 1 to 8; 0 means
+	// DefaultChoices. More choices shut bad hosts out more surely at the
+	// price of reading more statistics per pick and of herding: concurrent
+	// picks agree more on the cheapest.
+	Choices int
+	// FailurePenalty is how strongly failing hosts are avoided; 0 means
+	// DefaultFailurePenalty. Negative, infinite or NaN is invalid.
+	FailurePenalty float64
+	// Classic turns the failure penalty off: the peak EWMA of Finagle and
+	// linkerd, which sees only latency and load.
+	Classic bool
+	// Exploration is the share of picks, in [0,1), that go to a host chosen
+	// uniformly at random. It is zero by default because PeakEWMA explores
+	// without it (a host it shuts out fades back into favour); the
+	// simulator found that random exploration only added failed calls.
+	Exploration float64
+	// InitialLatency is the latency assumed for a host before its first
+	// observation; 0 assumes it as fast as the fastest candidate it is
+	// compared with. A high value keeps new hosts out until the others are
+	// busy. Negative is invalid.
+	InitialLatency time.Duration
+	// Rand, if set, is the source of the picks' random numbers (see
+	// LeastInFlight.Rand).
+	Rand rand.Source
+}
+
+// Validate returns an error wrapping ErrInvalidArgument for a field out of
+// range.
+func (s PeakEWMA) Validate() error {
+	switch {
+	case s.Choices < 0 || s.Choices > maxDistinctChoices:
+		return invalid("peak-ewma: %d choices outside [1,%d]", s.Choices, maxDistinctChoices)
+	case s.FailurePenalty < 0 || math.IsInf(s.FailurePenalty, 0) || math.IsNaN(s.FailurePenalty):
+		return invalid("peak-ewma: failure penalty %v is not a finite number ≥ 0", s.FailurePenalty)
+	case !(s.Exploration >= 0 && s.Exploration < 1):
+		return invalid("peak-ewma: exploration share %v outside [0,1)", s.Exploration)
+	case s.InitialLatency < 0:
+		return invalid("peak-ewma: negative initial latency %v", s.InitialLatency)
 	}
-	return &peakEWMA{cfg: cfg}, nil
+	return nil
 }
 
-// PeakEWMA returns NewPeakEWMA with its defaults: the strategy lbkit
-// recommends when backends may fail or slow down.
-func PeakEWMA() Strategy {
-	s, _ := NewPeakEWMA()
-	return s
+func (s PeakEWMA) choices() int {
+	if s.Choices == 0 {
+		return DefaultChoices
+	}
+	return s.Choices
 }
 
-type peakEWMA struct{ cfg config }
+func (s PeakEWMA) penalty() float64 {
+	switch {
+	case s.Classic:
+		return 0
+	case s.FailurePenalty == 0:
+		return DefaultFailurePenalty
+	}
+	return s.FailurePenalty
+}
 
 // Name is "peak-ewma", qualified when the failure penalty is off (classic)
 // or the number of choices is not the default.
-func (s *peakEWMA) Name() string {
+func (s PeakEWMA) Name() string {
 	var q []string
-	if s.cfg.penalty == 0 {
+	if s.Classic {
 		q = append(q, "classic")
 	}
-	if s.cfg.choices != DefaultChoices {
-		q = append(q, "k="+strconv.Itoa(s.cfg.choices))
+	if k := s.choices(); k != DefaultChoices {
+		q = append(q, "k="+strconv.Itoa(k))
 	}
 	if len(q) == 0 {
 		return "peak-ewma"
@@ -70,23 +111,24 @@ func (s *peakEWMA) Name() string {
 	return "peak-ewma(" + strings.Join(q, ",") + ")"
 }
 
-func (s *peakEWMA) NewPicker(hosts []*Stats) Picker {
+// NewPicker implements Strategy.
+func (s PeakEWMA) NewPicker(hosts []*Host) Picker {
 	if p := trivial(hosts); p != nil {
 		return p
 	}
 	return &peakPicker{
 		hosts:    hosts,
-		rng:      s.cfg.rng,
-		penalty:  s.cfg.penalty,
-		explore:  threshold(s.cfg.explore),
-		initial:  float64(s.cfg.initial),
-		k:        min(s.cfg.choices, len(hosts)),
+		rng:      rngOf(s.Rand),
+		penalty:  s.penalty(),
+		explore:  threshold(s.Exploration),
+		initial:  float64(s.InitialLatency),
+		k:        max(1, min(s.choices(), len(hosts))),
 		weighted: !equalWeights(hosts),
 	}
 }
 
 type peakPicker struct {
-	hosts    []*Stats
+	hosts    []*Host
 	rng      rng
 	penalty  float64
 	explore  uint64  // threshold on 32 random bits
@@ -172,7 +214,7 @@ func (p *peakPicker) Pick() int {
 // cost is that latency (plus a nanosecond, which keeps the factor working
 // when latencies are zero, as with a stopped clock) times: its load and
 // failure penalty. The latency is -1 if h has never been observed.
-func (p *peakPicker) weigh(h *Stats, dt int64) (lat, factor float64) {
+func (p *peakPicker) weigh(h *Host, dt int64) (lat, factor float64) {
 	factor = float64(h.InFlight() + 1)
 	if p.weighted {
 		factor /= float64(h.weight.Load())
@@ -194,7 +236,7 @@ func (p *peakPicker) weigh(h *Stats, dt int64) (lat, factor float64) {
 
 // settle returns the cheapest of the candidates idx, given their latencies
 // and factors from weigh. A host never observed (latency -1) is assumed as
-// fast as the fastest candidate that has been, or WithInitialLatency if
+// fast as the fastest candidate that has been, or InitialLatency if
 // set, and wins ties, so that a new host gets traffic at once and is judged
 // by its load until its first answers arrive.
 func (p *peakPicker) settle(idx []int, lat, fac []float64) int {

@@ -7,20 +7,40 @@ import (
 	"unsafe"
 )
 
-// Random picks a backend uniformly at random. Unlike go-kit's lb.NewRandom,
-// whose *rand.Rand is not safe for concurrent use, it draws from the
-// runtime's per-thread generator, so concurrent picks need no lock.
-func Random() Strategy { return randomStrategy{} }
+// Random picks a host uniformly at random, or, with Weighted, with
+// probability proportional to its weight (with equal weights the two are
+// the same). Unlike go-kit's lb.NewRandom, whose *rand.Rand is not safe for
+// concurrent use, it needs no lock. It ignores outcomes and load.
+type Random struct {
+	// Weighted picks hosts in proportion to their weights.
+	Weighted bool
+}
 
-type randomStrategy struct{}
+// Name is "random" or "weighted-random".
+func (r Random) Name() string {
+	if r.Weighted {
+		return "weighted-random"
+	}
+	return "random"
+}
 
-func (randomStrategy) Name() string { return "random" }
-
-func (randomStrategy) NewPicker(hosts []*Stats) Picker {
+// NewPicker implements Strategy.
+func (r Random) NewPicker(hosts []*Host) Picker {
 	if p := trivial(hosts); p != nil {
 		return p
 	}
-	return newRandomPicker(len(hosts))
+	if !r.Weighted || equalWeights(hosts) {
+		return newRandomPicker(len(hosts))
+	}
+	// cum[i] is the total weight of hosts[0..i]; a uniform draw in
+	// [0, total) lands in host i with probability weight(i)/total.
+	cum := make([]int64, len(hosts))
+	var total int64
+	for i, h := range hosts {
+		total += int64(h.Weight())
+		cum[i] = total
+	}
+	return &weightedRandomPicker{cum: cum, total: total}
 }
 
 // randomPicker draws from per-picker splitmix64 sequences: atomic Weyl
@@ -69,32 +89,6 @@ func splitmix64(z uint64) uint64 {
 	return z ^ z>>31
 }
 
-// WeightedRandom picks a backend at random with probability proportional to
-// its weight. With equal weights it is Random.
-func WeightedRandom() Strategy { return weightedRandomStrategy{} }
-
-type weightedRandomStrategy struct{}
-
-func (weightedRandomStrategy) Name() string { return "weighted-random" }
-
-func (weightedRandomStrategy) NewPicker(hosts []*Stats) Picker {
-	if p := trivial(hosts); p != nil {
-		return p
-	}
-	if equalWeights(hosts) {
-		return newRandomPicker(len(hosts))
-	}
-	// cum[i] is the total weight of hosts[0..i]; a uniform draw in
-	// [0, total) lands in host i with probability weight(i)/total.
-	cum := make([]int64, len(hosts))
-	var total int64
-	for i, h := range hosts {
-		total += int64(h.Weight())
-		cum[i] = total
-	}
-	return &weightedRandomPicker{cum: cum, total: total}
-}
-
 type weightedRandomPicker struct {
 	cum   []int64
 	total int64
@@ -109,7 +103,7 @@ func (p *weightedRandomPicker) Pick() int {
 	return i
 }
 
-func equalWeights(hosts []*Stats) bool {
+func equalWeights(hosts []*Host) bool {
 	w := hosts[0].Weight()
 	for _, h := range hosts[1:] {
 		if h.Weight() != w {

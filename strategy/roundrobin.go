@@ -13,21 +13,38 @@ import (
 // at least one slot.
 const MaxScheduleLength = 1 << 16
 
-// RoundRobin picks backends in turn. Each new picker starts at a random
-// position, so that a fleet of clients that restart together do not all send
-// their first request to the same backend.
-func RoundRobin() Strategy { return roundRobinStrategy{} }
+// RoundRobin picks hosts in turn, or, with Weighted, each as often as its
+// weight relative to the others, interleaved smoothly (weights 3,1 give
+// a a b a, not a a a b; with equal weights the two are the same). Each new
+// picker starts at a random position, so that a fleet of clients that
+// restart together do not all send their first request to the same host.
+// It ignores outcomes and load.
+type RoundRobin struct {
+	// Weighted visits hosts in proportion to their weights.
+	Weighted bool
+}
 
-type roundRobinStrategy struct{}
+// Name is "round-robin" or "weighted-round-robin".
+func (r RoundRobin) Name() string {
+	if r.Weighted {
+		return "weighted-round-robin"
+	}
+	return "round-robin"
+}
 
-func (roundRobinStrategy) Name() string { return "round-robin" }
-
-func (roundRobinStrategy) NewPicker(hosts []*Stats) Picker {
+// NewPicker implements Strategy.
+func (r RoundRobin) NewPicker(hosts []*Host) Picker {
 	if p := trivial(hosts); p != nil {
 		return p
 	}
-	p := &roundRobinPicker{mod: newFastMod(uint32(len(hosts)))}
-	p.next.Store(rand.Uint32N(uint32(len(hosts))))
+	if !r.Weighted || equalWeights(hosts) {
+		p := &roundRobinPicker{mod: newFastMod(uint32(len(hosts)))}
+		p.next.Store(rand.Uint32N(uint32(len(hosts))))
+		return p
+	}
+	sched := schedule(weightsOf(hosts))
+	p := &scheduledPicker{sched: sched, mod: newFastMod(uint32(len(sched)))}
+	p.next.Store(rand.Uint32N(uint32(len(sched))))
 	return p
 }
 
@@ -42,28 +59,6 @@ type roundRobinPicker struct {
 
 func (p *roundRobinPicker) Pick() int { return p.mod.of(p.next.Add(1)) }
 
-// WeightedRoundRobin picks backends in turn, each as often as its weight
-// relative to the others, interleaved smoothly (weights 3,1 give
-// a a b a, not a a a b). With equal weights it is RoundRobin.
-func WeightedRoundRobin() Strategy { return weightedRoundRobinStrategy{} }
-
-type weightedRoundRobinStrategy struct{}
-
-func (weightedRoundRobinStrategy) Name() string { return "weighted-round-robin" }
-
-func (weightedRoundRobinStrategy) NewPicker(hosts []*Stats) Picker {
-	if p := trivial(hosts); p != nil {
-		return p
-	}
-	if equalWeights(hosts) {
-		return roundRobinStrategy{}.NewPicker(hosts)
-	}
-	sched := schedule(weightsOf(hosts))
-	p := &scheduledPicker{sched: sched, mod: newFastMod(uint32(len(sched)))}
-	p.next.Store(rand.Uint32N(uint32(len(sched))))
-	return p
-}
-
 type scheduledPicker struct {
 	next  atomic.Uint32
 	_     [60]byte
@@ -73,7 +68,7 @@ type scheduledPicker struct {
 
 func (p *scheduledPicker) Pick() int { return int(p.sched[p.mod.of(p.next.Add(1)-1)]) }
 
-func weightsOf(hosts []*Stats) []int64 {
+func weightsOf(hosts []*Host) []int64 {
 	w := make([]int64, len(hosts))
 	for i, h := range hosts {
 		w[i] = int64(h.Weight())

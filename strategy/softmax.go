@@ -1,14 +1,13 @@
 package strategy
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 )
 
-// NewSoftmax returns the softmax (Boltzmann) bandit strategy, as in pooly:
-// host i is picked with probability proportional to weight(i) ×
-// exp(score(i)/temperature), where score is its time-decayed mean score
+// Softmax is the softmax (Boltzmann) bandit strategy, as in pooly: host i is
+// picked with probability proportional to weight(i) ×
+// exp(score(i)/Temperature), where score is its time-decayed mean score
 // (rated as perfect while it has no observations, and drifting back towards
 // perfect as its observations fade). A high temperature spreads the picks
 // evenly; a low one sends nearly all of them to the best hosts. With scores
@@ -17,61 +16,69 @@ import (
 // under 1%.
 //
 // The distribution is recomputed at most once per memoization interval
-// (WithMemoize, default DefaultMemoize) into an alias table, so a pick costs
-// one random number and two look-ups however many hosts there are, and no
-// exponentials. Softmax ignores load, but unlike the greedy strategies it
-// never sends all picks of an interval to one host. Options:
-// WithPickerClock, WithRand, WithMemoize, WithScoreFunc. A temperature that
-// is not a finite number above zero is an error.
-func NewSoftmax(temperature float64, opts ...Option) (Strategy, error) {
-	name := "softmax(" + strconv.FormatFloat(temperature, 'g', -1, 64) + ")"
-	if !(temperature > 0) || math.IsInf(temperature, 0) {
-		return nil, fmt.Errorf("%w: softmax temperature %v is not a finite number above zero", ErrInvalidArgument, temperature)
-	}
-	cfg, err := newConfig(name, banditOptions, opts)
-	if err != nil {
-		return nil, err
-	}
-	return &softmax{name: name, temperature: temperature, cfg: cfg}, nil
+// (Bandit.Memoize) into an alias table, so a pick costs one random number
+// and two look-ups however many hosts there are, and no exponentials.
+// Softmax ignores load, but unlike the greedy strategies it never sends all
+// picks of an interval to one host.
+type Softmax struct {
+	// Temperature is a finite number above zero; 0 means
+	// DefaultTemperature.
+	Temperature float64
+	Bandit
 }
 
-type softmax struct {
-	name        string
-	temperature float64
-	cfg         config
+func (s Softmax) temperature() float64 {
+	if s.Temperature == 0 {
+		return DefaultTemperature
+	}
+	return s.Temperature
 }
 
-func (s *softmax) Name() string { return s.name }
+// Validate returns an error wrapping ErrInvalidArgument for a field out of
+// range.
+func (s Softmax) Validate() error {
+	if s.Temperature < 0 || math.IsInf(s.Temperature, 0) || math.IsNaN(s.Temperature) {
+		return invalid("softmax: temperature %v is not a finite number above zero", s.Temperature)
+	}
+	return s.Bandit.validate("softmax")
+}
 
-func (s *softmax) NewPicker(hosts []*Stats) Picker {
+// Name is "softmax(T)".
+func (s Softmax) Name() string {
+	return "softmax(" + strconv.FormatFloat(s.temperature(), 'g', -1, 64) + ")"
+}
+
+// NewPicker implements Strategy.
+func (s Softmax) NewPicker(hosts []*Host) Picker {
 	if p := trivial(hosts); p != nil {
 		return p
 	}
+	b := s.resolve()
 	p := &softmaxPicker{
-		hosts:   hosts,
-		clock:   s.cfg.clockFor(hosts),
-		rng:     s.cfg.rng,
-		temp:    s.temperature,
-		score:   s.cfg.score,
-		w:       make([]float64, len(hosts)),
-		scratch: newAliasScratch(len(hosts)),
+		hosts:     hosts,
+		clock:     hosts[0].clock,
+		rng:       b.rng,
+		temp:      s.temperature(),
+		transform: b.transform,
+		w:         make([]float64, len(hosts)),
+		scratch:   newAliasScratch(len(hosts)),
 	}
 	now := p.clock()
-	a, b := newAliasTable(len(hosts)), newAliasTable(len(hosts))
-	p.fill(a, now)
-	p.memo.init(int64(s.cfg.memo), now, a, b)
+	t1, t2 := newAliasTable(len(hosts)), newAliasTable(len(hosts))
+	p.fill(t1, now)
+	p.memo.init(int64(b.memo), now, t1, t2)
 	return p
 }
 
 type softmaxPicker struct {
-	memo    memo[aliasTable]
-	hosts   []*Stats
-	clock   Clock
-	rng     rng
-	temp    float64
-	score   ScoreFunc
-	w       []float64 // scratch, touched only by the refresher
-	scratch *aliasScratch
+	memo      memo[aliasTable]
+	hosts     []*Host
+	clock     func() int64
+	rng       rng
+	temp      float64
+	transform func(float64) float64
+	w         []float64 // scratch, touched only by the refresher
+	scratch   *aliasScratch
 }
 
 func (p *softmaxPicker) Pick() int {
@@ -90,7 +97,7 @@ func (p *softmaxPicker) Pick() int {
 func (p *softmaxPicker) fill(t *aliasTable, now int64) {
 	top := math.Inf(-1)
 	for i, h := range p.hosts {
-		p.w[i] = optimistic(estimate(h, p.score, now))
+		p.w[i] = optimistic(estimate(h, p.transform, now))
 		top = max(top, p.w[i])
 	}
 	// Subtracting the top score keeps every exponent ≤ 0, so nothing

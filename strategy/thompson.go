@@ -15,53 +15,51 @@ const thompsonDraws = 64
 // plenty for that.
 const ThompsonMaxObservations = 100
 
-// NewThompson returns the Thompson sampling bandit strategy over
-// time-decayed counts: each host's success rate has a Beta(1 + s, 1 + f)
-// posterior, where s and f are its decayed successes and failures (its
-// decayed observation count, at most ThompsonMaxObservations, times its mean
-// score, and the rest), and a pick goes to the host whose posterior draw is
-// highest. Hosts with few
-// observations have wide posteriors and so win now and then, which is how
-// Thompson sampling explores; since the counts decay, a host left alone for
-// a while becomes uncertain again and is retried.
+// Thompson is the Thompson sampling bandit strategy over time-decayed
+// counts: each host's success rate has a Beta(1 + s, 1 + f) posterior, where
+// s and f are its decayed successes and failures (its decayed observation
+// count, at most ThompsonMaxObservations, times its mean score, and the
+// rest), and a pick goes to the host whose posterior draw is highest. Hosts
+// with few observations have wide posteriors and so win now and then, which
+// is how Thompson sampling explores; since the counts decay, a host left
+// alone for a while becomes uncertain again and is retried.
 //
 // Drawing from every host's posterior on each pick would cost time
 // proportional to the number of hosts, so the picker draws a batch of
-// winners once per memoization interval (WithMemoize, default
-// DefaultMemoize) and spreads the interval's picks over them: the traffic
-// shares are Thompson sampling's, the cost per pick a table look-up. Load and
-// weights are ignored. Options: WithPickerClock, WithRand, WithMemoize,
-// WithScoreFunc.
-func NewThompson(opts ...Option) (Strategy, error) {
-	cfg, err := newConfig("thompson", banditOptions, opts)
-	if err != nil {
-		return nil, err
-	}
-	return &thompson{cfg: cfg}, nil
+// winners once per memoization interval (Bandit.Memoize) and spreads the
+// interval's picks over them: the traffic shares are Thompson sampling's,
+// the cost per pick a table look-up. Load and weights are ignored.
+type Thompson struct {
+	Bandit
 }
 
-type thompson struct{ cfg config }
+// Validate returns an error wrapping ErrInvalidArgument for a field out of
+// range.
+func (s Thompson) Validate() error { return s.Bandit.validate("thompson") }
 
-func (s *thompson) Name() string { return "thompson" }
+// Name is "thompson".
+func (Thompson) Name() string { return "thompson" }
 
-func (s *thompson) NewPicker(hosts []*Stats) Picker {
+// NewPicker implements Strategy.
+func (s Thompson) NewPicker(hosts []*Host) Picker {
 	if p := trivial(hosts); p != nil {
 		return p
 	}
-	d := &thompsonDraw{hosts: hosts, score: s.cfg.score, rng: s.cfg.rng, a: make([]float64, len(hosts)), b: make([]float64, len(hosts))}
-	return newTablePicker(hosts, &s.cfg, thompsonDraws, 0, d.fill)
+	b := s.resolve()
+	d := &thompsonDraw{hosts: hosts, transform: b.transform, rng: b.rng, a: make([]float64, len(hosts)), b: make([]float64, len(hosts))}
+	return newTablePicker(hosts, b, thompsonDraws, 0, d.fill)
 }
 
 type thompsonDraw struct {
-	hosts []*Stats
-	score ScoreFunc
-	rng   rng
-	a, b  []float64 // scratch, touched only by the refresher
+	hosts     []*Host
+	transform func(float64) float64
+	rng       rng
+	a, b      []float64 // scratch, touched only by the refresher
 }
 
 func (d *thompsonDraw) fill(t *indexTable, now int64) {
 	for i, h := range d.hosts {
-		m, n := estimate(h, d.score, now)
+		m, n := estimate(h, d.transform, now)
 		n = min(n, ThompsonMaxObservations)
 		d.a[i], d.b[i] = 1+m*n, 1+(1-m)*n
 	}

@@ -2,51 +2,51 @@ package strategy
 
 import "math"
 
-// NewUCB1 returns the UCB1 bandit strategy (Auer, Cesa-Bianchi and Fischer,
-// 2002) over time-decayed counts: each host is rated by its mean score plus
-// an exploration bonus sqrt(2 ln N / n), where n is its decayed number of
+// UCB1 is the UCB1 bandit strategy (Auer, Cesa-Bianchi and Fischer, 2002)
+// over time-decayed counts: each host is rated by its mean score plus an
+// exploration bonus sqrt(2 ln N / n), where n is its decayed number of
 // observations and N the hosts' total, and the best-rated host is picked
 // (ties shared at random). A host without observations has an infinite
-// rating and is tried first. Because the counts decay (see
-// Stats.Observations), a host that stopped getting traffic sees its bonus
-// grow until it is tried again, so UCB1 notices recoveries.
+// rating and is tried first. Because the counts decay, a host that stopped
+// getting traffic sees its bonus grow until it is tried again, so UCB1
+// notices recoveries.
 //
-// UCB1 is deterministic: within one memoization interval (WithMemoize,
-// default DefaultMemoize) every pick goes to the same best-rated host. It
-// fits clients that make one choice at a time (choosing the host of a new
-// long-lived connection, say) better than a busy request path, where that
-// host gets every request of the interval. Weights are ignored. Options:
-// WithPickerClock, WithRand, WithMemoize, WithScoreFunc.
-func NewUCB1(opts ...Option) (Strategy, error) {
-	cfg, err := newConfig("ucb1", banditOptions, opts)
-	if err != nil {
-		return nil, err
-	}
-	return &ucb1{cfg: cfg}, nil
+// UCB1 is deterministic: within one memoization interval (Bandit.Memoize)
+// every pick goes to the same best-rated host. It fits clients that make one
+// choice at a time (choosing the host of a new long-lived connection, say)
+// better than a busy request path, where that host gets every request of the
+// interval. Weights are ignored.
+type UCB1 struct {
+	Bandit
 }
 
-type ucb1 struct{ cfg config }
+// Validate returns an error wrapping ErrInvalidArgument for a field out of
+// range.
+func (s UCB1) Validate() error { return s.Bandit.validate("ucb1") }
 
-func (s *ucb1) Name() string { return "ucb1" }
+// Name is "ucb1".
+func (UCB1) Name() string { return "ucb1" }
 
-func (s *ucb1) NewPicker(hosts []*Stats) Picker {
+// NewPicker implements Strategy.
+func (s UCB1) NewPicker(hosts []*Host) Picker {
 	if p := trivial(hosts); p != nil {
 		return p
 	}
-	u := &ucbRanking{hosts: hosts, score: s.cfg.score, mean: make([]float64, len(hosts)), n: make([]float64, len(hosts))}
-	return newTablePicker(hosts, &s.cfg, len(hosts), 0, u.fill)
+	b := s.resolve()
+	u := &ucbRanking{hosts: hosts, transform: b.transform, mean: make([]float64, len(hosts)), n: make([]float64, len(hosts))}
+	return newTablePicker(hosts, b, len(hosts), 0, u.fill)
 }
 
 type ucbRanking struct {
-	hosts   []*Stats
-	score   ScoreFunc
-	mean, n []float64 // scratch, touched only by the refresher
+	hosts     []*Host
+	transform func(float64) float64
+	mean, n   []float64 // scratch, touched only by the refresher
 }
 
 func (u *ucbRanking) fill(t *indexTable, now int64) {
 	var total float64
 	for i, h := range u.hosts {
-		u.mean[i], u.n[i] = estimate(h, u.score, now)
+		u.mean[i], u.n[i] = estimate(h, u.transform, now)
 		total += u.n[i]
 	}
 	lnN := math.Log(max(total, 1))
