@@ -4,11 +4,15 @@
 //
 // A Publisher pushes complete instance sets, never deltas, so a consumer
 // can always start from the latest event alone. Fanout is the fan-out that
-// every publisher embeds: a new subscriber receives the current state at once,
-// and a slow subscriber only ever misses intermediate states (the latest state
-// wins), so it can never block the publisher or another subscriber.
+// every publisher is built on: a new subscriber receives the current state
+// at once, and a slow subscriber only ever misses intermediate states (the
+// latest state wins), so it can never block the publisher or another
+// subscriber.
 //
 // FromInstancer and ToInstancer adapt in both directions between Publisher
 // and go-kit's sd.Instancer, so any go-kit discovery (ZooKeeper, Eureka, a
 // user's own) feeds lbkit, and lbkit's publishers feed go-kit's sd package.
+//
+// Every invalid argument is an error wrapping ErrInvalidArgument, here and
+// in the publisher packages (whose own ErrInvalidArgument wraps this one).
 package publisher

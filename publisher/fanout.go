@@ -7,8 +7,10 @@ import (
 )
 
 // Fanout delivers events to any number of subscribers with latest-state-wins
-// semantics. It is the building block every lbkit publisher embeds; a user's
-// own discovery source can embed it too (see examples/customdiscovery).
+// semantics. It is the building block for publishers: every lbkit publisher
+// keeps one in an unexported field and forwards Subscribe to it, so Publish
+// stays off its API; a discovery source of your own can do the same, or
+// embed it (see examples/customdiscovery).
 //
 // The zero value is ready to use. All methods are safe for concurrent use.
 //

@@ -180,8 +180,8 @@ func TestInstanceValidate(t *testing.T) {
 		if (err == nil) != c.ok {
 			t.Errorf("Validate(%+v) = %v, want ok=%v", c.in, err, c.ok)
 		}
-		if err != nil && !errors.Is(err, publisher.ErrInvalidInstance) {
-			t.Errorf("Validate error %v does not wrap ErrInvalidInstance", err)
+		if err != nil && !errors.Is(err, publisher.ErrInvalidArgument) {
+			t.Errorf("Validate error %v does not wrap ErrInvalidArgument", err)
 		}
 	}
 	if w := (publisher.Instance{Address: "a"}).EffectiveWeight(); w != publisher.DefaultWeight {

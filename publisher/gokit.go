@@ -1,27 +1,24 @@
 package publisher
 
 import (
-	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/go-kit/kit/sd"
+
+	"github.com/seed41aebe0c/lbkit/publisher/internal/nilarg"
 )
-
-// ErrNilInstancer is returned by FromInstancer for a nil instancer.
-var ErrNilInstancer = errors.New("publisher: nil sd.Instancer")
-
-// ErrNilPublisher is returned by constructors given a nil Publisher.
-var ErrNilPublisher = errors.New("publisher: nil Publisher")
 
 // FromInstancer adapts a go-kit sd.Instancer (ZooKeeper, Eureka, a user's
 // own) into a Publisher. Every go-kit instance string becomes an Instance
 // with that address and default weight and priority.
 //
 // Stop deregisters from the instancer and ends the adapter's goroutine; it
-// does not stop the instancer itself, which the caller owns.
+// does not stop the instancer itself, which the caller owns. A nil
+// instancer (typed nil included) is an error wrapping ErrInvalidArgument.
 func FromInstancer(inst sd.Instancer) (Publisher, error) {
-	if inst == nil {
-		return nil, ErrNilInstancer
+	if nilarg.IsNil(inst) {
+		return nil, fmt.Errorf("%w: nil sd.Instancer", ErrInvalidArgument)
 	}
 	a := &instancerPublisher{
 		inst: inst,
@@ -37,7 +34,7 @@ func FromInstancer(inst sd.Instancer) (Publisher, error) {
 }
 
 type instancerPublisher struct {
-	Fanout
+	fan  Fanout
 	inst sd.Instancer
 	ch   chan sd.Event
 	done chan struct{}
@@ -50,12 +47,15 @@ func (a *instancerPublisher) run() {
 	for {
 		select {
 		case ev := <-a.ch:
-			a.Publish(Event{Instances: FromAddresses(ev.Instances...), Err: ev.Err})
+			a.fan.Publish(Event{Instances: FromAddresses(ev.Instances...), Err: ev.Err})
 		case <-a.done:
 			return
 		}
 	}
 }
+
+// Subscribe implements Publisher.
+func (a *instancerPublisher) Subscribe() *Subscription { return a.fan.Subscribe() }
 
 // Stop implements Publisher.
 func (a *instancerPublisher) Stop() {
@@ -65,7 +65,7 @@ func (a *instancerPublisher) Stop() {
 		a.inst.Deregister(a.ch)
 		close(a.done)
 		a.wg.Wait()
-		a.Fanout.Close()
+		a.fan.Close()
 	})
 }
 
@@ -73,10 +73,11 @@ func (a *instancerPublisher) Stop() {
 // sd.NewEndpointer (or anything else that takes an Instancer) can consume an
 // lbkit publisher. Each registered channel is fed by one goroutine that holds
 // only the latest state; Deregister ends it. Stop deregisters every channel
-// and stops the publisher.
+// and stops the publisher. A nil Publisher (typed nil included) is an error
+// wrapping ErrInvalidArgument.
 func ToInstancer(p Publisher) (sd.Instancer, error) {
-	if p == nil {
-		return nil, ErrNilPublisher
+	if nilarg.IsNil(p) {
+		return nil, fmt.Errorf("%w: nil Publisher", ErrInvalidArgument)
 	}
 	return &kitInstancer{p: p, regs: make(map[chan<- sd.Event]*forwarder)}, nil
 }

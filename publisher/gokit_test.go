@@ -58,9 +58,6 @@ func recv(t *testing.T, s *publisher.Subscription) publisher.Event {
 }
 
 func TestFromInstancer(t *testing.T) {
-	if _, err := publisher.FromInstancer(nil); !errors.Is(err, publisher.ErrNilInstancer) {
-		t.Fatalf("nil instancer: err = %v", err)
-	}
 	k := newKitInstancer(sd.Event{Instances: []string{"b:1", "a:1"}})
 	p, err := publisher.FromInstancer(k)
 	if err != nil {
@@ -102,9 +99,6 @@ func TestFromInstancerGoKitFixed(t *testing.T) {
 // TestToInstancerFeedsGoKit runs go-kit's own endpointer and round-robin
 // balancer over an lbkit publisher.
 func TestToInstancerFeedsGoKit(t *testing.T) {
-	if _, err := publisher.ToInstancer(nil); !errors.Is(err, publisher.ErrNilPublisher) {
-		t.Fatalf("nil publisher: err = %v", err)
-	}
 	var fan publisher.Fanout
 	pub := &fanPublisher{&fan}
 	fan.Publish(publisher.Event{Instances: publisher.FromAddresses("a:1", "b:1")})

@@ -1,7 +1,6 @@
 package publisher
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 )
@@ -9,10 +8,6 @@ import (
 // DefaultWeight is the weight of an instance whose discovery system does not
 // give one (Instance.Weight == 0).
 const DefaultWeight = 1
-
-// ErrInvalidInstance is returned (wrapped) for an instance that cannot be
-// used, such as one with an empty address or a negative weight.
-var ErrInvalidInstance = errors.New("publisher: invalid instance")
 
 // Instance is one reachable copy of a remote service.
 //
@@ -42,13 +37,13 @@ func (i Instance) EffectiveWeight() int {
 }
 
 // Validate reports whether the instance can be used: a non-empty address and a
-// non-negative weight. The returned error wraps ErrInvalidInstance.
+// non-negative weight. The returned error wraps ErrInvalidArgument.
 func (i Instance) Validate() error {
 	if i.Address == "" {
-		return fmt.Errorf("%w: empty address", ErrInvalidInstance)
+		return fmt.Errorf("%w: instance with an empty address", ErrInvalidArgument)
 	}
 	if i.Weight < 0 {
-		return fmt.Errorf("%w: %s: negative weight %d", ErrInvalidInstance, i.Address, i.Weight)
+		return fmt.Errorf("%w: instance %s: negative weight %d", ErrInvalidArgument, i.Address, i.Weight)
 	}
 	return nil
 }

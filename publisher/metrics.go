@@ -12,8 +12,8 @@ import (
 )
 
 // Metrics are a publisher's discovery metrics, through go-kit's metrics
-// interfaces. Nil fields are discarded. Attach them with Fanout.SetMetrics
-// (every lbkit publisher embeds a Fanout, so it has SetMetrics too).
+// interfaces. Nil fields are discarded. Attach them with the SetMetrics
+// method of an lbkit publisher, or Fanout.SetMetrics in a custom one.
 type Metrics struct {
 	// Updates counts events published, errors included.
 	Updates metrics.Counter
@@ -50,7 +50,7 @@ func NewPrometheusMetrics(reg prometheus.Registerer, namespace, subsystem string
 // named prefix + NAME. The caller runs the sender's SendLoop or WriteLoop.
 func NewStatsdMetrics(s *statsd.Statsd, prefix string) (*Metrics, error) {
 	if s == nil {
-		return nil, errors.New("publisher: nil statsd sender")
+		return nil, fmt.Errorf("%w: nil statsd sender", ErrInvalidArgument)
 	}
 	return &Metrics{
 		Updates:   s.NewCounter(prefix+"discovery_updates", 1),
