@@ -1,6 +1,3 @@
-// Package static is a Publisher over a list of instances that the caller
-// owns: fixed at construction, and replaceable at runtime with Replace (for
-// tests, and for users who push their own updates).
 package static
 
 import (
@@ -10,7 +7,12 @@ import (
 	"github.com/seed41aebe0c/lbkit/publisher"
 )
 
-// ErrStopped is returned by Replace after Stop.
+// ErrInvalidArgument is wrapped by every error New, NewAddresses, Replace
+// and Fail return for an argument they cannot use. It wraps
+// publisher.ErrInvalidArgument, so errors.Is matches either.
+var ErrInvalidArgument = fmt.Errorf("static: %w", publisher.ErrInvalidArgument)
+
+// ErrStopped is returned by Replace and Fail after Stop.
 var ErrStopped = errors.New("static: publisher stopped")
 
 // Publisher publishes a list of instances that changes only when Replace or
@@ -59,7 +61,7 @@ func (p *Publisher) Replace(instances ...publisher.Instance) error {
 // chose to invalidate them. A later Replace clears the error.
 func (p *Publisher) Fail(err error) error {
 	if err == nil {
-		return errors.New("static: Fail needs a non-nil error")
+		return fmt.Errorf("%w: Fail needs a non-nil error", ErrInvalidArgument)
 	}
 	if p.stopped() {
 		return ErrStopped
@@ -89,10 +91,10 @@ func check(instances []publisher.Instance) error {
 	seen := make(map[string]struct{}, len(instances))
 	for _, in := range instances {
 		if err := in.Validate(); err != nil {
-			return err
+			return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 		}
 		if _, dup := seen[in.Address]; dup {
-			return fmt.Errorf("%w: duplicate address %s", publisher.ErrInvalidInstance, in.Address)
+			return fmt.Errorf("%w: duplicate address %s", ErrInvalidArgument, in.Address)
 		}
 		seen[in.Address] = struct{}{}
 	}

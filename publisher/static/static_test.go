@@ -9,15 +9,31 @@ import (
 	"github.com/seed41aebe0c/lbkit/publisher/static"
 )
 
-func TestNewRejectsBadInstances(t *testing.T) {
-	for _, ins := range [][]publisher.Instance{
-		{{Address: ""}},
-		{{Address: "a:1", Weight: -2}},
-		{{Address: "a:1"}, {Address: "a:1"}},
+// TestInvalidArguments checks that every argument the package refuses is
+// refused with an error wrapping its ErrInvalidArgument and the publisher
+// package's.
+func TestInvalidArguments(t *testing.T) {
+	live, err := static.NewAddresses("a:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Stop()
+	for name, call := range map[string]func() error{
+		"empty address":          func() error { _, err := static.New(publisher.Instance{}); return err },
+		"negative weight":        func() error { _, err := static.New(publisher.Instance{Address: "a:1", Weight: -2}); return err },
+		"duplicate address":      func() error { _, err := static.NewAddresses("a:1", "a:1"); return err },
+		"empty address string":   func() error { _, err := static.NewAddresses(""); return err },
+		"Replace: empty address": func() error { return live.Replace(publisher.Instance{}) },
+		"Replace: duplicate":     func() error { return live.Replace(publisher.FromAddresses("b:1", "b:1")...) },
+		"Fail: nil error":        func() error { return live.Fail(nil) },
 	} {
-		if _, err := static.New(ins...); !errors.Is(err, publisher.ErrInvalidInstance) {
-			t.Errorf("New(%v) err = %v, want ErrInvalidInstance", ins, err)
+		err := call()
+		if !errors.Is(err, static.ErrInvalidArgument) || !errors.Is(err, publisher.ErrInvalidArgument) {
+			t.Errorf("%s: err = %v, want static.ErrInvalidArgument and publisher.ErrInvalidArgument", name, err)
 		}
+	}
+	if got := live.Instances(); len(got) != 1 || got[0].Address != "a:1" {
+		t.Errorf("a refused Replace changed the set: %v", got)
 	}
 }
 
@@ -76,16 +92,4 @@ func TestReplaceAndFail(t *testing.T) {
 	if err := p.Fail(boom); !errors.Is(err, static.ErrStopped) {
 		t.Fatalf("Fail after Stop: %v", err)
 	}
-}
-
-func ExamplePublisher_Replace() {
-	p, _ := static.NewAddresses("127.0.0.1:8080")
-	s := p.Subscribe()
-	fmt.Println(publisher.Addresses((<-s.C()).Instances))
-	_ = p.Replace(publisher.FromAddresses("127.0.0.1:8081", "127.0.0.1:8082")...)
-	fmt.Println(publisher.Addresses((<-s.C()).Instances))
-	p.Stop()
-	// Output:
-	// [127.0.0.1:8080]
-	// [127.0.0.1:8081 127.0.0.1:8082]
 }
