@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -25,10 +24,6 @@ const (
 	DefaultClientTimeout = 5 * time.Second
 )
 
-// ErrBadServer is returned by NewClient for a server address that is not
-// "host:port".
-var ErrBadServer = errors.New("dnssrv: DNS server must be host:port")
-
 // Client is a minimal DNS client for SRV lookups against one server. Unlike
 // *net.Resolver it reports the records' TTL (it implements TTLResolver), so a
 // Publisher built WithTTL polls when the records expire.
@@ -47,11 +42,12 @@ type Client struct {
 var _ TTLResolver = (*Client)(nil)
 
 // NewClient returns a client that asks server ("127.0.0.1:53",
-// "[::1]:5353").
+// "[::1]:5353"). A server that is not host:port is an error wrapping
+// ErrInvalidArgument.
 func NewClient(server string) (*Client, error) {
 	host, port, err := net.SplitHostPort(server)
 	if err != nil || host == "" || port == "" {
-		return nil, fmt.Errorf("%w: %q", ErrBadServer, server)
+		return nil, invalid("DNS server %q: must be host:port", server)
 	}
 	return &Client{server: server}, nil
 }

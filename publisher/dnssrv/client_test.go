@@ -131,8 +131,8 @@ func srvRR(owner, target string, port uint16, ttl uint32) dnsmessage.Resource {
 
 func TestNewClientRejectsBadServer(t *testing.T) {
 	for _, s := range []string{"", "127.0.0.1", ":53", "127.0.0.1:"} {
-		if _, err := NewClient(s); !errors.Is(err, ErrBadServer) {
-			t.Errorf("NewClient(%q) error = %v, want ErrBadServer", s, err)
+		if _, err := NewClient(s); !errors.Is(err, ErrInvalidArgument) || !errors.Is(err, publisher.ErrInvalidArgument) {
+			t.Errorf("NewClient(%q) error = %v, want ErrInvalidArgument", s, err)
 		}
 	}
 }

@@ -25,5 +25,6 @@
 // WithNotFoundAsEmpty changes that.
 //
 // The publisher's goroutine starts in New, does its first lookup at once and
-// ends on Stop.
+// ends on Stop. Every invalid argument is an error wrapping
+// ErrInvalidArgument, which wraps publisher.ErrInvalidArgument.
 package dnssrv

@@ -1,11 +1,14 @@
 package dnssrv
 
 import (
-	"errors"
+	"fmt"
 	"net"
 	"time"
 
 	"github.com/go-kit/log"
+
+	"github.com/seed41aebe0c/lbkit/publisher"
+	"github.com/seed41aebe0c/lbkit/publisher/internal/nilarg"
 )
 
 // DefaultLookupTimeout bounds one lookup unless WithLookupTimeout says
@@ -13,22 +16,17 @@ import (
 // server shows up as an error event rather than as silence.
 const DefaultLookupTimeout = 5 * time.Second
 
-// Errors returned by New and its options.
-var (
-	// ErrEmptyName is returned by New for an empty SRV name.
-	ErrEmptyName = errors.New("dnssrv: empty SRV name")
-	// ErrInvalidInterval is returned for a zero or negative interval or
-	// TTL floor.
-	ErrInvalidInterval = errors.New("dnssrv: interval must be positive")
-	// ErrNilResolver is returned by WithResolver(nil).
-	ErrNilResolver = errors.New("dnssrv: nil resolver")
-	// ErrInvalidTimeout is returned for a zero or negative lookup timeout.
-	ErrInvalidTimeout = errors.New("dnssrv: lookup timeout must be positive")
-	// ErrTTLUnsupported is returned by New when WithTTL is used with a
-	// resolver that does not implement TTLResolver (*net.Resolver does not
-	// report TTLs; Client does).
-	ErrTTLUnsupported = errors.New("dnssrv: WithTTL needs a resolver that reports TTLs (a TTLResolver such as *Client)")
-)
+// ErrInvalidArgument is wrapped by every error New, NewClient and the
+// options return for an argument they cannot use: an empty SRV name, a zero
+// or negative interval, timeout or TTL floor, a nil resolver or logger,
+// WithTTL with a resolver that reports no TTLs, a DNS server that is not
+// host:port. It wraps publisher.ErrInvalidArgument, so errors.Is matches
+// either.
+var ErrInvalidArgument = fmt.Errorf("dnssrv: %w", publisher.ErrInvalidArgument)
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidArgument}, args...)...)
+}
 
 // Option configures a Publisher.
 type Option func(*config) error
@@ -52,11 +50,12 @@ func defaultConfig() config {
 
 // WithResolver sets the resolver. The default is net.DefaultResolver, which
 // asks the system's DNS servers; give a *net.Resolver with PreferGo and a
-// Dial func to ask another server, or a *Client to also get TTLs.
+// Dial func to ask another server, or a *Client to also get TTLs. A nil
+// resolver, typed nil included, is refused.
 func WithResolver(r Resolver) Option {
 	return func(c *config) error {
-		if r == nil {
-			return ErrNilResolver
+		if nilarg.IsNil(r) {
+			return invalid("nil resolver")
 		}
 		c.resolver = r
 		return nil
@@ -64,12 +63,14 @@ func WithResolver(r Resolver) Option {
 }
 
 // WithLogger sets the logger for skipped records and failed lookups. Skipped
-// records are logged at warning level (github.com/go-kit/log/level).
+// records are logged at warning level (github.com/go-kit/log/level). The
+// default logs nothing.
 func WithLogger(l log.Logger) Option {
 	return func(c *config) error {
-		if l != nil {
-			c.logger = l
+		if nilarg.IsNil(l) {
+			return invalid("nil logger")
 		}
+		c.logger = l
 		return nil
 	}
 }
@@ -78,7 +79,7 @@ func WithLogger(l log.Logger) Option {
 func WithLookupTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {
-			return ErrInvalidTimeout
+			return invalid("lookup timeout %v: must be positive", d)
 		}
 		c.timeout = d
 		return nil
@@ -89,11 +90,12 @@ func WithLookupTimeout(d time.Duration) Option {
 // smallest in the answer) expires, but never sooner than floor after the
 // previous lookup and never later than the interval given to New. Failed
 // lookups are retried after the interval. The resolver must implement
-// TTLResolver, or New returns ErrTTLUnsupported.
+// TTLResolver (*net.Resolver does not report TTLs; Client does), or New
+// returns an error wrapping ErrInvalidArgument.
 func WithTTL(floor time.Duration) Option {
 	return func(c *config) error {
 		if floor <= 0 {
-			return ErrInvalidInterval
+			return invalid("TTL floor %v: must be positive", floor)
 		}
 		c.honourTTL, c.ttlFloor = true, floor
 		return nil

@@ -43,11 +43,8 @@ type Stats struct {
 
 // Publisher polls one SRV name and publishes its instances. Create it with
 // New; Stop it when done.
-//
-// Subscribe, Current and Closed come from the embedded publisher.Fanout. So
-// does Publish: an event published by hand stands until the next lookup.
 type Publisher struct {
-	publisher.Fanout
+	fan publisher.Fanout
 
 	name     string
 	interval time.Duration
@@ -70,13 +67,16 @@ var _ publisher.Publisher = (*Publisher)(nil)
 // Its goroutine runs until Stop.
 func New(name string, interval time.Duration, opts ...Option) (*Publisher, error) {
 	if name == "" {
-		return nil, ErrEmptyName
+		return nil, invalid("empty SRV name")
 	}
 	if interval <= 0 {
-		return nil, ErrInvalidInterval
+		return nil, invalid("interval %v: must be positive", interval)
 	}
 	cfg := defaultConfig()
 	for _, o := range opts {
+		if o == nil {
+			return nil, invalid("nil option")
+		}
 		if err := o(&cfg); err != nil {
 			return nil, err
 		}
@@ -85,7 +85,7 @@ func New(name string, interval time.Duration, opts ...Option) (*Publisher, error
 	if cfg.honourTTL {
 		tr, ok := cfg.resolver.(TTLResolver)
 		if !ok {
-			return nil, ErrTTLUnsupported
+			return nil, invalid("WithTTL needs a resolver that reports TTLs (a TTLResolver such as *Client), not %T", cfg.resolver)
 		}
 		p.ttl = tr
 	}
@@ -100,13 +100,15 @@ func (p *Publisher) Stop() {
 	p.once.Do(func() {
 		p.cancel()
 		<-p.done
-		p.Fanout.Close()
+		p.fan.Close()
 	})
 }
 
-// Close is Stop. It shadows Fanout.Close so that closing the publisher
-// always ends its goroutine too.
-func (p *Publisher) Close() { p.Stop() }
+// Subscribe implements publisher.Publisher.
+func (p *Publisher) Subscribe() *publisher.Subscription { return p.fan.Subscribe() }
+
+// SetMetrics records every later update into m (see publisher.Metrics).
+func (p *Publisher) SetMetrics(m *publisher.Metrics) { p.fan.SetMetrics(m) }
 
 // Stats returns the lookup statistics.
 func (p *Publisher) Stats() Stats {
@@ -166,10 +168,10 @@ func (p *Publisher) poll() time.Duration {
 	p.mu.Unlock()
 	if err != nil {
 		level.Error(p.cfg.logger).Log("component", "dnssrv", "name", p.name, "err", err)
-		p.Publish(publisher.Event{Err: err})
+		p.fan.Publish(publisher.Event{Err: err})
 		return next
 	}
-	p.Publish(publisher.Event{Instances: ins})
+	p.fan.Publish(publisher.Event{Instances: ins})
 	return next
 }
 
