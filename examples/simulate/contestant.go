@@ -24,9 +24,13 @@ type chooser interface {
 type contestant struct {
 	name string
 	// latencyTarget, if set, scores outcomes with
-	// loadbalancer.LatencyScorer(latencyTarget) instead of ErrorScorer.
+	// strategy.LatencyScorer(latencyTarget) instead of ErrorScorer.
 	latencyTarget time.Duration
-	build         func(s *sim, seed uint64) (chooser, error)
+	// strategy, for lbkit's rows, returns the strategy seeded for a run;
+	// the hosts' set then picks with it. It is nil for the references.
+	strategy func(seed uint64) strategy.Strategy
+	// build, for the references, returns their own chooser.
+	build func(s *sim, seed uint64) (chooser, error)
 }
 
 // scoredTarget is the target of the latency-scored bandits: twice the
@@ -35,63 +39,64 @@ const scoredTarget = 2 * time.Millisecond
 
 // contestants returns every row, the references first.
 func contestants() []contestant {
-	lbkit := func(name string, target time.Duration, mk func(...strategy.Option) (strategy.Strategy, error)) contestant {
-		return contestant{name: name, latencyTarget: target, build: func(s *sim, seed uint64) (chooser, error) {
-			st, err := mk(strategy.WithPickerClock(s.clock), strategy.WithRand(rand.NewPCG(seed, 0x9e3779b9)))
-			if err != nil {
-				return nil, err
-			}
-			return &strategyChooser{st: st}, nil
-		}}
+	// src is a run's seeded source of the picks' random numbers. One
+	// goroutine picks per run, so a PCG needs no lock.
+	src := func(seed uint64) rand.Source { return rand.NewPCG(seed, 0x9e3779b9) }
+	lbkit := func(name string, target time.Duration, mk func(seed uint64) strategy.Strategy) contestant {
+		return contestant{name: name, latencyTarget: target, strategy: mk}
 	}
+	bandit := func(seed uint64) strategy.Bandit { return strategy.Bandit{Rand: src(seed)} }
 	return []contestant{
 		{name: "oracle", build: func(_ *sim, seed uint64) (chooser, error) {
 			return &oracle{rng: rand.New(rand.NewPCG(seed, 0x0cac1e))}, nil
 		}},
 		{name: "round-robin (go-kit)", build: func(*sim, uint64) (chooser, error) { return &gokit{}, nil }},
 		{name: "random (go-kit)", build: func(_ *sim, seed uint64) (chooser, error) { return &gokit{random: true, seed: int64(seed)}, nil }},
-		lbkit("p2c", 0, func(o ...strategy.Option) (strategy.Strategy, error) { return strategy.NewLeastInFlight(2, o...) }),
-		lbkit("least-in-flight(3)", 0, func(o ...strategy.Option) (strategy.Strategy, error) { return strategy.NewLeastInFlight(3, o...) }),
-		lbkit("peak-ewma(classic,k=2)", 0, func(o ...strategy.Option) (strategy.Strategy, error) {
-			return strategy.NewPeakEWMA(append(o, strategy.WithFailurePenalty(0), strategy.WithChoices(2))...)
+		lbkit("p2c", 0, func(seed uint64) strategy.Strategy { return strategy.LeastInFlight{Choices: 2, Rand: src(seed)} }),
+		lbkit("least-in-flight(3)", 0, func(seed uint64) strategy.Strategy { return strategy.LeastInFlight{Choices: 3, Rand: src(seed)} }),
+		lbkit("peak-ewma(classic,k=2)", 0, func(seed uint64) strategy.Strategy {
+			return strategy.PeakEWMA{Choices: 2, Classic: true, Rand: src(seed)}
 		}),
-		lbkit("peak-ewma(k=2)", 0, func(o ...strategy.Option) (strategy.Strategy, error) {
-			return strategy.NewPeakEWMA(append(o, strategy.WithChoices(2))...)
+		lbkit("peak-ewma(k=2)", 0, func(seed uint64) strategy.Strategy { return strategy.PeakEWMA{Choices: 2, Rand: src(seed)} }),
+		lbkit("peak-ewma", 0, func(seed uint64) strategy.Strategy { return strategy.PeakEWMA{Rand: src(seed)} }),
+		lbkit("epsilon-greedy(0.1)", 0, func(seed uint64) strategy.Strategy {
+			return strategy.EpsilonGreedy{Epsilon: 0.1, Bandit: bandit(seed)}
 		}),
-		lbkit("peak-ewma", 0, strategy.NewPeakEWMA),
-		lbkit("epsilon-greedy(0.1)", 0, func(o ...strategy.Option) (strategy.Strategy, error) { return strategy.NewEpsilonGreedy(0.1, o...) }),
-		lbkit("softmax(0.1)", 0, func(o ...strategy.Option) (strategy.Strategy, error) { return strategy.NewSoftmax(0.1, o...) }),
-		lbkit("ucb1", 0, strategy.NewUCB1),
-		lbkit("thompson", 0, strategy.NewThompson),
-		lbkit("epsilon-greedy(0.1)+lat", scoredTarget, func(o ...strategy.Option) (strategy.Strategy, error) {
-			return strategy.NewEpsilonGreedy(0.1, o...)
+		lbkit("softmax(0.1)", 0, func(seed uint64) strategy.Strategy {
+			return strategy.Softmax{Temperature: 0.1, Bandit: bandit(seed)}
 		}),
-		lbkit("softmax(0.1)+lat", scoredTarget, func(o ...strategy.Option) (strategy.Strategy, error) { return strategy.NewSoftmax(0.1, o...) }),
+		lbkit("ucb1", 0, func(seed uint64) strategy.Strategy { return strategy.UCB1{Bandit: bandit(seed)} }),
+		lbkit("thompson", 0, func(seed uint64) strategy.Strategy { return strategy.Thompson{Bandit: bandit(seed)} }),
+		lbkit("epsilon-greedy(0.1)+lat", scoredTarget, func(seed uint64) strategy.Strategy {
+			return strategy.EpsilonGreedy{Epsilon: 0.1, Bandit: bandit(seed)}
+		}),
+		lbkit("softmax(0.1)+lat", scoredTarget, func(seed uint64) strategy.Strategy {
+			return strategy.Softmax{Temperature: 0.1, Bandit: bandit(seed)}
+		}),
 	}
 }
 
-// strategyChooser drives a real lbkit strategy over the real statistics of
-// the backends in the set, rebuilding the picker when the set changes, as
-// the balancer does.
-type strategyChooser struct {
-	st     strategy.Strategy
-	picker strategy.Picker
-}
+// setChooser picks with the run's host set, lbkit's own host-set core,
+// which the simulation updates when the set of backends changes, as the
+// balancer does.
+type setChooser struct{}
 
-func (c *strategyChooser) rebuild(s *sim) {
-	hosts := make([]*strategy.Stats, len(s.active))
+func (setChooser) rebuild(s *sim) {
+	members := make([]strategy.Member[int], len(s.active))
 	for i, id := range s.active {
-		hosts[i] = s.stats[id]
+		members[i] = strategy.Member[int]{Host: s.hosts[id], Value: id}
 	}
-	c.picker = c.st.NewPicker(hosts)
+	s.set.Update(members, nil)
 }
 
-func (c *strategyChooser) pick(s *sim) int {
-	i := c.picker.Pick()
-	if i < 0 {
+func (setChooser) pick(s *sim) int {
+	// Like go-kit's Retry, the simulated client does not steer a retry
+	// away from the backend that just failed: no hosts tried.
+	m, err := s.set.Pick(nil)
+	if err != nil {
 		return -1
 	}
-	return s.active[i]
+	return m.Value
 }
 
 // gokit drives go-kit's own round-robin or random balancer over endpoints

@@ -2,12 +2,12 @@ package main
 
 import (
 	"container/heap"
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
 
-	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
@@ -44,7 +44,6 @@ type attempt struct {
 	backend int32
 	gen     int // the backend's generation when the attempt reached it
 	begun   strategy.Start
-	started int64
 	failed  bool
 	fast    bool // a fast failure: never took a slot
 	live    bool // the client still waits for it
@@ -105,39 +104,52 @@ type sim struct {
 	dhead     int
 	rng       *rand.Rand // the world: latencies and failures
 	backends  []*backend
-	active    []int             // backend ids in the balancer's set, in order
-	stats     []*strategy.Stats // per backend id, while it is in the set
-	reqs      []request         // per client
+	active    []int                  // backend ids in the balancer's set, in order
+	set       *strategy.HostSet[int] // the balancer's hosts; its Value is a backend id
+	hosts     []*strategy.Host       // per backend id, while it is in the set
+	reqs      []request              // per client
 	atts      []attempt
 	free      []int32 // unused entries of atts
 	chooser   chooser
-	scorer    loadbalancer.Scorer
 	m         *metrics
 }
 
-func (s *sim) clock() int64 { return s.now }
+// clock is the hosts' clock: the simulated time.
+func (s *sim) clock() time.Duration { return time.Duration(s.now) }
 
 func newSim(sc *scenario, c contestant, seed uint64, scale float64) (*sim, error) {
 	s := &sim{
 		sc:    sc,
 		end:   int64(float64(sc.duration) * scale),
 		rng:   rand.New(rand.NewPCG(seed, 0x5eed)),
-		stats: make([]*strategy.Stats, len(sc.backends)),
+		hosts: make([]*strategy.Host, len(sc.backends)),
 		reqs:  make([]request, sc.clients),
 	}
-	s.scorer = loadbalancer.ErrorScorer
+	scorer := strategy.ErrorScorer
 	if c.latencyTarget > 0 {
-		sc, err := loadbalancer.LatencyScorer(c.latencyTarget)
-		if err != nil {
+		var err error
+		if scorer, err = strategy.LatencyScorer(c.latencyTarget); err != nil {
 			return nil, err
 		}
-		s.scorer = sc
 	}
-	ch, err := c.build(s, seed)
+	// The references choose by themselves, and the set only makes and
+	// keeps the hosts' statistics for them; it never picks.
+	var st strategy.Strategy = strategy.RoundRobin{}
+	s.chooser = setChooser{}
+	if c.strategy != nil {
+		st = c.strategy(seed)
+	} else {
+		ch, err := c.build(s, seed)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.name, err)
+		}
+		s.chooser = ch
+	}
+	set, err := strategy.NewHostSet[int](st, strategy.WithClock(s.clock), strategy.WithScorer(scorer))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.name, err)
 	}
-	s.chooser = ch
+	s.set = set
 	s.m = newMetrics(s.end, len(sc.backends))
 	for i, spec := range sc.backends {
 		b := &backend{id: i, addr: fmt.Sprintf("b%d", i), backendSpec: spec}
@@ -228,8 +240,8 @@ func (s *sim) startAttempt(client int32) {
 	b := s.backends[id]
 	ai := s.newAttempt()
 	a := &s.atts[ai]
-	*a = attempt{client: client, reqGen: r.gen, backend: int32(id), gen: b.gen, live: true, started: s.now}
-	a.begun = s.stats[id].Begin()
+	*a = attempt{client: client, reqGen: r.gen, backend: int32(id), gen: b.gen, live: true}
+	a.begun = s.hosts[id].Begin()
 	r.attempts++
 	r.cur = ai
 	s.m.attempt(s.now, id)
@@ -280,13 +292,13 @@ func (s *sim) done(ai int32) {
 }
 
 // record puts an attempt's outcome into its host's statistics exactly as
-// the balancer's recorder does: the scorer rates the error and latency,
-// and End records them.
+// the balancer does: Host.Record, whose scorer rates the error and latency.
+// The simulated clients never cancel a call themselves (Retry's deadline
+// is a failure of the host: see timeout), so every outcome counts.
 func (s *sim) record(a *attempt, err error) {
 	a.live = false
-	if st := s.stats[a.backend]; st != nil && a.gen == s.backends[a.backend].gen {
-		score, failed := s.scorer(err, time.Duration(s.now-a.started))
-		st.End(a.begun, s.now, failed, score)
+	if h := s.hosts[a.backend]; h != nil && a.gen == s.backends[a.backend].gen {
+		h.Record(context.Background(), a.begun, err)
 	}
 }
 
@@ -343,7 +355,7 @@ func (s *sim) join(id int) {
 		return
 	}
 	b.up = true
-	s.stats[id] = strategy.NewStats(b.addr, 1, strategy.WithClock(s.clock))
+	s.hosts[id] = s.set.NewHost(b.addr, 1)
 	s.active = append(s.active, id)
 }
 
@@ -377,5 +389,5 @@ func (s *sim) leave(id int) {
 		s.free = append(s.free, ai) // no event refers to it
 	}
 	b.gen++
-	s.stats[id] = nil
+	s.hosts[id] = nil
 }

@@ -185,6 +185,6 @@ calls at once and queue the rest. Time is simulated; nothing sleeps.
   back      time from its recovery until its share was back to half its fair share
 The oracle knows every backend's true failure rate, latency and queue, and picks
 the quickest of the most reliable. Baselines: go-kit's lb.NewRoundRobin and
-lb.NewRandom. "+lat" rows score outcomes with loadbalancer.LatencyScorer(2ms)
+lb.NewRandom. "+lat" rows score outcomes with strategy.LatencyScorer(2ms)
 instead of ErrorScorer.`))
 }
