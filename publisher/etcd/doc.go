@@ -42,10 +42,18 @@
 // alive, draining the keep-alive channel. When the lease is lost (the
 // cluster was unreachable for longer than the TTL, or someone revoked the
 // lease) it grants a new lease and puts the key again, retrying with
-// jittered exponential back-off. Close deletes the key and revokes the
+// jittered exponential back-off. Stop deletes the key and revokes the
 // lease. Errors go to the caller: Register and Deregister return them, and
-// the background ones go to the handler set with WithErrorHandler and into
-// Stats.
+// the background ones (and a failed deregistration on Stop) go to the
+// logger, the handler set with WithErrorHandler and Stats.
+//
+// # Options and errors
+//
+// Option configures a Publisher, RegistrarOption a Registrar, and the
+// options that apply to both (WithLogger, WithRequestTimeout, WithBackoff)
+// return a CommonOption that is either; an option of the wrong kind does
+// not compile. Every invalid argument is an error wrapping
+// ErrInvalidArgument, which wraps publisher.ErrInvalidArgument.
 //
 // # Connection, TLS and authentication
 //

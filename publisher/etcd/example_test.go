@@ -68,7 +68,7 @@ func Example() {
 	if err := reg.Register(ctx); err != nil {
 		log.Fatal(err)
 	}
-	defer reg.Close()
+	defer reg.Stop() // deletes the key, revokes the lease
 
 	p, err := etcd.NewPublisher(cli, "/services/api/")
 	if err != nil {

@@ -1,10 +1,14 @@
 package etcd
 
 import (
-	"errors"
+	"fmt"
 	"time"
 
 	"github.com/go-kit/log"
+
+	"github.com/seed41aebe0c/lbkit/internal/backoff"
+	"github.com/seed41aebe0c/lbkit/publisher"
+	"github.com/seed41aebe0c/lbkit/publisher/internal/nilarg"
 )
 
 // Defaults for the options.
@@ -23,126 +27,154 @@ const (
 	DefaultTTL = 10 * time.Second
 )
 
-// Errors returned by the constructors and options.
-var (
-	// ErrNilClient is returned for a nil client.
-	ErrNilClient = errors.New("etcd: nil client")
-	// ErrEmptyPrefix is returned by NewPublisher for an empty prefix: the
-	// whole key space is never what a service's instances live under.
-	ErrEmptyPrefix = errors.New("etcd: empty key prefix")
-	// ErrEmptyKey is returned by NewRegistrar for an empty key.
-	ErrEmptyKey = errors.New("etcd: empty key")
-	// ErrInvalidTimeout is returned for a zero or negative request timeout.
-	ErrInvalidTimeout = errors.New("etcd: timeout must be positive")
-	// ErrInvalidInterval is returned for a zero or negative health interval.
-	ErrInvalidInterval = errors.New("etcd: interval must be positive")
-	// ErrInvalidBackoff is returned by WithBackoff unless 0 < min <= max.
-	ErrInvalidBackoff = errors.New("etcd: back-off needs 0 < min <= max")
-	// ErrInvalidTTL is returned for a lease TTL under one second (etcd
-	// counts TTLs in whole seconds).
-	ErrInvalidTTL = errors.New("etcd: TTL must be at least one second")
-)
+// ErrInvalidArgument is wrapped by every error the constructors, options
+// and EncodeValue return for an argument they cannot use: a nil client
+// (typed nil included), an empty prefix or key, an instance that cannot be
+// encoded, a zero or negative timeout or interval, a back-off without
+// 0 < min <= max, a TTL under one second, a nil logger or handler. It wraps
+// publisher.ErrInvalidArgument, so errors.Is matches either.
+var ErrInvalidArgument = fmt.Errorf("etcd: %w", publisher.ErrInvalidArgument)
 
-// Option configures a Publisher or a Registrar. Each option says which it
-// applies to; the other ignores it.
-type Option func(*config) error
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidArgument}, args...)...)
+}
+
+// Option configures a Publisher.
+type Option interface {
+	applyPublisher(*config) error
+}
+
+// RegistrarOption configures a Registrar.
+type RegistrarOption interface {
+	applyRegistrar(*config) error
+}
+
+// CommonOption configures a Publisher or a Registrar alike. An option that
+// applies to only one of them has that one's type, so giving it to the
+// other does not compile.
+type CommonOption interface {
+	Option
+	RegistrarOption
+}
+
+type publisherOption func(*config) error
+
+func (o publisherOption) applyPublisher(c *config) error { return o(c) }
+
+type registrarOption func(*config) error
+
+func (o registrarOption) applyRegistrar(c *config) error { return o(c) }
+
+type commonOption func(*config) error
+
+func (o commonOption) applyPublisher(c *config) error { return o(c) }
+func (o commonOption) applyRegistrar(c *config) error { return o(c) }
 
 type config struct {
 	logger         log.Logger
 	timeout        time.Duration
 	healthInterval time.Duration
-	minBackoff     time.Duration
-	maxBackoff     time.Duration
+	backoff        backoff.Policy
 	ttl            time.Duration
 	onError        func(error)
 }
 
-func newConfig(opts []Option) (config, error) {
+func newConfig[O any](opts []O, apply func(O, *config) error) (config, error) {
 	c := config{
 		logger:         log.NewNopLogger(),
 		timeout:        DefaultRequestTimeout,
 		healthInterval: DefaultHealthInterval,
-		minBackoff:     DefaultMinBackoff,
-		maxBackoff:     DefaultMaxBackoff,
+		backoff:        backoff.Policy{Min: DefaultMinBackoff, Max: DefaultMaxBackoff, Jitter: backoff.Equal},
 		ttl:            DefaultTTL,
 	}
 	for _, o := range opts {
-		if err := o(&c); err != nil {
+		if nilarg.IsNil(o) {
+			return c, invalid("nil option")
+		}
+		if err := apply(o, &c); err != nil {
 			return c, err
 		}
 	}
 	return c, nil
 }
 
-// WithLogger sets the logger (both). Malformed values and lost leases are
-// logged at warning level, failures at error level.
-func WithLogger(l log.Logger) Option {
-	return func(c *config) error {
-		if l != nil {
-			c.logger = l
+// WithLogger sets the logger of a Publisher or a Registrar. Malformed
+// values and lost leases are logged at warning level, failures at error
+// level. The default logs nothing.
+func WithLogger(l log.Logger) CommonOption {
+	return commonOption(func(c *config) error {
+		if nilarg.IsNil(l) {
+			return invalid("nil logger")
 		}
+		c.logger = l
 		return nil
-	}
+	})
 }
 
-// WithRequestTimeout bounds each request to etcd (both; default
+// WithRequestTimeout bounds each request to etcd (default
 // DefaultRequestTimeout). Register and Deregister use the caller's context
 // instead when it ends sooner.
-func WithRequestTimeout(d time.Duration) Option {
-	return func(c *config) error {
+func WithRequestTimeout(d time.Duration) CommonOption {
+	return commonOption(func(c *config) error {
 		if d <= 0 {
-			return ErrInvalidTimeout
+			return invalid("request timeout %v: must be positive", d)
 		}
 		c.timeout = d
 		return nil
-	}
-}
-
-// WithHealthInterval sets how often the publisher probes the cluster
-// (Publisher; default DefaultHealthInterval). An outage shows as an error
-// event within about this interval plus the request timeout.
-func WithHealthInterval(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return ErrInvalidInterval
-		}
-		c.healthInterval = d
-		return nil
-	}
+	})
 }
 
 // WithBackoff bounds the jittered exponential wait between attempts while
-// etcd fails (both; default DefaultMinBackoff to DefaultMaxBackoff).
-func WithBackoff(min, max time.Duration) Option {
-	return func(c *config) error {
+// etcd fails (default DefaultMinBackoff to DefaultMaxBackoff): the n-th
+// wait in a row is a random time in [d/2, d] with d = min·2^(n-1), capped
+// at max.
+func WithBackoff(min, max time.Duration) CommonOption {
+	return commonOption(func(c *config) error {
 		if min <= 0 || max < min {
-			return ErrInvalidBackoff
+			return invalid("back-off [%v, %v]: needs 0 < min <= max", min, max)
 		}
-		c.minBackoff, c.maxBackoff = min, max
+		c.backoff.Min, c.backoff.Max = min, max
 		return nil
-	}
+	})
 }
 
-// WithTTL sets the lease TTL (Registrar; default DefaultTTL), rounded up to
-// whole seconds. The key disappears about this long after the registrar's
-// process dies; etcd may grant a longer TTL than asked.
-func WithTTL(d time.Duration) Option {
-	return func(c *config) error {
+// WithHealthInterval sets how often the publisher probes the cluster
+// (default DefaultHealthInterval). An outage shows as an error event within
+// about this interval plus the request timeout.
+func WithHealthInterval(d time.Duration) Option {
+	return publisherOption(func(c *config) error {
+		if d <= 0 {
+			return invalid("health interval %v: must be positive", d)
+		}
+		c.healthInterval = d
+		return nil
+	})
+}
+
+// WithTTL sets the registrar's lease TTL (default DefaultTTL), rounded up
+// to whole seconds. The key disappears about this long after the
+// registrar's process dies; etcd may grant a longer TTL than asked. etcd
+// counts TTLs in whole seconds, so less than one second is refused.
+func WithTTL(d time.Duration) RegistrarOption {
+	return registrarOption(func(c *config) error {
 		if d < time.Second {
-			return ErrInvalidTTL
+			return invalid("TTL %v: must be at least one second", d)
 		}
 		c.ttl = d
 		return nil
-	}
+	})
 }
 
 // WithErrorHandler sets a function that receives every error the
-// registrar meets in the background: a lost lease, a failed re-registration
-// (Registrar). It is called from the registrar's goroutine and should
-// return quickly.
-func WithErrorHandler(f func(error)) Option {
-	return func(c *config) error {
+// registrar meets in the background: a lost lease, a failed
+// re-registration, a failed deregistration on Stop. It is called from the
+// registrar's goroutine (or Stop's) and should return quickly.
+func WithErrorHandler(f func(error)) RegistrarOption {
+	return registrarOption(func(c *config) error {
+		if f == nil {
+			return invalid("nil error handler")
+		}
 		c.onError = f
 		return nil
-	}
+	})
 }

@@ -13,7 +13,9 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/seed41aebe0c/lbkit/internal/backoff"
 	"github.com/seed41aebe0c/lbkit/publisher"
+	"github.com/seed41aebe0c/lbkit/publisher/internal/nilarg"
 )
 
 // Errors published (wrapped) in events.
@@ -55,11 +57,8 @@ type Stats struct {
 
 // Publisher publishes the instances stored under one key prefix in etcd.
 // Create it with NewPublisher; Stop it when done.
-//
-// Subscribe, Current and Closed come from the embedded publisher.Fanout. So
-// does Publish: an event published by hand stands until the next change.
 type Publisher struct {
-	publisher.Fanout
+	fan publisher.Fanout
 
 	client Client
 	prefix string
@@ -83,16 +82,17 @@ var _ publisher.Publisher = (*Publisher)(nil)
 
 // NewPublisher returns a publisher of the instances under prefix (for
 // example "/services/api/"), read with c. Its goroutine starts at once,
-// reads the prefix and then watches it, until Stop. Options that apply:
-// WithLogger, WithRequestTimeout, WithHealthInterval, WithBackoff.
+// reads the prefix and then watches it, until Stop. An empty prefix is
+// refused: the whole key space is never what a service's instances live
+// under.
 func NewPublisher(c Client, prefix string, opts ...Option) (*Publisher, error) {
-	if c == nil {
-		return nil, ErrNilClient
+	if nilarg.IsNil(c) {
+		return nil, invalid("nil client")
 	}
 	if prefix == "" {
-		return nil, ErrEmptyPrefix
+		return nil, invalid("empty key prefix")
 	}
-	cfg, err := newConfig(opts)
+	cfg, err := newConfig(opts, Option.applyPublisher)
 	if err != nil {
 		return nil, err
 	}
@@ -108,13 +108,15 @@ func (p *Publisher) Stop() {
 	p.once.Do(func() {
 		p.cancel()
 		<-p.done
-		p.Fanout.Close()
+		p.fan.Close()
 	})
 }
 
-// Close is Stop. It shadows Fanout.Close so that closing the publisher
-// always ends its goroutine too.
-func (p *Publisher) Close() { p.Stop() }
+// Subscribe implements publisher.Publisher.
+func (p *Publisher) Subscribe() *publisher.Subscription { return p.fan.Subscribe() }
+
+// SetMetrics records every later update into m (see publisher.Metrics).
+func (p *Publisher) SetMetrics(m *publisher.Metrics) { p.fan.SetMetrics(m) }
 
 // Stats returns the publisher's statistics.
 func (p *Publisher) Stats() Stats {
@@ -125,7 +127,7 @@ func (p *Publisher) Stats() Stats {
 
 func (p *Publisher) run() {
 	defer close(p.done)
-	bo := backoff{min: p.cfg.minBackoff, max: p.cfg.maxBackoff}
+	bo := backoff.Counter{Policy: p.cfg.backoff}
 	needGet := true
 	for p.ctx.Err() == nil {
 		if needGet {
@@ -134,14 +136,14 @@ func (p *Publisher) run() {
 					return
 				}
 				p.fail(err)
-				sleep(p.ctx, bo.next())
+				backoff.Sleep(p.ctx, bo.Next())
 				continue
 			}
 			needGet = false
 		}
 		progressed, err := p.watch()
 		if progressed {
-			bo.reset()
+			bo.Reset()
 		}
 		switch {
 		case p.ctx.Err() != nil:
@@ -157,7 +159,7 @@ func (p *Publisher) run() {
 			// No leader, a closed client, a cancelled stream: report it and
 			// watch again from the last revision after a pause.
 			p.fail(fmt.Errorf("%w: watch %s: %w", ErrUnavailable, p.prefix, err))
-			sleep(p.ctx, bo.next())
+			backoff.Sleep(p.ctx, bo.Next())
 		}
 	}
 }
@@ -311,7 +313,7 @@ func (p *Publisher) publish() {
 	p.count(func(s *Stats) {
 		s.Revision, s.Instances, s.LastErr = p.rev, len(ins), nil
 	})
-	p.Publish(publisher.Event{Instances: ins})
+	p.fan.Publish(publisher.Event{Instances: ins})
 }
 
 // fail publishes err; subscribers keep the last known instances.
@@ -319,7 +321,7 @@ func (p *Publisher) fail(err error) {
 	level.Error(p.cfg.logger).Log("component", "etcd", "prefix", p.prefix, "err", err)
 	p.failing = true
 	p.count(func(s *Stats) { s.Failures++; s.LastErr = err })
-	p.Publish(publisher.Event{Err: err})
+	p.fan.Publish(publisher.Event{Err: err})
 }
 
 func (p *Publisher) count(f func(*Stats)) {

@@ -23,19 +23,22 @@ func TestNewPublisherRejectsBadArguments(t *testing.T) {
 		c      Client
 		prefix string
 		opts   []Option
-		want   error
 	}{
-		{"nil client", nil, "/s/", nil, ErrNilClient},
-		{"empty prefix", f, "", nil, ErrEmptyPrefix},
-		{"zero timeout", f, "/s/", []Option{WithRequestTimeout(0)}, ErrInvalidTimeout},
-		{"zero probe interval", f, "/s/", []Option{WithHealthInterval(0)}, ErrInvalidInterval},
-		{"inverted back-off", f, "/s/", []Option{WithBackoff(time.Second, time.Millisecond)}, ErrInvalidBackoff},
-		{"zero back-off", f, "/s/", []Option{WithBackoff(0, time.Second)}, ErrInvalidBackoff},
+		{"nil client", nil, "/s/", nil},
+		{"typed nil client", (*clientv3.Client)(nil), "/s/", nil},
+		{"empty prefix", f, "", nil},
+		{"nil option", f, "/s/", []Option{nil}},
+		{"nil logger", f, "/s/", []Option{WithLogger(nil)}},
+		{"zero timeout", f, "/s/", []Option{WithRequestTimeout(0)}},
+		{"zero probe interval", f, "/s/", []Option{WithHealthInterval(0)}},
+		{"inverted back-off", f, "/s/", []Option{WithBackoff(time.Second, time.Millisecond)}},
+		{"zero back-off", f, "/s/", []Option{WithBackoff(0, time.Second)}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if p, err := NewPublisher(c.c, c.prefix, c.opts...); !errors.Is(err, c.want) || p != nil {
-				t.Fatalf("NewPublisher = %v, %v; want %v", p, err, c.want)
+			p, err := NewPublisher(c.c, c.prefix, c.opts...)
+			if !errors.Is(err, ErrInvalidArgument) || !errors.Is(err, publisher.ErrInvalidArgument) || p != nil {
+				t.Fatalf("NewPublisher = %v, %v; want etcd.ErrInvalidArgument and publisher.ErrInvalidArgument", p, err)
 			}
 		})
 	}
@@ -284,8 +287,7 @@ func TestStopWhileGetBlocks(t *testing.T) {
 	if _, open := <-sub.C(); open {
 		t.Fatal("event after Stop: the cancelled Get was published")
 	}
-	p.Stop()
-	p.Close()
+	p.Stop() // idempotent
 	if _, open := <-p.Subscribe().C(); open {
 		t.Fatal("Subscribe after Stop is open")
 	}

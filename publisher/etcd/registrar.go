@@ -10,13 +10,15 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/seed41aebe0c/lbkit/internal/backoff"
 	"github.com/seed41aebe0c/lbkit/publisher"
+	"github.com/seed41aebe0c/lbkit/publisher/internal/nilarg"
 )
 
 // Registrar errors.
 var (
-	// ErrClosed is returned by Register after Close.
-	ErrClosed = errors.New("etcd: registrar closed")
+	// ErrStopped is returned by Register after Stop.
+	ErrStopped = errors.New("etcd: registrar stopped")
 	// ErrLeaseLost is reported (wrapped) when the keep-alive stream ends:
 	// the lease expired during an outage longer than its TTL, was revoked,
 	// or the client was closed. The registrar then registers again.
@@ -44,14 +46,14 @@ type RegistrarStats struct {
 }
 
 // Registrar keeps one instance's key in etcd under a lease. Create it with
-// NewRegistrar, call Register, and Close it on shutdown.
+// NewRegistrar, call Register, and Stop it on shutdown.
 type Registrar struct {
 	client RegistrarClient
 	key    string
 	value  string
 	cfg    config
 
-	op sync.Mutex // serializes Register, Deregister and Close
+	op sync.Mutex // serializes Register, Deregister and Stop
 
 	mu      sync.Mutex
 	stats   RegistrarStats
@@ -63,37 +65,30 @@ type Registrar struct {
 
 // NewRegistrar returns a registrar that will put in, encoded by EncodeValue,
 // at key (for example "/services/api/10.0.0.1:8080"). It contacts etcd only
-// on Register. Options that apply: WithTTL, WithErrorHandler, WithLogger,
-// WithRequestTimeout, WithBackoff.
-func NewRegistrar(c RegistrarClient, key string, in publisher.Instance, opts ...Option) (*Registrar, error) {
-	if c == nil {
-		return nil, ErrNilClient
+// on Register.
+func NewRegistrar(c RegistrarClient, key string, in publisher.Instance, opts ...RegistrarOption) (*Registrar, error) {
+	if nilarg.IsNil(c) {
+		return nil, invalid("nil client")
 	}
 	if key == "" {
-		return nil, ErrEmptyKey
+		return nil, invalid("empty key")
 	}
 	value, err := EncodeValue(in)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := newConfig(opts)
+	cfg, err := newConfig(opts, RegistrarOption.applyRegistrar)
 	if err != nil {
 		return nil, err
 	}
 	return &Registrar{client: c, key: key, value: value, cfg: cfg}, nil
 }
 
-// Key returns the key the registrar writes.
-func (r *Registrar) Key() string { return r.key }
-
-// Value returns the value the registrar writes.
-func (r *Registrar) Value() string { return r.value }
-
 // Register grants a lease, puts the key under it and starts keeping the
 // lease alive in the background. It returns the first attempt's error (the
 // registrar is then not registered, and Register may be called again).
-// Register on a registered registrar does nothing; after Close it returns
-// ErrClosed.
+// Register on a registered registrar does nothing; after Stop it returns
+// ErrStopped.
 func (r *Registrar) Register(ctx context.Context) error {
 	r.op.Lock()
 	defer r.op.Unlock()
@@ -101,7 +96,7 @@ func (r *Registrar) Register(ctx context.Context) error {
 	closed, running := r.closed, r.done != nil
 	r.mu.Unlock()
 	if closed {
-		return ErrClosed
+		return ErrStopped
 	}
 	if running {
 		return nil
@@ -164,20 +159,23 @@ func (r *Registrar) deregister(ctx context.Context) error {
 	return err
 }
 
-// Close deregisters (within DefaultRequestTimeout or WithRequestTimeout)
-// and makes later Register calls fail with ErrClosed. It is idempotent:
-// later calls return nil.
-func (r *Registrar) Close() error {
+// Stop deregisters (within DefaultRequestTimeout or WithRequestTimeout)
+// and makes later Register calls fail with ErrStopped. A failed
+// deregistration goes to the logger, the WithErrorHandler function and
+// Stats; call Deregister first to get its error back. Stop is idempotent.
+func (r *Registrar) Stop() {
 	r.op.Lock()
 	defer r.op.Unlock()
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
-		return nil
+		return
 	}
 	r.closed = true
 	r.mu.Unlock()
-	return r.deregister(context.Background())
+	if err := r.deregister(context.Background()); err != nil {
+		r.report(err)
+	}
 }
 
 // Stats returns the registrar's statistics.
@@ -231,7 +229,7 @@ func (r *Registrar) grantAndPut(ctx context.Context) (clientv3.LeaseID, error) {
 // again whenever the lease is lost, until ctx ends.
 func (r *Registrar) keep(ctx context.Context, lease clientv3.LeaseID, done chan struct{}) {
 	defer close(done)
-	bo := backoff{min: r.cfg.minBackoff, max: r.cfg.maxBackoff}
+	bo := backoff.Counter{Policy: r.cfg.backoff}
 	for {
 		r.keepAlive(ctx, lease)
 		if ctx.Err() != nil {
@@ -245,7 +243,7 @@ func (r *Registrar) keep(ctx context.Context, lease clientv3.LeaseID, done chan 
 		r.report(lost)
 		old := lease
 		for {
-			if !sleep(ctx, bo.next()) {
+			if backoff.Sleep(ctx, bo.Next()) != nil {
 				return
 			}
 			l, err := r.grantAndPut(ctx)
@@ -258,7 +256,7 @@ func (r *Registrar) keep(ctx context.Context, lease clientv3.LeaseID, done chan 
 			}
 			r.report(err)
 		}
-		bo.reset()
+		bo.Reset()
 		// The old lease may live on server-side (the client gave up on it
 		// first); the key has moved to the new one, so revoking it is only
 		// tidying.

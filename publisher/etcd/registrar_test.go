@@ -3,6 +3,7 @@ package etcd
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -168,19 +169,25 @@ func TestNewRegistrarRejectsBadArguments(t *testing.T) {
 		c    RegistrarClient
 		key  string
 		in   publisher.Instance
-		opts []Option
-		want error
+		opts []RegistrarOption
 	}{
-		{"nil client", nil, "/s/a", inst, nil, ErrNilClient},
-		{"empty key", f, "", inst, nil, ErrEmptyKey},
-		{"bad address", f, "/s/a", publisher.Instance{Address: "x"}, nil, ErrBadValue},
-		{"negative weight", f, "/s/a", publisher.Instance{Address: "a:1", Weight: -1}, nil, ErrBadValue},
-		{"short TTL", f, "/s/a", inst, []Option{WithTTL(time.Millisecond)}, ErrInvalidTTL},
+		{"nil client", nil, "/s/a", inst, nil},
+		{"typed nil client", (*clientv3.Client)(nil), "/s/a", inst, nil},
+		{"empty key", f, "", inst, nil},
+		{"bad address", f, "/s/a", publisher.Instance{Address: "x"}, nil},
+		{"negative weight", f, "/s/a", publisher.Instance{Address: "a:1", Weight: -1}, nil},
+		{"nil option", f, "/s/a", inst, []RegistrarOption{nil}},
+		{"short TTL", f, "/s/a", inst, []RegistrarOption{WithTTL(time.Millisecond)}},
+		{"nil error handler", f, "/s/a", inst, []RegistrarOption{WithErrorHandler(nil)}},
+		{"nil logger", f, "/s/a", inst, []RegistrarOption{WithLogger(nil)}},
+		{"zero timeout", f, "/s/a", inst, []RegistrarOption{WithRequestTimeout(-time.Second)}},
+		{"inverted back-off", f, "/s/a", inst, []RegistrarOption{WithBackoff(time.Second, 0)}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if r, err := NewRegistrar(c.c, c.key, c.in, c.opts...); !errors.Is(err, c.want) || r != nil {
-				t.Fatalf("NewRegistrar = %v, %v; want %v", r, err, c.want)
+			r, err := NewRegistrar(c.c, c.key, c.in, c.opts...)
+			if !errors.Is(err, ErrInvalidArgument) || !errors.Is(err, publisher.ErrInvalidArgument) || r != nil {
+				t.Fatalf("NewRegistrar = %v, %v; want etcd.ErrInvalidArgument and publisher.ErrInvalidArgument", r, err)
 			}
 		})
 	}
@@ -192,7 +199,7 @@ func TestRegisterPutsUnderLeaseAndDrainsKeepAlive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	defer r.Stop()
 	if err := r.Register(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +208,7 @@ func TestRegisterPutsUnderLeaseAndDrainsKeepAlive(t *testing.T) {
 	}
 	id := f.waitKeepAlive(t)
 	v, lease, ok := f.value("/s/a")
-	if !ok || v != r.Value() || lease != id || v != `{"address":"10.0.0.1:80","weight":2}` {
+	if !ok || lease != id || v != `{"address":"10.0.0.1:80","weight":2}` {
 		t.Fatalf("stored %q under lease %d (ok %v), keep-alive on %d", v, lease, ok, id)
 	}
 	if f.ttls[0] != 2 || len(f.ttls) != 1 {
@@ -233,7 +240,7 @@ func TestLostLeaseRegistersAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	defer r.Stop()
 	if err := r.Register(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +259,7 @@ func TestLostLeaseRegistersAgain(t *testing.T) {
 	if second == first {
 		t.Fatal("kept alive the lost lease instead of a new one")
 	}
-	if v, lease, ok := f.value("/s/a"); !ok || lease != second || v != r.Value() {
+	if v, lease, ok := f.value("/s/a"); !ok || lease != second || v != `{"address":"10.0.0.1:80","weight":2}` {
 		t.Fatalf("after recovery: %q under %d (ok %v), want under %d", v, lease, ok, second)
 	}
 	eventually(t, "old lease revoked", func() bool {
@@ -291,9 +298,7 @@ func TestRegisterErrors(t *testing.T) {
 		if err := r.Register(context.Background()); err != nil {
 			t.Fatalf("Register after the failure: %v", err)
 		}
-		if err := r.Close(); err != nil {
-			t.Fatal(err)
-		}
+		r.Stop()
 	})
 	t.Run("put fails and the lease is revoked", func(t *testing.T) {
 		f := newFakeLease()
@@ -306,7 +311,7 @@ func TestRegisterErrors(t *testing.T) {
 		if len(f.revoked) != 1 || f.revoked[0] != 1 {
 			t.Fatalf("revoked %v, want the lease granted for the failed put", f.revoked)
 		}
-		r.Close()
+		r.Stop()
 	})
 	t.Run("timeout", func(t *testing.T) {
 		f := newFakeLease()
@@ -317,13 +322,16 @@ func TestRegisterErrors(t *testing.T) {
 		if err := r.Register(ctx); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Register = %v", err)
 		}
-		r.Close()
+		r.Stop()
 	})
 }
 
-func TestDeregisterAndClose(t *testing.T) {
+func TestDeregisterAndStop(t *testing.T) {
 	f := newFakeLease()
-	r, err := NewRegistrar(f, "/s/a", inst)
+	var mu sync.Mutex
+	var errs []error
+	reported := func() []error { mu.Lock(); defer mu.Unlock(); return slices.Clone(errs) }
+	r, err := NewRegistrar(f, "/s/a", inst, WithErrorHandler(func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,23 +348,32 @@ func TestDeregisterAndClose(t *testing.T) {
 	if _, _, ok := f.value("/s/a"); ok || len(f.revoked) != 1 || f.revoked[0] != id {
 		t.Fatalf("after Deregister: key present %v, revoked %v", ok, f.revoked)
 	}
-	// Registering again works, and a failing delete is reported by Close.
+	if err := r.Deregister(context.Background()); err != nil {
+		t.Fatalf("second Deregister: %v", err)
+	}
+	// Registering again works, and a failing delete on Stop goes to the
+	// error handler and Stats.
 	if err := r.Register(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	f.waitKeepAlive(t)
 	boom := errors.New("boom")
 	f.set(func(f *fakeLease) { f.deleteErr = boom })
-	if err := r.Close(); !errors.Is(err, boom) {
-		t.Fatalf("Close = %v, want the delete error", err)
+	r.Stop()
+	if got := reported(); len(got) != 1 || !errors.Is(got[0], boom) {
+		t.Fatalf("Stop reported %v, want the delete error once", got)
 	}
-	if err := r.Close(); err != nil {
-		t.Fatalf("second Close = %v", err)
+	if st := r.Stats(); !errors.Is(st.LastErr, boom) {
+		t.Fatalf("Stats.LastErr = %v, want the delete error", st.LastErr)
 	}
-	if err := r.Register(context.Background()); !errors.Is(err, ErrClosed) {
-		t.Fatalf("Register after Close = %v", err)
+	r.Stop() // idempotent: nothing more is deleted or reported
+	if got := reported(); len(got) != 1 {
+		t.Fatalf("second Stop reported %v", got)
+	}
+	if err := r.Register(context.Background()); !errors.Is(err, ErrStopped) {
+		t.Fatalf("Register after Stop = %v", err)
 	}
 	if st := r.Stats(); st.Registered {
-		t.Fatal("registered after Close")
+		t.Fatal("registered after Stop")
 	}
 }

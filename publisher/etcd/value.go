@@ -66,10 +66,11 @@ func DecodeValue(value []byte) (publisher.Instance, error) {
 
 // EncodeValue returns the value that DecodeValue reads back as in: the plain
 // address when in has no weight, priority or metadata, JSON otherwise.
-// Errors wrap ErrBadValue.
+// An instance that DecodeValue would refuse is an error wrapping both
+// ErrInvalidArgument and ErrBadValue.
 func EncodeValue(in publisher.Instance) (string, error) {
 	if err := check(in); err != nil {
-		return "", err
+		return "", fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 	}
 	if in.Weight == 0 && in.Priority == 0 && len(in.Metadata) == 0 {
 		return in.Address, nil
