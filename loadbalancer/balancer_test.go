@@ -14,7 +14,6 @@ import (
 	"github.com/go-kit/kit/sd/lb"
 	"go.uber.org/goleak"
 
-	"github.com/seed41aebe0c/lbkit/endpointcache"
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/publisher"
 	"github.com/seed41aebe0c/lbkit/publisher/static"
@@ -22,6 +21,17 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var (
+	random     = loadbalancer.WithStrategy(strategy.Random{})
+	roundRobin = loadbalancer.WithStrategy(strategy.RoundRobin{})
+)
+
+// nilStrategy is a strategy type whose nil pointer must be refused.
+type nilStrategy struct{}
+
+func (*nilStrategy) NewPicker([]*strategy.Host) strategy.Picker { return nil }
+func (*nilStrategy) Name() string                               { return "nil" }
 
 // backends is a factory whose endpoints answer with their address, fail
 // when told to, and count closes.
@@ -100,27 +110,36 @@ func TestNewRejectsBadInput(t *testing.T) {
 	f := newBackends().factory
 	for name, c := range map[string]struct {
 		p    publisher.Publisher
-		f    endpointcache.Factory
-		s    strategy.Strategy
+		f    loadbalancer.Factory
 		opts []loadbalancer.Option
-		want error
 	}{
-		"nil publisher": {nil, f, strategy.Random(), nil, publisher.ErrNilPublisher},
-		"nil factory":   {p, nil, strategy.Random(), nil, endpointcache.ErrNilFactory},
-		"nil strategy":  {p, f, nil, nil, loadbalancer.ErrNilStrategy},
-		"nil scorer":    {p, f, strategy.Random(), []loadbalancer.Option{loadbalancer.WithScorer(nil)}, nil},
-		"negative invalidation": {p, f, strategy.Random(),
-			[]loadbalancer.Option{loadbalancer.InvalidateOnError(-time.Second)}, nil},
-		"nil middleware": {p, f, strategy.Random(), []loadbalancer.Option{loadbalancer.WithEndpointMiddleware(nil)}, nil},
+		"nil publisher":       {nil, f, nil},
+		"typed nil publisher": {(*static.Publisher)(nil), f, nil},
+		"nil factory":         {p, nil, nil},
+		"nil option":          {p, f, []loadbalancer.Option{nil}},
+		"nil strategy":        {p, f, []loadbalancer.Option{loadbalancer.WithStrategy(nil)}},
+		"typed nil strategy":  {p, f, []loadbalancer.Option{loadbalancer.WithStrategy((*nilStrategy)(nil))}},
+		"invalid strategy":    {p, f, []loadbalancer.Option{loadbalancer.WithStrategy(strategy.PeakEWMA{Choices: 99})}},
+		"nil scorer":          {p, f, []loadbalancer.Option{loadbalancer.WithHostOptions(strategy.WithScorer(nil))}},
+		"nil host option":     {p, f, []loadbalancer.Option{loadbalancer.WithHostOptions(nil)}},
+		"bad window":          {p, f, []loadbalancer.Option{loadbalancer.WithHostOptions(strategy.WithWindow(-1))}},
+		"nil logger":          {p, f, []loadbalancer.Option{loadbalancer.WithLogger(nil)}},
+		"negative invalidation": {p, f,
+			[]loadbalancer.Option{loadbalancer.WithInvalidateOnError(-time.Second)}},
+		"nil middleware":   {p, f, []loadbalancer.Option{loadbalancer.WithEndpointMiddleware(nil)}},
+		"nil metrics":      {p, f, []loadbalancer.Option{loadbalancer.WithMetrics(nil, 0)}},
+		"bad concurrency":  {p, f, []loadbalancer.Option{loadbalancer.WithHostConcurrency(0, 0)}},
+		"nil bulkhead":     {p, f, []loadbalancer.Option{loadbalancer.WithBulkhead(nil, 0)}},
+		"negative bh wait": {p, f, []loadbalancer.Option{loadbalancer.WithHostConcurrency(1, -time.Second)}},
 	} {
-		b, err := loadbalancer.New(c.p, c.f, c.s, c.opts...)
+		b, err := loadbalancer.New(c.p, c.f, c.opts...)
 		if err == nil {
 			b.Close()
 			t.Errorf("%s: no error", name)
 			continue
 		}
-		if c.want != nil && !errors.Is(err, c.want) {
-			t.Errorf("%s: err = %v, want %v", name, err, c.want)
+		if !errors.Is(err, loadbalancer.ErrInvalidArgument) {
+			t.Errorf("%s: err = %v, want one wrapping ErrInvalidArgument", name, err)
 		}
 	}
 }
@@ -128,7 +147,7 @@ func TestNewRejectsBadInput(t *testing.T) {
 func TestRoundRobinUsableAtOnceAndFollowsPublisher(t *testing.T) {
 	p := mustStatic(t, "a", "b", "c")
 	be := newBackends()
-	b, err := loadbalancer.NewRoundRobin(p, be.factory)
+	b, err := loadbalancer.New(p, be.factory, roundRobin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,17 +167,17 @@ func TestRoundRobinUsableAtOnceAndFollowsPublisher(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the new set", func() bool { return len(b.Status().Hosts) == 2 })
-	be.mu.Lock()
-	closed := fmt.Sprint(be.closed)
-	be.mu.Unlock()
-	if closed != "map[a:1 b:1]" {
-		t.Fatalf("closed %s, want a and b once", closed)
-	}
+	// Closers run off the update path, so they may finish a little later.
+	eventually(t, "a and b closed once", func() bool {
+		be.mu.Lock()
+		defer be.mu.Unlock()
+		return fmt.Sprint(be.closed) == "map[a:1 b:1]"
+	})
 }
 
 func TestNoEndpoints(t *testing.T) {
 	p := mustStatic(t)
-	b, err := loadbalancer.NewRandom(p, newBackends().factory)
+	b, err := loadbalancer.New(p, newBackends().factory, random)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +196,7 @@ func TestNoEndpoints(t *testing.T) {
 
 func TestDiscoveryErrorKeepsServing(t *testing.T) {
 	p := mustStatic(t, "a")
-	b, _ := loadbalancer.NewRandom(p, newBackends().factory)
+	b, _ := loadbalancer.New(p, newBackends().factory, random)
 	defer b.Close()
 	p.Fail(errors.New("down"))
 	eventually(t, "the discovery error", func() bool { return b.Status().DiscoveryErr != nil })
@@ -192,11 +211,11 @@ func TestDiscoveryErrorKeepsServing(t *testing.T) {
 
 func TestInvalidateOnError(t *testing.T) {
 	p := mustStatic(t, "a")
-	b, _ := loadbalancer.NewRandom(p, newBackends().factory, loadbalancer.InvalidateOnError(0))
+	b, _ := loadbalancer.New(p, newBackends().factory, random, loadbalancer.WithInvalidateOnError(0))
 	defer b.Close()
 	p.Fail(errors.New("down"))
 	eventually(t, "invalidation", func() bool { _, err := b.Endpoint(); return err != nil })
-	if _, err := b.Endpoint(); !errors.Is(err, endpointcache.ErrInvalidated) || !errors.Is(err, lb.ErrNoEndpoints) {
+	if _, err := b.Endpoint(); !errors.Is(err, loadbalancer.ErrInvalidated) || !errors.Is(err, lb.ErrNoEndpoints) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -205,7 +224,7 @@ func TestOutcomesAreRecorded(t *testing.T) {
 	p := mustStatic(t, "good", "bad")
 	be := newBackends()
 	be.failing["bad"] = errors.New("500")
-	b, _ := loadbalancer.NewRoundRobin(p, be.factory)
+	b, _ := loadbalancer.New(p, be.factory, roundRobin)
 	defer b.Close()
 	for range 20 {
 		e, _ := b.Endpoint()
@@ -232,7 +251,7 @@ func TestCallerCancellationIsNotHeldAgainstHost(t *testing.T) {
 	p := mustStatic(t, "slow")
 	be := newBackends()
 	be.block = make(chan struct{})
-	b, _ := loadbalancer.NewRandom(p, be.factory)
+	b, _ := loadbalancer.New(p, be.factory, random)
 	defer b.Close()
 	e, _ := b.Endpoint()
 
@@ -268,7 +287,7 @@ func TestCustomScorer(t *testing.T) {
 		got.Store(latency)
 		return 0.25, false
 	}
-	b, _ := loadbalancer.NewRandom(p, newBackends().factory, loadbalancer.WithScorer(scorer))
+	b, _ := loadbalancer.New(p, newBackends().factory, random, loadbalancer.WithHostOptions(strategy.WithScorer(scorer)))
 	defer b.Close()
 	call(t, b)
 	if h := b.Status().Hosts[0]; h.Score != 0.25 || h.Failures != 0 {
@@ -282,18 +301,19 @@ func TestCustomScorer(t *testing.T) {
 func TestEndpointMiddlewareRunsInsideRecording(t *testing.T) {
 	p := mustStatic(t, "a")
 	var order []string
-	mw := func(tag string) endpointcache.Middleware {
-		return func(in publisher.Instance, next endpoint.Endpoint, st *strategy.Stats) endpoint.Endpoint {
+	var b *loadbalancer.Balancer
+	mw := func(tag string) loadbalancer.Middleware {
+		return func(in publisher.Instance, next endpoint.Endpoint) endpoint.Endpoint {
 			return func(ctx context.Context, req any) (any, error) {
 				order = append(order, tag+":"+in.Address)
-				if st.InFlight() != 1 {
+				if b.Status().Hosts[0].InFlight != 1 {
 					t.Errorf("middleware %s runs outside recording", tag)
 				}
 				return next(ctx, req)
 			}
 		}
 	}
-	b, _ := loadbalancer.NewRandom(p, newBackends().factory,
+	b, _ = loadbalancer.New(p, newBackends().factory, random,
 		loadbalancer.WithEndpointMiddleware(mw("outer")), loadbalancer.WithEndpointMiddleware(mw("inner")))
 	defer b.Close()
 	call(t, b)
@@ -305,7 +325,7 @@ func TestEndpointMiddlewareRunsInsideRecording(t *testing.T) {
 func TestCloseClosesEverythingOnceAndRefusesWork(t *testing.T) {
 	p := mustStatic(t, "a", "b")
 	be := newBackends()
-	b, _ := loadbalancer.NewRoundRobin(p, be.factory)
+	b, _ := loadbalancer.New(p, be.factory, roundRobin)
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +353,7 @@ func TestCloseClosesEverythingOnceAndRefusesWork(t *testing.T) {
 
 func TestEndpointAvoiding(t *testing.T) {
 	p := mustStatic(t, "a", "b", "c")
-	b, _ := loadbalancer.NewRandom(p, newBackends().factory)
+	b, _ := loadbalancer.New(p, newBackends().factory, random)
 	defer b.Close()
 	for range 200 {
 		e, addr, err := b.EndpointAvoiding([]string{"a", "c"})
@@ -356,7 +376,7 @@ func TestEndpointAvoiding(t *testing.T) {
 func TestWeightsAreHonouredAndFollowed(t *testing.T) {
 	p, _ := static.New(publisher.Instance{Address: "a", Weight: 3}, publisher.Instance{Address: "b", Weight: 1})
 	defer p.Stop()
-	b, _ := loadbalancer.New(p, newBackends().factory, strategy.WeightedRoundRobin())
+	b, _ := loadbalancer.New(p, newBackends().factory, loadbalancer.WithStrategy(strategy.RoundRobin{Weighted: true}))
 	defer b.Close()
 	count := func() map[any]int {
 		seen := map[any]int{}
@@ -378,7 +398,7 @@ func TestWeightsAreHonouredAndFollowed(t *testing.T) {
 
 func TestRequestPathDoesNotAllocate(t *testing.T) {
 	p := mustStatic(t, "a", "b", "c")
-	b, _ := loadbalancer.NewRoundRobin(p, nopFactory) // its endpoint allocates nothing
+	b, _ := loadbalancer.New(p, nopFactory, roundRobin) // its endpoint allocates nothing
 	defer b.Close()
 	ctx := context.Background()
 	n := testing.AllocsPerRun(1000, func() {
@@ -388,19 +408,20 @@ func TestRequestPathDoesNotAllocate(t *testing.T) {
 	if n != 0 {
 		t.Fatalf("Endpoint + recorded call allocates %v times", n)
 	}
-	// The path a retry takes: a timed caller, started at a time read once.
+	// The path a retry takes.
+	tried := []string{"a"}
 	n = testing.AllocsPerRun(1000, func() {
-		tc, _, _ := b.TimedEndpointAvoiding(nil)
-		tc.CallAt(ctx, nil, strategy.MonotonicClock())
+		e, _, _ := b.EndpointAvoiding(tried)
+		e(ctx, nil)
 	})
 	if n != 0 {
-		t.Fatalf("TimedEndpointAvoiding + CallAt allocates %v times", n)
+		t.Fatalf("EndpointAvoiding + recorded call allocates %v times", n)
 	}
 }
 
 func TestConcurrentCallsAndUpdates(t *testing.T) {
 	p := mustStatic(t, "a", "b")
-	b, _ := loadbalancer.NewRandom(p, newBackends().factory)
+	b, _ := loadbalancer.New(p, newBackends().factory, random)
 	defer b.Close()
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -436,5 +457,27 @@ func TestConcurrentCallsAndUpdates(t *testing.T) {
 	wg.Wait()
 	if calls.Load() == 0 {
 		t.Fatal("no calls went through")
+	}
+}
+
+// A panicking endpoint is recorded as a failed call, releases its in-flight
+// count, and the panic reaches the caller's goroutine.
+func TestEndpointPanicIsRecordedAndPropagated(t *testing.T) {
+	p := mustStatic(t, "a")
+	b, _ := loadbalancer.New(p, func(string) (endpoint.Endpoint, io.Closer, error) {
+		return func(context.Context, any) (any, error) { panic("handler bug") }, nil, nil
+	}, random)
+	defer b.Close()
+	e, _ := b.Endpoint()
+	func() {
+		defer func() {
+			if r := recover(); r != "handler bug" {
+				t.Fatalf("recovered %v", r)
+			}
+		}()
+		e(context.Background(), nil)
+	}()
+	if h := b.Status().Hosts[0]; h.InFlight != 0 || h.Failures != 1 || h.Score != 0 {
+		t.Fatalf("panic not recorded as a failure: %+v", h)
 	}
 }

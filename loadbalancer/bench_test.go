@@ -45,9 +45,9 @@ func lbkitBalancer(b *testing.B, kind string, n int) balancer {
 	}
 	var bal *loadbalancer.Balancer
 	if kind == "random" {
-		bal, err = loadbalancer.NewRandom(p, nopFactory)
+		bal, err = loadbalancer.New(p, nopFactory, random)
 	} else {
-		bal, err = loadbalancer.NewRoundRobin(p, nopFactory)
+		bal, err = loadbalancer.New(p, nopFactory, roundRobin)
 	}
 	if err != nil {
 		b.Fatal(err)

@@ -8,10 +8,8 @@ import (
 
 	"github.com/go-kit/kit/endpoint"
 
-	"github.com/seed41aebe0c/lbkit/endpointcache"
-	"github.com/seed41aebe0c/lbkit/pooling/lease"
+	"github.com/seed41aebe0c/lbkit/limit"
 	"github.com/seed41aebe0c/lbkit/publisher"
-	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
 // ErrHostSaturated is returned, wrapped with the host's address, by a call
@@ -20,7 +18,7 @@ import (
 // the host.
 //
 // It counts against the host like any failed call: with the default
-// ErrorScorer it scores 0 and is a failure in Status, and the time spent
+// strategy.ErrorScorer it scores 0 and is a failure in Status, and the time spent
 // waiting is its latency. That is deliberate: a host that is full is a
 // poor pick right now, and learning strategies should send less to it
 // until calls there end. A Scorer that sees errors.Is(err,
@@ -28,30 +26,26 @@ import (
 // retry) treats it as any error and tries another host.
 var ErrHostSaturated = errors.New("loadbalancer: host concurrency limit reached")
 
-// ErrInvalidBulkhead is wrapped by the errors New returns for a bad
-// WithHostConcurrency or WithBulkhead.
-var ErrInvalidBulkhead = errors.New("loadbalancer: invalid bulkhead")
-
-// WithHostConcurrency caps the calls under way to each host at limit (a
+// WithHostConcurrency caps the calls under way to each host at n (a
 // bulkhead: one slow host cannot take every caller with it). A call to a
 // full host waits up to wait for a slot, in line with other waiting calls;
 // with wait 0 it fails at once. A call that gets no slot fails with
 // ErrHostSaturated (see there for how it is counted). A caller whose own
 // context ends while waiting gets the context's error instead.
-func WithHostConcurrency(limit int, wait time.Duration) Option {
+func WithHostConcurrency(n int, wait time.Duration) Option {
 	return func(c *config) error {
-		if limit < 1 {
-			return fmt.Errorf("%w: host concurrency limit %d, want at least 1", ErrInvalidBulkhead, limit)
+		if n < 1 {
+			return fmt.Errorf("%w: host concurrency limit %d, want at least 1", ErrInvalidArgument, n)
 		}
 		if wait < 0 {
-			return fmt.Errorf("%w: negative wait %v", ErrInvalidBulkhead, wait)
+			return fmt.Errorf("%w: negative wait %v", ErrInvalidArgument, wait)
 		}
-		// A pool with a default target and no Leases channel starts no
+		// A limiter with a default target and no Leases channel starts no
 		// goroutine and remembers only hosts with calls under way, so it
-		// needs no Stop and does not grow with every host ever seen.
-		p, err := lease.New[string](lease.WithDefaultTarget(limit))
+		// needs no Close and does not grow with every host ever seen.
+		p, err := limit.New[string](limit.WithDefaultTarget(n))
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrInvalidBulkhead, err)
+			return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 		}
 		c.middlewares = append(c.middlewares, bulkhead(p, wait))
 		return nil
@@ -60,29 +54,29 @@ func WithHostConcurrency(limit int, wait time.Duration) Option {
 
 // WithBulkhead is WithHostConcurrency with limits that p holds, keyed by
 // instance address: set a host's limit with p.Set (and change it at
-// runtime), and give the rest one with lease.WithDefaultTarget. A host
-// whose target is 0 gets no calls through. The balancer neither stops p
-// nor calls its Leases; once p is stopped, every call fails with an error
-// wrapping lease.ErrStopped.
-func WithBulkhead(p *lease.Pool[string], wait time.Duration) Option {
+// runtime), and give the rest one with limit.WithDefaultTarget. A host
+// whose target is 0 gets no calls through. The balancer neither closes p
+// nor calls its Leases; once p is closed, every call fails with an error
+// wrapping limit.ErrClosed.
+func WithBulkhead(p *limit.Limiter[string], wait time.Duration) Option {
 	return func(c *config) error {
 		if p == nil {
-			return fmt.Errorf("%w: nil lease pool", ErrInvalidBulkhead)
+			return fmt.Errorf("%w: nil limiter", ErrInvalidArgument)
 		}
 		if wait < 0 {
-			return fmt.Errorf("%w: negative wait %v", ErrInvalidBulkhead, wait)
+			return fmt.Errorf("%w: negative wait %v", ErrInvalidArgument, wait)
 		}
 		c.middlewares = append(c.middlewares, bulkhead(p, wait))
 		return nil
 	}
 }
 
-func bulkhead(p *lease.Pool[string], wait time.Duration) endpointcache.Middleware {
-	return func(in publisher.Instance, next endpoint.Endpoint, _ *strategy.Stats) endpoint.Endpoint {
+func bulkhead(p *limit.Limiter[string], wait time.Duration) Middleware {
+	return func(in publisher.Instance, next endpoint.Endpoint) endpoint.Endpoint {
 		addr := in.Address
 		// Made once per host, so a rejection allocates nothing.
 		saturated := fmt.Errorf("%w: %s", ErrHostSaturated, addr)
-		stopped := fmt.Errorf("loadbalancer: bulkhead for %s: %w", addr, lease.ErrStopped)
+		stopped := fmt.Errorf("loadbalancer: bulkhead for %s: %w", addr, limit.ErrClosed)
 		return func(ctx context.Context, req any) (any, error) {
 			l, ok := p.TryAcquire(addr)
 			if !ok {
@@ -108,7 +102,7 @@ func bulkhead(p *lease.Pool[string], wait time.Duration) endpointcache.Middlewar
 	}
 }
 
-func acquireWithin(ctx context.Context, p *lease.Pool[string], addr string, wait time.Duration) (*lease.Lease[string], error) {
+func acquireWithin(ctx context.Context, p *limit.Limiter[string], addr string, wait time.Duration) (*limit.Lease[string], error) {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	return p.Acquire(ctx, addr)

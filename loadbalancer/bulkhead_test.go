@@ -12,9 +12,10 @@ import (
 
 	"github.com/go-kit/kit/endpoint"
 
+	"github.com/seed41aebe0c/lbkit/limit"
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
-	"github.com/seed41aebe0c/lbkit/pooling/lease"
 	"github.com/seed41aebe0c/lbkit/publisher/static"
+	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
 // gatedHosts is a factory whose endpoints hold every call until the test
@@ -71,7 +72,7 @@ func bulkheadBalancer(t *testing.T, g *gatedHosts, opt loadbalancer.Option, addr
 		t.Fatal(err)
 	}
 	t.Cleanup(pub.Stop)
-	b, err := loadbalancer.NewRoundRobin(pub, g.factory, opt)
+	b, err := loadbalancer.New(pub, g.factory, roundRobin, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,13 +95,13 @@ func callAsync(ctx context.Context, b *loadbalancer.Balancer) <-chan error {
 	return out
 }
 
-func hostStatus(b *loadbalancer.Balancer, addr string) loadbalancer.HostStatus {
+func hostStatus(b *loadbalancer.Balancer, addr string) strategy.HostStats {
 	for _, h := range b.Status().Hosts {
 		if h.Address == addr {
 			return h
 		}
 	}
-	return loadbalancer.HostStatus{}
+	return strategy.HostStats{}
 }
 
 func TestHostConcurrencyRejectsBeyondLimit(t *testing.T) {
@@ -221,11 +222,11 @@ func TestHostConcurrencyWaitEnds(t *testing.T) {
 }
 
 func TestBulkheadWithRuntimeTargets(t *testing.T) {
-	pool, err := lease.New[string](lease.WithDefaultTarget(1))
+	pool, err := limit.New[string](limit.WithDefaultTarget(1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pool.Stop()
+	defer pool.Close()
 	_ = pool.Set("big", 3)
 	g := newGatedHosts()
 	b := bulkheadBalancer(t, g, loadbalancer.WithBulkhead(pool, 0), "big")
@@ -251,9 +252,9 @@ func TestBulkheadWithRuntimeTargets(t *testing.T) {
 		}
 	}
 
-	pool.Stop()
-	if err := <-callAsync(context.Background(), b); !errors.Is(err, lease.ErrStopped) {
-		t.Fatalf("after the pool stopped: %v", err)
+	_ = pool.Close()
+	if err := <-callAsync(context.Background(), b); !errors.Is(err, limit.ErrClosed) {
+		t.Fatalf("after the limiter closed: %v", err)
 	}
 }
 
@@ -264,14 +265,14 @@ func TestBulkheadRejectsBadInput(t *testing.T) {
 		"zero limit":       loadbalancer.WithHostConcurrency(0, 0),
 		"negative wait":    loadbalancer.WithHostConcurrency(1, -time.Second),
 		"nil pool":         loadbalancer.WithBulkhead(nil, 0),
-		"pool, negative w": loadbalancer.WithBulkhead(&lease.Pool[string]{}, -1),
+		"pool, negative w": loadbalancer.WithBulkhead(&limit.Limiter[string]{}, -1),
 	} {
-		b, err := loadbalancer.NewRoundRobin(pub, newGatedHosts().factory, opt)
-		if !errors.Is(err, loadbalancer.ErrInvalidBulkhead) {
+		b, err := loadbalancer.New(pub, newGatedHosts().factory, roundRobin, opt)
+		if !errors.Is(err, loadbalancer.ErrInvalidArgument) {
 			if b != nil {
 				_ = b.Close()
 			}
-			t.Errorf("%s: got %v, want ErrInvalidBulkhead", name, err)
+			t.Errorf("%s: got %v, want ErrInvalidArgument", name, err)
 		}
 	}
 }
@@ -288,7 +289,7 @@ func ExampleWithHostConcurrency() {
 			return "ok from " + addr, nil
 		}, nil, nil
 	}
-	b, _ := loadbalancer.NewRoundRobin(pub, factory, loadbalancer.WithHostConcurrency(1, 0))
+	b, _ := loadbalancer.New(pub, factory, roundRobin, loadbalancer.WithHostConcurrency(1, 0))
 	defer b.Close()
 
 	ep, _ := b.Endpoint()

@@ -1,11 +1,26 @@
-// Package loadbalancer joins discovery, the endpoint cache and a strategy
-// into a Balancer: a go-kit lb.Balancer whose Endpoint picks one live
-// instance per request, and whose endpoints record every call's outcome
-// (latency, error) into the chosen instance's statistics, so that learning
-// strategies see how each backend is doing.
+// Package loadbalancer joins discovery, a private endpoint cache and a
+// strategy's host set into a Balancer: a go-kit lb.Balancer whose Endpoint
+// picks one live instance per request, and whose endpoints record every
+// call's outcome (latency, error) into the chosen instance's statistics, so
+// that learning strategies see how each backend is doing.
+//
+// One request through lbkit touches these files: retry/retrier.go (the
+// retry loop), loadbalancer/balancer.go (Endpoint, EndpointAvoiding and the
+// recording endpoint), strategy/hostset.go (the pick that skips hosts
+// already tried), strategy/peakewma.go (the default strategy),
+// strategy/host.go (Begin and Record) and, with pooling.Factory under the
+// endpoints, pooling/pool_get.go.
+//
+// New(publisher, factory, options) is the one constructor; its Factory is
+// go-kit's sd.Factory. The default strategy is strategy.PeakEWMA{};
+// WithStrategy(strategy.RoundRobin{}) and WithStrategy(strategy.Random{})
+// are go-kit's lb.NewRoundRobin and lb.NewRandom.
 //
 // The per-request path (Endpoint, the strategy's pick, the outcome record)
 // takes no lock shared by all requests and allocates nothing: each discovery
-// update builds an immutable state (entries plus a strategy picker) that
-// Endpoint reads with one atomic load.
+// update builds an immutable host set that Endpoint reads with one atomic
+// load. The factory runs only for new instances, on the discovery
+// goroutine; closers of removed instances run on a goroutine of their own,
+// exactly once each, so a slow closer never delays the next update. Every
+// invalid argument is an error wrapping ErrInvalidArgument.
 package loadbalancer

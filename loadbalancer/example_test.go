@@ -21,7 +21,7 @@ func Example() {
 		return func(context.Context, any) (any, error) { return "hello from " + instance, nil }, nil, nil
 	}
 
-	b, err := loadbalancer.NewRoundRobin(p, factory)
+	b, err := loadbalancer.New(p, factory, roundRobin)
 	if err != nil {
 		fmt.Println(err)
 		return

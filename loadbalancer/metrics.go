@@ -12,7 +12,6 @@ import (
 	"github.com/go-kit/kit/metrics/statsd"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/seed41aebe0c/lbkit/endpointcache"
 	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
@@ -85,7 +84,7 @@ func NewPrometheusMetrics(reg prometheus.Registerer, namespace, subsystem string
 // sender's SendLoop or WriteLoop.
 func NewStatsdMetrics(s *statsd.Statsd, prefix string) (*Metrics, error) {
 	if s == nil {
-		return nil, errors.New("loadbalancer: nil statsd sender")
+		return nil, invalid("nil statsd sender")
 	}
 	return &Metrics{
 		Picks:       s.NewCounter(prefix+"picks", 1),
@@ -103,10 +102,10 @@ func NewStatsdMetrics(s *statsd.Statsd, prefix string) (*Metrics, error) {
 func WithMetrics(m *Metrics, interval time.Duration) Option {
 	return func(c *config) error {
 		if m == nil {
-			return errors.New("loadbalancer: nil metrics")
+			return invalid("nil metrics")
 		}
 		if interval < 0 {
-			return fmt.Errorf("loadbalancer: negative metrics interval %v", interval)
+			return invalid("negative metrics interval %v", interval)
 		}
 		if interval == 0 {
 			interval = DefaultMetricsInterval
@@ -142,9 +141,9 @@ type reporter struct {
 	m *Metrics
 
 	mu    sync.Mutex
-	fresh map[*strategy.Stats]string // hosts seen in snapshots since the last report
+	fresh map[*strategy.Host]string // hosts seen in snapshots since the last report
 
-	known  map[*strategy.Stats]*hostCounts
+	known  map[*strategy.Host]*hostCounts
 	noneAt uint64
 }
 
@@ -155,41 +154,42 @@ type hostCounts struct {
 
 // note remembers a snapshot so that a host that comes and goes between two
 // reports still has its calls counted.
-func (r *reporter) note(s *endpointcache.Snapshot) {
+func (r *reporter) note(v *view) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fresh == nil {
-		r.fresh = map[*strategy.Stats]string{}
+		r.fresh = map[*strategy.Host]string{}
 	}
-	for _, e := range s.Entries {
-		r.fresh[e.Stats] = e.Instance.Address
+	for _, it := range v.items {
+		r.fresh[it.host] = it.inst.Address
 	}
 }
 
-func (r *reporter) report(current *endpointcache.Snapshot, none uint64) {
+func (r *reporter) report(current *view, none uint64) {
 	r.mu.Lock()
 	fresh := r.fresh
 	r.fresh = nil
 	r.mu.Unlock()
 	if r.known == nil {
-		r.known = map[*strategy.Stats]*hostCounts{}
+		r.known = map[*strategy.Host]*hostCounts{}
 	}
 	for s, addr := range fresh {
 		if _, ok := r.known[s]; !ok {
 			r.known[s] = &hostCounts{addr: addr}
 		}
 	}
-	for _, e := range current.Entries {
-		if _, ok := r.known[e.Stats]; !ok {
-			r.known[e.Stats] = &hostCounts{addr: e.Instance.Address}
+	for _, it := range current.items {
+		if _, ok := r.known[it.host]; !ok {
+			r.known[it.host] = &hostCounts{addr: it.inst.Address}
 		}
 	}
-	live := make(map[*strategy.Stats]bool, len(current.Entries))
-	for _, e := range current.Entries {
-		live[e.Stats] = true
+	live := make(map[*strategy.Host]bool, len(current.items))
+	for _, it := range current.items {
+		live[it.host] = true
 	}
 	for s, c := range r.known {
-		picks, failures := s.Started(), s.Failures()
+		st := s.Stats()
+		picks, failures := st.Started, st.Failures
 		r.m.Picks.With("host", c.addr).Add(float64(picks - c.picks))
 		r.m.Failures.With("host", c.addr).Add(float64(failures - c.failures))
 		c.picks, c.failures = picks, failures
@@ -201,13 +201,13 @@ func (r *reporter) report(current *endpointcache.Snapshot, none uint64) {
 			delete(r.known, s)
 		}
 	}
-	for _, e := range current.Entries {
-		addr, s := e.Instance.Address, e.Stats
-		r.m.InFlight.With("host", addr).Set(float64(s.InFlight()))
-		r.m.Score.With("host", addr).Set(s.Score())
-		r.m.Latency.With("host", addr).Set(s.Latency().Seconds())
+	for _, it := range current.items {
+		st := it.host.Stats()
+		r.m.InFlight.With("host", st.Address).Set(float64(st.InFlight))
+		r.m.Score.With("host", st.Address).Set(st.Score)
+		r.m.Latency.With("host", st.Address).Set(st.Latency.Seconds())
 	}
-	r.m.Hosts.Set(float64(len(current.Entries)))
+	r.m.Hosts.Set(float64(len(current.items)))
 	if none > r.noneAt {
 		r.m.NoEndpoints.Add(float64(none - r.noneAt))
 		r.noneAt = none

@@ -54,7 +54,7 @@ func TestPrometheusMetrics(t *testing.T) {
 	p := mustStatic(t, "good", "bad")
 	be := newBackends()
 	be.failing["bad"] = errors.New("boom")
-	b, err := loadbalancer.NewRoundRobin(p, be.factory, loadbalancer.WithMetrics(m, 0))
+	b, err := loadbalancer.New(p, be.factory, roundRobin, loadbalancer.WithMetrics(m, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestPrometheusMetricsWhileRunning(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m, _ := loadbalancer.NewPrometheusMetrics(reg, "", "lb")
 	p := mustStatic(t, "a")
-	b, _ := loadbalancer.NewRandom(p, newBackends().factory, loadbalancer.WithMetrics(m, 5*time.Millisecond))
+	b, _ := loadbalancer.New(p, newBackends().factory, random, loadbalancer.WithMetrics(m, 5*time.Millisecond))
 	defer b.Close()
 	e, _ := b.Endpoint()
 	e(context.Background(), nil)
@@ -109,7 +109,7 @@ func TestStatsdMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := mustStatic(t, "a")
-	b, _ := loadbalancer.NewRandom(p, newBackends().factory, loadbalancer.WithMetrics(m, 0))
+	b, _ := loadbalancer.New(p, newBackends().factory, random, loadbalancer.WithMetrics(m, 0))
 	for range 4 {
 		e, _ := b.Endpoint()
 		e(context.Background(), nil)
@@ -128,14 +128,14 @@ func TestStatsdMetrics(t *testing.T) {
 
 func TestWithMetricsRejectsBadInput(t *testing.T) {
 	p := mustStatic(t, "a")
-	if _, err := loadbalancer.NewRandom(p, newBackends().factory, loadbalancer.WithMetrics(nil, 0)); err == nil {
+	if _, err := loadbalancer.New(p, newBackends().factory, random, loadbalancer.WithMetrics(nil, 0)); err == nil {
 		t.Fatal("nil metrics accepted")
 	}
-	if _, err := loadbalancer.NewRandom(p, newBackends().factory, loadbalancer.WithMetrics(&loadbalancer.Metrics{}, -1)); err == nil {
+	if _, err := loadbalancer.New(p, newBackends().factory, random, loadbalancer.WithMetrics(&loadbalancer.Metrics{}, -1)); err == nil {
 		t.Fatal("negative interval accepted")
 	}
 	// All-nil metrics are allowed: every field is discarded.
-	b, err := loadbalancer.NewRandom(p, newBackends().factory, loadbalancer.WithMetrics(&loadbalancer.Metrics{}, 0))
+	b, err := loadbalancer.New(p, newBackends().factory, random, loadbalancer.WithMetrics(&loadbalancer.Metrics{}, 0))
 	if err != nil {
 		t.Fatal(err)
 	}

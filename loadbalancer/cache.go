@@ -1,0 +1,361 @@
+package loadbalancer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/go-kit/kit/endpoint"
+	"github.com/go-kit/log"
+
+	"github.com/seed41aebe0c/lbkit/publisher"
+	"github.com/seed41aebe0c/lbkit/strategy"
+)
+
+// ErrInvalidated is wrapped, with the discovery error, by what Endpoint
+// returns once WithInvalidateOnError's timeout has passed and the endpoints
+// have been dropped.
+var ErrInvalidated = errors.New("loadbalancer: endpoints invalidated after discovery error")
+
+// cache is the balancer's private endpoint cache, as go-kit keeps its own:
+// it turns each discovery event into the host set's members. The factory
+// runs only for instances not already live; a removed instance's closer is
+// handed to the closer goroutine, so a slow closer never delays the next
+// update, and each closer runs exactly once.
+type cache struct {
+	factory     Factory
+	set         *strategy.HostSet[endpoint.Endpoint]
+	logger      log.Logger
+	middlewares []Middleware
+	closing     *closeQueue
+	onPublish   func(*view) // the balancer's: keeps Status and metrics current
+
+	invalidate      bool
+	invalidateAfter time.Duration
+
+	mu      sync.Mutex // serialises updates
+	items   []*item    // the live set, in discovery order
+	byAddr  map[string]*item
+	gen     uint64
+	version uint64
+	err     error       // the discovery error in force
+	timer   *time.Timer // pending invalidation
+	spell   uint64      // bumps when an error spell ends, to defuse timers
+	closed  bool
+}
+
+// item is one live instance. Only gen changes after an item is published.
+type item struct {
+	inst   publisher.Instance
+	host   *strategy.Host
+	ep     endpoint.Endpoint // recording, with the middlewares inside
+	closer io.Closer
+	gen    uint64 // touched only under the cache's lock
+}
+
+// view is what Status and the metrics read: the set as of one update.
+type view struct {
+	items   []*item // shared with the cache, never modified
+	err     error
+	version uint64
+}
+
+// update applies a discovery event. A successful event makes its instances
+// the live set: the factory runs for instances not already live (and for
+// those whose factory call failed before), removed instances are closed,
+// and instances whose weight, priority or metadata changed keep their
+// endpoint and statistics. An event with an error keeps the live set unless
+// invalidation was asked for.
+func (c *cache) update(ev publisher.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	if ev.Err != nil {
+		c.fail(ev.Err)
+		return
+	}
+	c.replace(ev.Instances)
+}
+
+// replace makes instances the live set. Called with c.mu held.
+func (c *cache) replace(instances []publisher.Instance) {
+	changed := len(instances) != len(c.items) || c.err != nil
+	if c.err != nil {
+		c.stopTimer()
+		c.spell++
+		c.err = nil
+	}
+	c.gen++
+	gen := c.gen
+	items := make([]*item, 0, len(instances))
+	for i := range instances {
+		in := &instances[i]
+		var it *item
+		// Discovery usually returns the same order as last time, so
+		// compare by position before paying for a map lookup.
+		if i < len(c.items) && c.items[i].inst.Address == in.Address {
+			it = c.items[i]
+		} else {
+			it = c.byAddr[in.Address]
+			changed = true
+		}
+		switch {
+		case it == nil:
+			if it = c.create(*in); it == nil {
+				continue // logged; tried again on the next update
+			}
+			c.byAddr[in.Address] = it
+		case it.gen == gen:
+			continue // duplicate address in one event: first wins
+		case !sameInstance(&it.inst, in):
+			// Items are immutable once published (views share them), so
+			// a changed instance gets a new item with the same host and
+			// endpoint.
+			moved := *it
+			moved.inst = *in
+			it = &moved
+			c.byAddr[in.Address] = it
+			it.host.SetWeight(in.EffectiveWeight())
+			it.host.SetPriority(in.Priority)
+			changed = true
+		}
+		it.gen = gen
+		items = append(items, it)
+	}
+	if len(items) != len(c.byAddr) {
+		// Every cached item is in the previous list, so sweeping that
+		// slice finds the removed ones without iterating the map.
+		for _, it := range c.items {
+			if it.gen != gen {
+				delete(c.byAddr, it.inst.Address)
+				c.closing.add(it.inst.Address, it.closer)
+			}
+		}
+	}
+	c.items = items
+	if changed {
+		c.publish()
+	}
+}
+
+// create runs the factory for a new instance. Called with c.mu held.
+func (c *cache) create(in publisher.Instance) *item {
+	ep, closer, err := c.callFactory(in.Address)
+	if err == nil && ep == nil {
+		err = errors.New("factory returned a nil endpoint")
+	}
+	if err != nil {
+		c.logger.Log("component", "loadbalancer", "instance", in.Address, "during", "factory", "err", err)
+		if closer != nil {
+			c.closing.add(in.Address, closer)
+		}
+		return nil
+	}
+	for i := len(c.middlewares) - 1; i >= 0; i-- {
+		ep = c.middlewares[i](in, ep)
+	}
+	h := c.set.NewHost(in.Address, in.EffectiveWeight())
+	h.SetPriority(in.Priority)
+	return &item{inst: in, host: h, ep: recording(h, ep), closer: closer}
+}
+
+// callFactory runs the factory, turning a panic into an error so that a
+// bad instance cannot take the discovery goroutine down.
+func (c *cache) callFactory(addr string) (ep endpoint.Endpoint, closer io.Closer, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			ep, closer, err = nil, nil, fmt.Errorf("factory panicked: %v", p)
+		}
+	}()
+	return c.factory(addr)
+}
+
+// fail records a discovery error. Called with c.mu held.
+func (c *cache) fail(err error) {
+	c.err = err
+	switch {
+	case !c.invalidate:
+	case c.invalidateAfter == 0:
+		c.dropAll()
+		c.err = fmt.Errorf("%w: %w", ErrInvalidated, err)
+	case c.timer == nil && len(c.items) > 0:
+		spell := c.spell
+		c.timer = time.AfterFunc(c.invalidateAfter, func() { c.expire(spell) })
+	}
+	c.publish()
+}
+
+// expire drops the endpoints if the error spell that armed the timer is
+// still going on.
+func (c *cache) expire(spell uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.spell != spell {
+		return
+	}
+	c.timer = nil
+	c.dropAll()
+	c.err = fmt.Errorf("%w: %w", ErrInvalidated, c.err)
+	c.publish()
+}
+
+func (c *cache) stopTimer() {
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+}
+
+// dropAll forgets every endpoint and queues their closers, in set order.
+// Called with c.mu held.
+func (c *cache) dropAll() {
+	for _, it := range c.items {
+		c.closing.add(it.inst.Address, it.closer)
+	}
+	clear(c.byAddr)
+	c.items = nil
+}
+
+// close drops every endpoint and refuses further updates. Called once, by
+// Balancer.Close, after the update goroutine has ended.
+func (c *cache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	c.stopTimer()
+	c.dropAll()
+	c.err = ErrClosed
+	c.publish()
+}
+
+// publish makes the live set the host set's members. Called with c.mu held,
+// so sets are published in update order.
+func (c *cache) publish() {
+	c.version++
+	members := make([]strategy.Member[endpoint.Endpoint], len(c.items))
+	for i, it := range c.items {
+		members[i] = strategy.Member[endpoint.Endpoint]{Host: it.host, Value: it.ep}
+	}
+	v := &view{items: c.items, err: c.err, version: c.version}
+	none := ErrNoEndpoints
+	switch {
+	case c.closed:
+		none = ErrClosed
+	case c.err != nil:
+		none = fmt.Errorf("%w: discovery: %w", ErrNoEndpoints, c.err)
+	}
+	c.set.Update(members, none)
+	c.onPublish(v)
+}
+
+// sameInstance is Instance.Equal without copying two structs per call, which
+// shows in a thousand-instance update.
+func sameInstance(a, b *publisher.Instance) bool {
+	if a.Weight != b.Weight || a.Priority != b.Priority || len(a.Metadata) != len(b.Metadata) {
+		return false
+	}
+	return len(a.Metadata) == 0 || a.Equal(*b)
+}
+
+// closeQueue runs the closers of removed endpoints on a goroutine of its
+// own, in the order they were queued, so that a slow closer delays no
+// update. Errors are logged.
+type closeQueue struct {
+	logger log.Logger
+	mu     sync.Mutex
+	queue  []pendingClose
+	wake   chan struct{}
+	done   chan struct{}
+	stop   bool
+	final  bool    // Close has begun: collect errors for it
+	errs   []error // guarded by mu; only while final
+}
+
+type pendingClose struct {
+	addr   string
+	closer io.Closer
+}
+
+func newCloseQueue(logger log.Logger) *closeQueue {
+	q := &closeQueue{logger: logger, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go q.run()
+	return q
+}
+
+func (q *closeQueue) add(addr string, c io.Closer) {
+	if c == nil {
+		return
+	}
+	q.mu.Lock()
+	q.queue = append(q.queue, pendingClose{addr, c})
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (q *closeQueue) run() {
+	defer close(q.done)
+	for range q.wake {
+		for {
+			q.mu.Lock()
+			batch, stop := q.queue, q.stop
+			q.queue = nil
+			q.mu.Unlock()
+			if len(batch) == 0 {
+				if stop {
+					return
+				}
+				break
+			}
+			for _, p := range batch {
+				if err := q.closeOne(p); err != nil {
+					q.mu.Lock()
+					if q.final {
+						q.errs = append(q.errs, fmt.Errorf("close %s: %w", p.addr, err))
+					}
+					q.mu.Unlock()
+				}
+			}
+		}
+	}
+}
+
+func (q *closeQueue) closeOne(p pendingClose) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("closer panicked: %v", r)
+		}
+		if err != nil {
+			q.logger.Log("component", "loadbalancer", "instance", p.addr, "during", "close", "err", err)
+		}
+	}()
+	return p.closer.Close()
+}
+
+// collect makes the queue keep the errors of the closers it runs from now
+// on, for Close to return.
+func (q *closeQueue) collect() {
+	q.mu.Lock()
+	q.final = true
+	q.mu.Unlock()
+}
+
+// shutdown runs what is queued, waits for it, and returns the errors
+// collected since collect. Nothing may be added afterwards.
+func (q *closeQueue) shutdown() error {
+	q.mu.Lock()
+	q.stop = true
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+	<-q.done
+	return errors.Join(q.errs...)
+}

@@ -1,0 +1,423 @@
+package loadbalancer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-kit/kit/endpoint"
+	"github.com/go-kit/kit/sd"
+	"github.com/go-kit/log"
+
+	"github.com/seed41aebe0c/lbkit/publisher"
+	"github.com/seed41aebe0c/lbkit/publisher/static"
+	"github.com/seed41aebe0c/lbkit/strategy"
+)
+
+// These tests drive the balancer's private cache directly with events, so
+// that each update is applied before the test looks at the result.
+
+// recorder is a factory that counts what it made and closed.
+type recorder struct {
+	mu      sync.Mutex
+	made    map[string]int
+	closed  map[string]int
+	failing map[string]bool
+	slow    chan struct{} // if set, closers wait on it
+}
+
+func newRecorder() *recorder {
+	return &recorder{made: map[string]int{}, closed: map[string]int{}, failing: map[string]bool{}}
+}
+
+func (r *recorder) factory(instance string) (endpoint.Endpoint, io.Closer, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failing[instance] {
+		return nil, nil, fmt.Errorf("cannot dial %s", instance)
+	}
+	r.made[instance]++
+	ep := func(context.Context, any) (any, error) { return instance, nil }
+	return ep, closer(func() error {
+		if r.slow != nil {
+			<-r.slow
+		}
+		r.mu.Lock()
+		r.closed[instance]++
+		r.mu.Unlock()
+		return nil
+	}), nil
+}
+
+func (r *recorder) counts(m map[string]int) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return fmt.Sprint(m)
+}
+
+type closer func() error
+
+func (f closer) Close() error { return f() }
+
+func ev(addrs ...string) publisher.Event {
+	return publisher.Event{Instances: publisher.FromAddresses(addrs...)}
+}
+
+// newCacheBalancer returns a balancer whose publisher never publishes, for
+// tests that feed its cache by hand.
+func newCacheBalancer(t *testing.T, f Factory, opts ...Option) *Balancer {
+	t.Helper()
+	p, err := static.NewAddresses()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
+	b, err := New(p, f, append([]Option{WithStrategy(strategy.RoundRobin{})}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+func live(b *Balancer) string {
+	var addrs []string
+	for _, it := range b.view.Load().items {
+		addrs = append(addrs, it.inst.Address)
+	}
+	return strings.Join(addrs, ",")
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestFactoryOnlyForNewAndCloseExactlyOnce(t *testing.T) {
+	r := newRecorder()
+	b := newCacheBalancer(t, r.factory)
+	b.cache.update(ev("a", "b", "c"))
+	b.cache.update(ev("a", "b", "c"))
+	b.cache.update(ev("c", "b", "a")) // another order, same set
+	b.cache.update(ev("b", "c", "d"))
+	if got := r.counts(r.made); got != "map[a:1 b:1 c:1 d:1]" {
+		t.Fatalf("factory calls %s", got)
+	}
+	waitFor(t, "a closed", func() bool { return r.counts(r.closed) == "map[a:1]" })
+	if got := live(b); got != "b,c,d" {
+		t.Fatalf("live %s", got)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.counts(r.closed); got != "map[a:1 b:1 c:1 d:1]" {
+		t.Fatalf("closes after Close %s, want every endpoint exactly once", got)
+	}
+	if v := b.view.Load(); len(v.items) != 0 || !errors.Is(v.err, ErrClosed) {
+		t.Fatalf("view after Close: %+v", v)
+	}
+	b.cache.update(ev("e"))
+	if got := r.counts(r.made); strings.Contains(got, "e:") {
+		t.Fatal("an update after Close called the factory")
+	}
+}
+
+// A closer that takes its time must not hold up the next discovery update:
+// closers run on their own goroutine.
+func TestSlowCloserDoesNotDelayUpdates(t *testing.T) {
+	r := newRecorder()
+	r.slow = make(chan struct{})
+	b := newCacheBalancer(t, r.factory)
+	b.cache.update(ev("a", "b"))
+	done := make(chan struct{})
+	go func() {
+		b.cache.update(ev("b")) // a's closer blocks
+		b.cache.update(ev("b", "c"))
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("updates waited for a slow closer")
+	}
+	if got := live(b); got != "b,c" {
+		t.Fatalf("live %s", got)
+	}
+	if got := r.counts(r.closed); got != "map[]" {
+		t.Fatalf("closed %s before the closer was released", got)
+	}
+	close(r.slow)
+	waitFor(t, "a closed", func() bool { return r.counts(r.closed) == "map[a:1]" })
+}
+
+func TestFactoryFailureIsLoggedAndRetried(t *testing.T) {
+	r := newRecorder()
+	r.failing["b"] = true
+	var buf syncBuffer
+	b := newCacheBalancer(t, r.factory, WithLogger(log.NewLogfmtLogger(&buf)))
+	b.cache.update(ev("a", "b"))
+	if got := live(b); got != "a" {
+		t.Fatalf("live %s, want a only", got)
+	}
+	if !strings.Contains(buf.String(), "cannot dial b") {
+		t.Fatalf("factory failure not logged: %q", buf.String())
+	}
+	r.mu.Lock()
+	r.failing["b"] = false
+	r.mu.Unlock()
+	b.cache.update(ev("a", "b")) // the same set: b is tried again
+	if got := live(b); got != "a,b" {
+		t.Fatalf("live %s after retry, want a,b", got)
+	}
+}
+
+func TestNilEndpointOrPanicFromFactoryIsAFailure(t *testing.T) {
+	var buf syncBuffer
+	b := newCacheBalancer(t, func(addr string) (endpoint.Endpoint, io.Closer, error) {
+		if addr == "boom" {
+			panic("factory bug")
+		}
+		return nil, nil, nil
+	}, WithLogger(log.NewLogfmtLogger(&buf)))
+	b.cache.update(ev("a", "boom"))
+	if got := live(b); got != "" {
+		t.Fatalf("live %q, want nothing", got)
+	}
+	if !strings.Contains(buf.String(), "factory panicked: factory bug") || !strings.Contains(buf.String(), "nil endpoint") {
+		t.Fatalf("log %q", buf.String())
+	}
+}
+
+func TestDiscoveryErrorKeepsLastSetByDefault(t *testing.T) {
+	r := newRecorder()
+	b := newCacheBalancer(t, r.factory)
+	b.cache.update(ev("a", "b"))
+	boom := errors.New("consul down")
+	b.cache.update(publisher.Event{Err: boom})
+	if v := b.view.Load(); live(b) != "a,b" || !errors.Is(v.err, boom) {
+		t.Fatalf("after error: live %s err %v", live(b), v.err)
+	}
+	if _, err := b.Endpoint(); err != nil {
+		t.Fatalf("Endpoint during a discovery error: %v", err)
+	}
+	b.cache.update(ev("a", "b"))
+	if v := b.view.Load(); v.err != nil || live(b) != "a,b" {
+		t.Fatalf("after recovery: %+v", v)
+	}
+	if got := r.counts(r.closed); got != "map[]" {
+		t.Fatalf("closes %s, want none", got)
+	}
+}
+
+func TestInvalidateOnErrorImmediately(t *testing.T) {
+	r := newRecorder()
+	b := newCacheBalancer(t, r.factory, WithInvalidateOnError(0))
+	b.cache.update(ev("a"))
+	boom := errors.New("zk down")
+	b.cache.update(publisher.Event{Err: boom})
+	_, err := b.Endpoint()
+	if live(b) != "" || !errors.Is(err, ErrInvalidated) || !errors.Is(err, boom) || !errors.Is(err, ErrNoEndpoints) {
+		t.Fatalf("live %q, Endpoint err %v", live(b), err)
+	}
+	waitFor(t, "a closed", func() bool { return r.counts(r.closed) == "map[a:1]" })
+	b.cache.update(ev("a"))
+	if live(b) != "a" {
+		t.Fatal("did not recover")
+	}
+}
+
+func TestInvalidateOnErrorAfterTimeout(t *testing.T) {
+	r := newRecorder()
+	b := newCacheBalancer(t, r.factory, WithInvalidateOnError(50*time.Millisecond))
+	b.cache.update(ev("a"))
+	b.cache.update(publisher.Event{Err: errors.New("down")})
+	if live(b) != "a" {
+		t.Fatal("invalidated before the timeout")
+	}
+	waitFor(t, "invalidation", func() bool { return live(b) == "" })
+	if err := b.view.Load().err; !errors.Is(err, ErrInvalidated) {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func TestRecoveryBeforeTimeoutDefusesInvalidation(t *testing.T) {
+	r := newRecorder()
+	b := newCacheBalancer(t, r.factory, WithInvalidateOnError(30*time.Millisecond))
+	b.cache.update(ev("a"))
+	b.cache.update(publisher.Event{Err: errors.New("blip")})
+	b.cache.update(ev("a"))
+	time.Sleep(100 * time.Millisecond)
+	if v := b.view.Load(); live(b) != "a" || v.err != nil {
+		t.Fatalf("invalidated after recovery: %+v", v)
+	}
+}
+
+func TestChangedWeightKeepsEndpointAndStats(t *testing.T) {
+	r := newRecorder()
+	b := newCacheBalancer(t, r.factory)
+	b.cache.update(ev("a"))
+	before := b.view.Load()
+	b.cache.update(publisher.Event{Instances: []publisher.Instance{{Address: "a", Weight: 7, Priority: 2}}})
+	after := b.view.Load()
+	if after.items[0].host != before.items[0].host {
+		t.Fatal("weight change replaced the statistics")
+	}
+	if st := after.items[0].host.Stats(); st.Weight != 7 || st.Priority != 2 || after.items[0].inst.Weight != 7 {
+		t.Fatalf("weight or priority not updated: %+v", st)
+	}
+	if before.items[0].inst.Weight != 0 {
+		t.Fatal("old view was modified")
+	}
+	if got := r.counts(r.made); got != "map[a:1]" {
+		t.Fatalf("factory calls %s", got)
+	}
+	if after.version <= before.version {
+		t.Fatal("version did not increase")
+	}
+}
+
+func TestDuplicateAddressesFirstWins(t *testing.T) {
+	b := newCacheBalancer(t, newRecorder().factory)
+	b.cache.update(publisher.Event{Instances: []publisher.Instance{{Address: "a", Weight: 2}, {Address: "a", Weight: 9}}})
+	if v := b.view.Load(); len(v.items) != 1 || v.items[0].inst.Weight != 2 {
+		t.Fatalf("items %+v", v.items)
+	}
+}
+
+func TestCloserErrorsAreReturnedByClose(t *testing.T) {
+	var buf syncBuffer
+	b := newCacheBalancer(t, func(addr string) (endpoint.Endpoint, io.Closer, error) {
+		return func(context.Context, any) (any, error) { return nil, nil },
+			closer(func() error { return errors.New("close " + addr + " failed") }), nil
+	}, WithLogger(log.NewLogfmtLogger(&buf)))
+	b.cache.update(ev("a", "b"))
+	b.cache.update(ev("b")) // a's closer fails in the background: logged
+	waitFor(t, "a's closer logged", func() bool { return strings.Contains(buf.String(), "close a failed") })
+	err := b.Close()
+	if err == nil || !strings.Contains(err.Error(), "close b failed") || strings.Contains(err.Error(), "close a failed") {
+		t.Fatalf("Close = %v, want b's closer error only", err)
+	}
+}
+
+// A go-kit client's factory, declared as go-kit's own type, goes straight
+// into New: Factory is an alias of sd.Factory.
+func TestGoKitFactoryCompilesUnchanged(t *testing.T) {
+	var factory sd.Factory = newRecorder().factory
+	b := newCacheBalancer(t, factory)
+	b.cache.update(ev("a"))
+	if live(b) != "a" {
+		t.Fatal("go-kit factory not used")
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The update benchmark applies, alternately, two sets of 1000 instances
+// that differ in one instance, so every update removes one endpoint and
+// creates one. It reports factory calls per update, which must be exactly 1.
+//
+//	go test -run '^$' -bench Update -benchmem -count 10 ./loadbalancer/ > update.txt
+//	benchstat -col /impl update.txt
+func BenchmarkUpdate1000OneChanged(b *testing.B) {
+	as, bs := twoSets(1000)
+	sets := [2]publisher.Event{
+		{Instances: publisher.FromAddresses(as...)},
+		{Instances: publisher.FromAddresses(bs...)},
+	}
+	b.Run("impl=gokit", func(b *testing.B) {
+		var calls atomic.Int64
+		inst := &chanInstancer{}
+		e := sd.NewEndpointer(inst, countingFactory(&calls), log.NewNopLogger())
+		defer e.Close()
+		kit := [2]sd.Event{{Instances: as}, {Instances: bs}}
+		inst.ch <- kit[0]
+		inst.ch <- kit[0] // returns once the first update is done
+		calls.Store(0)
+		b.ReportAllocs()
+		b.ResetTimer()
+		// go-kit's endpointer applies events on its own goroutine from an
+		// unbuffered channel, so each send returns only when the previous
+		// update has finished: the loop measures update cost plus one
+		// channel hand-off.
+		for i := range b.N {
+			inst.ch <- kit[(i+1)%2]
+		}
+		inst.ch <- kit[(b.N+1)%2]
+		b.StopTimer()
+		b.ReportMetric(float64(calls.Load())/float64(b.N+1), "factory-calls/op")
+	})
+	b.Run("impl=lbkit", func(b *testing.B) {
+		var calls atomic.Int64
+		p, _ := static.NewAddresses()
+		defer p.Stop()
+		bal, err := New(p, countingFactory(&calls))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer bal.Close()
+		bal.cache.update(sets[0])
+		calls.Store(0)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			bal.cache.update(sets[(i+1)%2])
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(calls.Load())/float64(b.N), "factory-calls/op")
+	})
+}
+
+func countingFactory(calls *atomic.Int64) sd.Factory {
+	ep := endpoint.Endpoint(func(context.Context, any) (any, error) { return nil, nil })
+	return func(string) (endpoint.Endpoint, io.Closer, error) {
+		calls.Add(1)
+		return ep, nil, nil
+	}
+}
+
+func twoSets(n int) (a, b []string) {
+	a = make([]string, n)
+	for i := range a {
+		a[i] = fmt.Sprintf("10.0.%d.%d:8080", i/250, i%250)
+	}
+	b = append([]string(nil), a...)
+	b[n/2] = "10.9.9.9:8080"
+	return a, b
+}
+
+// chanInstancer hands the test the channel go-kit's endpointer registers.
+type chanInstancer struct{ ch chan<- sd.Event }
+
+func (c *chanInstancer) Register(ch chan<- sd.Event) { c.ch = ch }
+func (c *chanInstancer) Deregister(chan<- sd.Event)  {}
+func (c *chanInstancer) Stop()                       {}
