@@ -12,7 +12,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/seed41aebe0c/lbkit/pooling/grpcpool"
+	"github.com/seed41aebe0c/lbkit/grpcpool"
 )
 
 // callers is the number of goroutines calling at once, as in the

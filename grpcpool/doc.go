@@ -37,4 +37,17 @@
 // or the client should use WithKeepAlive with an interval the server
 // accepts. Connections are plaintext unless WithDialOptions supplies
 // transport credentials.
+//
+// A Pool owns its connections and the goroutines that watch them: Close
+// ends them all and is safe to call more than once. Bad options or targets
+// give errors wrapping ErrInvalidArgument; WithLogger receives connection
+// and scale-out events (none are logged by default).
+//
+// The package stands beside pooling rather than inside it: pooling keeps
+// generic per-host pools of connections that are taken and given back,
+// while a gRPC connection is shared by many calls at once, so this pool
+// spreads calls over a few shared connections to one target instead. It
+// imports no other lbkit package. To balance over several gRPC servers
+// found by discovery, put one Pool per instance behind a go-kit endpoint
+// and give those to loadbalancer.
 package grpcpool

@@ -11,7 +11,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 
-	"github.com/seed41aebe0c/lbkit/pooling/grpcpool"
+	"github.com/seed41aebe0c/lbkit/grpcpool"
 )
 
 // A pool stands in for a *grpc.ClientConn in a generated client.

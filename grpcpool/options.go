@@ -3,6 +3,7 @@ package grpcpool
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/go-kit/log"
@@ -59,9 +60,9 @@ const (
 	DefaultMaxConns = 300
 )
 
-// ErrInvalidConfig is wrapped by every error New returns for a bad target or
-// option.
-var ErrInvalidConfig = errors.New("grpcpool: invalid configuration")
+// ErrInvalidArgument is wrapped by every error New returns for a bad target or
+// option; compare with errors.Is.
+var ErrInvalidArgument = errors.New("grpcpool: invalid argument")
 
 // ScaleConfig configures scale-out. A zero field takes its default.
 type ScaleConfig struct {
@@ -90,11 +91,11 @@ func (s ScaleConfig) withDefaults() ScaleConfig {
 func (s ScaleConfig) validate() error {
 	switch {
 	case s.Period < 0:
-		return fmt.Errorf("%w: negative scale period %v", ErrInvalidConfig, s.Period)
+		return fmt.Errorf("%w: negative scale period %v", ErrInvalidArgument, s.Period)
 	case s.DesiredMaxStreams < 0:
-		return fmt.Errorf("%w: negative desired max streams %d", ErrInvalidConfig, s.DesiredMaxStreams)
+		return fmt.Errorf("%w: negative desired max streams %d", ErrInvalidArgument, s.DesiredMaxStreams)
 	case s.MaxConns < 0:
-		return fmt.Errorf("%w: negative max conns %d", ErrInvalidConfig, s.MaxConns)
+		return fmt.Errorf("%w: negative max conns %d", ErrInvalidArgument, s.MaxConns)
 	}
 	return nil
 }
@@ -141,7 +142,7 @@ func defaultConfig() config {
 func WithSize(n int) Option {
 	return func(c *config) error {
 		if n < 1 {
-			return fmt.Errorf("%w: size %d, want at least 1", ErrInvalidConfig, n)
+			return fmt.Errorf("%w: size %d, want at least 1", ErrInvalidArgument, n)
 		}
 		c.size = n
 		return nil
@@ -154,7 +155,7 @@ func WithSize(n int) Option {
 func WithKeepAlive(interval, timeout time.Duration, permitWithoutStream bool) Option {
 	return func(c *config) error {
 		if interval <= 0 || timeout <= 0 {
-			return fmt.Errorf("%w: keep-alive interval %v and timeout %v must be positive", ErrInvalidConfig, interval, timeout)
+			return fmt.Errorf("%w: keep-alive interval %v and timeout %v must be positive", ErrInvalidArgument, interval, timeout)
 		}
 		c.keepAliveTime, c.keepAliveTimeout, c.permitWithoutStream = interval, timeout, permitWithoutStream
 		return nil
@@ -167,7 +168,7 @@ func WithKeepAlive(interval, timeout time.Duration, permitWithoutStream bool) Op
 func WithWindowSizes(stream, conn int32) Option {
 	return func(c *config) error {
 		if stream <= 0 || conn <= 0 {
-			return fmt.Errorf("%w: window sizes %d and %d must be positive", ErrInvalidConfig, stream, conn)
+			return fmt.Errorf("%w: window sizes %d and %d must be positive", ErrInvalidArgument, stream, conn)
 		}
 		c.initialWindowSize, c.initialConnWindowSize = stream, conn
 		return nil
@@ -179,7 +180,7 @@ func WithWindowSizes(stream, conn int32) Option {
 func WithMaxMsgSizes(send, recv int) Option {
 	return func(c *config) error {
 		if send <= 0 || recv <= 0 {
-			return fmt.Errorf("%w: message size limits %d and %d must be positive", ErrInvalidConfig, send, recv)
+			return fmt.Errorf("%w: message size limits %d and %d must be positive", ErrInvalidArgument, send, recv)
 		}
 		c.maxSendMsgSize, c.maxRecvMsgSize = send, recv
 		return nil
@@ -190,7 +191,7 @@ func WithMaxMsgSizes(send, recv int) Option {
 func WithDialTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {
-			return fmt.Errorf("%w: dial timeout %v must be positive", ErrInvalidConfig, d)
+			return fmt.Errorf("%w: dial timeout %v must be positive", ErrInvalidArgument, d)
 		}
 		c.dialTimeout = d
 		return nil
@@ -205,8 +206,8 @@ func WithDialTimeout(d time.Duration) Option {
 func WithDialOptions(opts ...grpc.DialOption) Option {
 	return func(c *config) error {
 		for _, o := range opts {
-			if o == nil {
-				return fmt.Errorf("%w: nil dial option", ErrInvalidConfig)
+			if isNil(o) {
+				return fmt.Errorf("%w: nil dial option", ErrInvalidArgument)
 			}
 		}
 		c.dialOptions = append(c.dialOptions, opts...)
@@ -236,7 +237,7 @@ func WithScaleOut(s ScaleConfig) Option {
 func WithFailover(n int) Option {
 	return func(c *config) error {
 		if n < 0 {
-			return fmt.Errorf("%w: negative failover count %d", ErrInvalidConfig, n)
+			return fmt.Errorf("%w: negative failover count %d", ErrInvalidArgument, n)
 		}
 		c.failovers = n
 		return nil
@@ -247,10 +248,24 @@ func WithFailover(n int) Option {
 // default discards them.
 func WithLogger(l log.Logger) Option {
 	return func(c *config) error {
-		if l == nil {
-			return fmt.Errorf("%w: nil logger", ErrInvalidConfig)
+		if isNil(l) {
+			return fmt.Errorf("%w: nil logger", ErrInvalidArgument)
 		}
 		c.logger = l
 		return nil
 	}
+}
+
+// isNil reports whether v is nil or an interface holding a nil pointer or
+// func: such a typed nil passes a plain nil check and panics later, far
+// from the mistake.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch r := reflect.ValueOf(v); r.Kind() {
+	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
+		return r.IsNil()
+	}
+	return false
 }

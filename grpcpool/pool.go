@@ -71,22 +71,22 @@ type conn struct {
 // it does not wait for the connections: they connect in the background, and
 // calls made before one is READY wait for it as grpc's own would. Bad
 // options or a target grpc cannot parse give an error wrapping
-// ErrInvalidConfig.
+// ErrInvalidArgument.
 func New(target string, opts ...Option) (*Pool, error) {
 	if target == "" {
-		return nil, fmt.Errorf("%w: empty target", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: empty target", ErrInvalidArgument)
 	}
 	cfg := defaultConfig()
 	for _, o := range opts {
 		if o == nil {
-			return nil, fmt.Errorf("%w: nil option", ErrInvalidConfig)
+			return nil, fmt.Errorf("%w: nil option", ErrInvalidArgument)
 		}
 		if err := o(&cfg); err != nil {
 			return nil, err
 		}
 	}
 	if cfg.scaleOut && cfg.size > cfg.scale.MaxConns {
-		return nil, fmt.Errorf("%w: size %d exceeds scale-out max conns %d", ErrInvalidConfig, cfg.size, cfg.scale.MaxConns)
+		return nil, fmt.Errorf("%w: size %d exceeds scale-out max conns %d", ErrInvalidArgument, cfg.size, cfg.scale.MaxConns)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Pool{target: target, cfg: cfg, logger: log.With(cfg.logger, "component", "grpcpool", "target", target), ctx: ctx, cancel: cancel}
@@ -100,7 +100,7 @@ func New(target string, opts ...Option) (*Pool, error) {
 				_ = c.cc.Close()
 			}
 			p.wg.Wait()
-			return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+			return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 		}
 		conns = append(conns, c)
 	}

@@ -15,7 +15,7 @@ import (
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/status"
 
-	"github.com/seed41aebe0c/lbkit/pooling/grpcpool"
+	"github.com/seed41aebe0c/lbkit/grpcpool"
 )
 
 func TestNewRejectsBadInput(t *testing.T) {
@@ -29,6 +29,7 @@ func TestNewRejectsBadInput(t *testing.T) {
 		"nil option":          {"127.0.0.1:1", []grpcpool.Option{nil}},
 		"nil dial option":     {"127.0.0.1:1", []grpcpool.Option{grpcpool.WithDialOptions(nil)}},
 		"nil logger":          {"127.0.0.1:1", []grpcpool.Option{grpcpool.WithLogger(nil)}},
+		"typed nil logger":    {"127.0.0.1:1", []grpcpool.Option{grpcpool.WithLogger((*nilLogger)(nil))}},
 		"negative failover":   {"127.0.0.1:1", []grpcpool.Option{grpcpool.WithFailover(-1)}},
 		"zero keep-alive":     {"127.0.0.1:1", []grpcpool.Option{grpcpool.WithKeepAlive(0, time.Second, true)}},
 		"negative window":     {"127.0.0.1:1", []grpcpool.Option{grpcpool.WithWindowSizes(-1, 1<<20)}},
@@ -44,15 +45,20 @@ func TestNewRejectsBadInput(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			p, err := grpcpool.New(tc.target, tc.opts...)
-			if !errors.Is(err, grpcpool.ErrInvalidConfig) {
+			if !errors.Is(err, grpcpool.ErrInvalidArgument) {
 				if p != nil {
 					_ = p.Close()
 				}
-				t.Fatalf("New: got %v, want ErrInvalidConfig", err)
+				t.Fatalf("New: got %v, want ErrInvalidArgument", err)
 			}
 		})
 	}
 }
+
+// nilLogger is a log.Logger whose nil pointer passes a plain nil check.
+type nilLogger struct{}
+
+func (*nilLogger) Log(...any) error { return nil }
 
 func TestUnaryCallsThroughGeneratedClient(t *testing.T) {
 	srv := startServer(t, "127.0.0.1:0")

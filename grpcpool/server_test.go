@@ -23,7 +23,7 @@ import (
 	"google.golang.org/grpc/resolver"
 	"google.golang.org/grpc/status"
 
-	"github.com/seed41aebe0c/lbkit/pooling/grpcpool"
+	"github.com/seed41aebe0c/lbkit/grpcpool"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

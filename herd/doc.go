@@ -30,4 +30,14 @@
 //
 // Send work from a goroutine other than the one reading Output: a worker
 // hands its finished item to the output before it takes the next one.
+//
+// A Herd owns its workers' goroutines: Close cancels the function's context,
+// drops unfinished items and returns once every worker has left; it is safe
+// to call more than once. Invalid arguments give errors wrapping
+// ErrInvalidArgument.
+//
+// The package stands on its own: of lbkit it imports only internal/backoff,
+// and nothing imports it. Its function usually calls a service through a balanced,
+// retrying endpoint (packages loadbalancer and retry), as examples/herd
+// does, and statuspage.SizeControl puts its size on the status page.
 package herd

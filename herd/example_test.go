@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/seed41aebe0c/lbkit/pooling/herd"
+	"github.com/seed41aebe0c/lbkit/herd"
 )
 
 func Example() {
@@ -25,7 +25,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	defer h.Stop()
+	defer h.Close()
 
 	go func() {
 		for i := range 5 {
@@ -85,7 +85,7 @@ func Example_prometheus() {
 	if err != nil {
 		panic(err)
 	}
-	defer h.Stop()
+	defer h.Close()
 
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

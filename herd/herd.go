@@ -10,6 +10,8 @@ import (
 
 	"github.com/go-kit/kit/metrics"
 	"github.com/go-kit/log"
+
+	"github.com/seed41aebe0c/lbkit/internal/backoff"
 )
 
 // Herd is a resizable set of workers that run work items through a
@@ -29,14 +31,14 @@ type Herd[B, R any] struct {
 	in          chan Work[B, R]
 	out         chan Work[B, R]
 	inputClosed chan struct{}
-	ctx         context.Context // done on Stop; given to the function
+	ctx         context.Context // done on Close; given to the function
 	cancel      context.CancelFunc
 
 	mu       sync.Mutex
 	quits    []chan struct{} // one per worker of the current size
 	running  int             // worker goroutines alive
 	closedIn bool
-	stopped  bool
+	closed   bool
 	outDone  bool
 	wg       sync.WaitGroup
 
@@ -54,7 +56,7 @@ type Stats struct {
 	// Succeeded and Failed count finished items; Retried counts retries
 	// granted.
 	Succeeded, Retried, Failed uint64
-	InputClosed, Stopped       bool
+	InputClosed, Closed        bool
 }
 
 // New starts a herd of WithSize workers (DefaultSize) running fn. A nil fn
@@ -100,13 +102,13 @@ func New[B, R any](fn Func[B, R], opts ...Option) (*Herd[B, R], error) {
 }
 
 // Send hands w to a worker, blocking until one takes it, ctx is done
-// (ctx.Err()), the input is closed (ErrInputClosed) or the herd stops
-// (ErrStopped). The herd processes its own copy: w's status and attempts
+// (ctx.Err()), the input is closed (ErrInputClosed) or the herd is closed
+// (ErrClosed). The herd processes its own copy: w's status and attempts
 // start afresh.
 func (h *Herd[B, R]) Send(ctx context.Context, w Work[B, R]) error {
 	select {
 	case <-h.ctx.Done():
-		return ErrStopped
+		return ErrClosed
 	case <-h.inputClosed:
 		return ErrInputClosed
 	default:
@@ -120,7 +122,7 @@ func (h *Herd[B, R]) Send(ctx context.Context, w Work[B, R]) error {
 	case <-h.inputClosed:
 		return ErrInputClosed
 	case <-h.ctx.Done():
-		return ErrStopped
+		return ErrClosed
 	}
 }
 
@@ -139,22 +141,22 @@ func (h *Herd[B, R]) CloseInput() {
 
 // Output returns the channel of finished items (Success or Failure). It
 // closes when the input is closed and every item sent has finished, or
-// when the herd stops. Read it: workers wait for room in it (see
+// when the herd is closed. Read it: workers wait for room in it (see
 // WithOutputBuffer), so a herd whose output nobody reads stalls.
 func (h *Herd[B, R]) Output() <-chan Work[B, R] { return h.out }
 
 // Resize sets the number of workers. Growing starts workers at once;
 // shrinking lets the workers in excess finish their current item (with its
 // retries) and leave. A negative size is an error wrapping
-// ErrInvalidArgument; after Stop, Resize returns ErrStopped.
+// ErrInvalidArgument; after Close, Resize returns ErrClosed.
 func (h *Herd[B, R]) Resize(n int) error {
 	if n < 0 {
 		return fmt.Errorf("%w: negative size %d", ErrInvalidArgument, n)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.stopped {
-		return ErrStopped
+	if h.closed {
+		return ErrClosed
 	}
 	from := len(h.quits)
 	h.resizeLocked(n)
@@ -204,36 +206,39 @@ func (h *Herd[B, R]) Stats() Stats {
 		Retried:     h.retried.Load(),
 		Failed:      h.failures.Load(),
 		InputClosed: h.closedIn,
-		Stopped:     h.stopped,
+		Closed:      h.closed,
 	}
 }
 
-// Stop ends the herd without waiting for the work: the function's context
-// is cancelled, items not yet finished are dropped, Output closes, and
-// Send and Resize return ErrStopped. It returns once every worker has
-// left. Stop is idempotent.
-func (h *Herd[B, R]) Stop() {
+// Close ends the herd without waiting for the work: the function's
+// context is cancelled, items not yet finished are dropped, Output closes,
+// and Send and Resize return ErrClosed. It returns once every worker has
+// left. To finish the work first, call CloseInput and drain Output before
+// Close. Close is idempotent and always returns nil; the error is there
+// for io.Closer.
+func (h *Herd[B, R]) Close() error {
 	h.mu.Lock()
-	if !h.stopped {
-		h.stopped = true
+	if !h.closed {
+		h.closed = true
 		h.cancel()
 		h.closeOutputIfDoneLocked()
 	}
 	h.mu.Unlock()
 	h.wg.Wait()
+	return nil
 }
 
 // closeOutputIfDoneLocked closes the output once no worker is left and no
 // work can come any more.
 func (h *Herd[B, R]) closeOutputIfDoneLocked() {
-	if h.running == 0 && (h.closedIn || h.stopped) && !h.outDone {
+	if h.running == 0 && (h.closedIn || h.closed) && !h.outDone {
 		h.outDone = true
 		close(h.out)
 	}
 }
 
 // work is one worker: it takes items until told to leave, the input
-// closes or the herd stops.
+// closes or the herd is closed.
 func (h *Herd[B, R]) work(quit chan struct{}) {
 	defer h.wg.Done()
 	defer func() {
@@ -256,7 +261,7 @@ func (h *Herd[B, R]) work(quit chan struct{}) {
 		case w := <-h.in:
 			h.process(&w)
 			if w.status == Pending {
-				return // stopped mid-item
+				return // closed mid-item
 			}
 			select {
 			case h.out <- w:
@@ -274,7 +279,7 @@ func (h *Herd[B, R]) work(quit chan struct{}) {
 }
 
 // process runs w through the function, retrying as asked, and settles its
-// status, counters and callbacks. It leaves w Pending if the herd stopped
+// status, counters and callbacks. It leaves w Pending if the herd was closed
 // before w ended.
 func (h *Herd[B, R]) process(w *Work[B, R]) {
 	h.busy.Add(1)
@@ -332,19 +337,9 @@ func (h *Herd[B, R]) call(w *Work[B, R]) (st Status) {
 	return h.fn(h.ctx, w)
 }
 
-// pause waits the retry delay; it reports false if the herd stopped.
+// pause waits the retry delay; it reports false if the herd was closed.
 func (h *Herd[B, R]) pause() bool {
-	if h.retryDelay <= 0 {
-		return h.ctx.Err() == nil
-	}
-	t := time.NewTimer(h.retryDelay)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-h.ctx.Done():
-		return false
-	}
+	return backoff.Sleep(h.ctx, h.retryDelay) == nil
 }
 
 func count(c metrics.Counter) {

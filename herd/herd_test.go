@@ -12,7 +12,7 @@ import (
 	"github.com/go-kit/kit/metrics/generic"
 	"go.uber.org/goleak"
 
-	"github.com/seed41aebe0c/lbkit/pooling/herd"
+	"github.com/seed41aebe0c/lbkit/herd"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -25,7 +25,7 @@ func newHerd(t *testing.T, fn herd.Func[int, int], opts ...herd.Option) *herd.He
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(h.Stop)
+	t.Cleanup(func() { _ = h.Close() })
 	return h
 }
 
@@ -87,18 +87,24 @@ func TestNewRejectsBadInput(t *testing.T) {
 		"negative retry delay":     herd.WithRetryDelay(-time.Second),
 		"negative buffer":          herd.WithOutputBuffer(-1),
 		"nil logger":               herd.WithLogger(nil),
+		"typed nil logger":         herd.WithLogger((*nilLogger)(nil)),
 		"nil option":               nil,
 		"nil callback":             herd.OnSuccess[int, int](nil),
 		"callback of another type": herd.OnFailure(func(*herd.Work[string, string]) {}),
 	} {
 		if h, err := herd.New(addTen, opt); !errors.Is(err, herd.ErrInvalidArgument) {
 			if h != nil {
-				h.Stop()
+				_ = h.Close()
 			}
 			t.Errorf("%s: got %v, want ErrInvalidArgument", name, err)
 		}
 	}
 }
+
+// nilLogger is a log.Logger whose nil pointer passes a plain nil check.
+type nilLogger struct{}
+
+func (*nilLogger) Log(...any) error { return nil }
 
 func TestRunsAllWork(t *testing.T) {
 	h := newHerd(t, addTen, herd.WithSize(4))
@@ -323,7 +329,7 @@ func TestCloseInputOnAnEmptyHerdClosesOutput(t *testing.T) {
 	}
 }
 
-func TestStop(t *testing.T) {
+func TestClose(t *testing.T) {
 	started := make(chan struct{}, 1)
 	var sawCancel atomic.Bool
 	h, err := herd.New(func(ctx context.Context, w *item) herd.Status {
@@ -337,25 +343,29 @@ func TestStop(t *testing.T) {
 	}
 	go func() { _ = h.Send(context.Background(), item{Body: 1}) }()
 	<-started
-	h.Stop()
-	h.Stop() // idempotent
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Close(); err != nil { // idempotent
+		t.Fatalf("second Close: %v", err)
+	}
 	if !sawCancel.Load() {
 		t.Fatal("the function's context was not cancelled")
 	}
 	if _, ok := <-h.Output(); ok {
-		t.Fatal("output open after Stop (or an unfinished item emitted)")
+		t.Fatal("output open after Close (or an unfinished item emitted)")
 	}
-	if err := h.Send(context.Background(), item{}); !errors.Is(err, herd.ErrStopped) {
-		t.Fatalf("Send after Stop: %v", err)
+	if err := h.Send(context.Background(), item{}); !errors.Is(err, herd.ErrClosed) {
+		t.Fatalf("Send after Close: %v", err)
 	}
-	if err := h.Resize(2); !errors.Is(err, herd.ErrStopped) {
-		t.Fatalf("Resize after Stop: %v", err)
+	if err := h.Resize(2); !errors.Is(err, herd.ErrClosed) {
+		t.Fatalf("Resize after Close: %v", err)
 	}
 	if err := h.Resize(-1); !errors.Is(err, herd.ErrInvalidArgument) {
 		t.Fatalf("Resize(-1): %v", err)
 	}
 	h.CloseInput() // harmless
-	if st := h.Stats(); !st.Stopped || st.Running != 0 {
+	if st := h.Stats(); !st.Closed || st.Running != 0 {
 		t.Fatalf("stats %+v", st)
 	}
 }

@@ -3,6 +3,7 @@ package herd
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 )
@@ -23,7 +24,7 @@ type sizeBody struct {
 //	GET   → 200 {"size": 4}
 //	PATCH {"size": 10} → 200 {"size": 10}
 //
-// A body that is not such JSON, or a negative size, gets 400; a stopped
+// A body that is not such JSON, or a negative size, gets 400; a closed
 // herd 409; other methods 405. Errors come as {"error": "..."}.
 func (h *Herd[B, R]) Handler() http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -38,7 +39,7 @@ func (h *Herd[B, R]) Handler() http.Handler {
 			}
 			if err := h.Resize(n); err != nil {
 				code := http.StatusBadRequest
-				if errors.Is(err, ErrStopped) {
+				if errors.Is(err, ErrClosed) {
 					code = http.StatusConflict
 				}
 				writeJSON(rw, code, map[string]string{"error": err.Error()})
@@ -59,9 +60,9 @@ func readSize(rw http.ResponseWriter, r *http.Request) (int, error) {
 	var b sizeBody
 	if err := dec.Decode(&b); err != nil {
 		if errors.Is(err, io.EOF) {
-			return 0, errors.New(`herd: empty body, want {"size": N}`)
+			return 0, fmt.Errorf(`%w: empty body, want {"size": N}`, ErrInvalidArgument)
 		}
-		return 0, errors.New("herd: bad body: " + err.Error())
+		return 0, fmt.Errorf("%w: bad body: %w", ErrInvalidArgument, err)
 	}
 	switch {
 	case b.Size != nil:
@@ -69,7 +70,7 @@ func readSize(rw http.ResponseWriter, r *http.Request) (int, error) {
 	case b.Num != nil:
 		return *b.Num, nil
 	}
-	return 0, errors.New(`herd: missing "size"`)
+	return 0, fmt.Errorf(`%w: missing "size"`, ErrInvalidArgument)
 }
 
 func writeJSON(rw http.ResponseWriter, code int, v any) {

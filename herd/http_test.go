@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/seed41aebe0c/lbkit/pooling/herd"
+	"github.com/seed41aebe0c/lbkit/herd"
 )
 
 func do(t *testing.T, h http.Handler, method, body string) (int, map[string]any, http.Header) {
@@ -38,8 +38,8 @@ func TestHandler(t *testing.T) {
 	}
 	for _, body := range []string{``, `{`, `{"size": -1}`, `{"size": "x"}`, `{}`, `{"size": 1, "extra": 2}`, `[1]`, strings.Repeat(" ", 2000) + `{"size": 1}`} {
 		code, v, _ := do(t, hd, http.MethodPatch, body)
-		if code != 400 || v["error"] == nil {
-			t.Errorf("PATCH %.40q: %d %v, want 400 with an error", body, code, v)
+		if msg, _ := v["error"].(string); code != 400 || !strings.Contains(msg, herd.ErrInvalidArgument.Error()) {
+			t.Errorf("PATCH %.40q: %d %v, want 400 with an invalid-argument error", body, code, v)
 		}
 	}
 	if h.Size() != 3 {
@@ -49,12 +49,12 @@ func TestHandler(t *testing.T) {
 		t.Fatalf("POST: %d, Allow %q", code, hdr.Get("Allow"))
 	}
 
-	h.Stop()
+	_ = h.Close()
 	if code, v, _ := do(t, hd, http.MethodPatch, `{"size": 4}`); code != 409 || v["error"] == nil {
-		t.Fatalf("PATCH after Stop: %d %v", code, v)
+		t.Fatalf("PATCH after Close: %d %v", code, v)
 	}
 	if code, v, _ := do(t, hd, http.MethodGet, ""); code != 200 || v["size"] != 3.0 {
-		t.Fatalf("GET after Stop: %d %v", code, v)
+		t.Fatalf("GET after Close: %d %v", code, v)
 	}
 }
 

@@ -3,6 +3,7 @@ package herd
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/go-kit/kit/metrics"
@@ -21,10 +22,10 @@ const (
 // Errors. Errors with detail wrap one of these; compare with errors.Is.
 var (
 	// ErrInvalidArgument is wrapped by errors about bad arguments: a nil
-	// function, a negative size, a bad option.
+	// function, a negative size, a bad option, a bad body sent to Handler.
 	ErrInvalidArgument = errors.New("herd: invalid argument")
-	// ErrStopped is returned by Send and Resize after Stop.
-	ErrStopped = errors.New("herd: stopped")
+	// ErrClosed is returned by Send and Resize after Close.
+	ErrClosed = errors.New("herd: closed")
 	// ErrInputClosed is returned by Send after CloseInput.
 	ErrInputClosed = errors.New("herd: input closed")
 	// ErrRetriesExhausted is joined to the Err of an item that still asked
@@ -118,7 +119,7 @@ func WithOutputBuffer(n int) Option {
 // discards them.
 func WithLogger(l log.Logger) Option {
 	return func(c *config) error {
-		if l == nil {
+		if isNil(l) {
 			return fmt.Errorf("%w: nil logger", ErrInvalidArgument)
 		}
 		c.logger = l
@@ -174,4 +175,18 @@ func typedCallback[B, R any](v any, name string) (func(*Work[B, R]), error) {
 		return nil, fmt.Errorf("%w: %s callback is a %T, want a %T", ErrInvalidArgument, name, v, f)
 	}
 	return f, nil
+}
+
+// isNil reports whether v is nil or an interface holding a nil pointer,
+// func, map, slice or channel: a typed nil logger would pass a plain nil
+// check and panic at the first log line, far from the mistake.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch r := reflect.ValueOf(v); r.Kind() {
+	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
+		return r.IsNil()
+	}
+	return false
 }

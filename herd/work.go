@@ -62,5 +62,5 @@ func (w *Work[B, R]) Attempts() int { return w.attempts }
 
 // Func processes one item: it reads w.Body, sets w.Result (and w.Err if it
 // likes) and returns Success, Retry or Failure. ctx is done when the herd
-// stops. Several workers call it at once, on different items.
+// is closed. Several workers call it at once, on different items.
 type Func[B, R any] func(ctx context.Context, w *Work[B, R]) Status

@@ -1,4 +1,4 @@
-package lease_test
+package limit_test
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/seed41aebe0c/lbkit/pooling/lease"
+	"github.com/seed41aebe0c/lbkit/limit"
 )
 
 // BenchmarkAcquireRelease takes and gives back a lease per operation from
@@ -15,18 +15,18 @@ import (
 func BenchmarkAcquireRelease(b *testing.B) {
 	for _, keys := range []int{1, 16} {
 		b.Run("keys="+strconv.Itoa(keys), func(b *testing.B) {
-			p, err := lease.New[int](lease.WithDefaultTarget(1 << 20))
+			lim, err := limit.New[int](limit.WithDefaultTarget(1 << 20))
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer p.Stop()
+			defer lim.Close()
 			var next atomic.Int64
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				k := int(next.Add(1)) % keys
 				for pb.Next() {
-					l, err := p.Acquire(ctx, k)
+					l, err := lim.Acquire(ctx, k)
 					if err != nil {
 						b.Error(err)
 						return

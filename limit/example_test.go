@@ -1,34 +1,34 @@
-package lease_test
+package limit_test
 
 import (
 	"context"
 	"fmt"
 	"time"
 
-	"github.com/seed41aebe0c/lbkit/pooling/lease"
+	"github.com/seed41aebe0c/lbkit/limit"
 )
 
 // Cap concurrent work per key, and change the cap at runtime.
-func ExamplePool_Acquire() {
-	pool, err := lease.New[string]()
+func ExampleLimiter_Acquire() {
+	lim, err := limit.New[string]()
 	if err != nil {
 		panic(err)
 	}
-	defer pool.Stop()
-	_ = pool.Set("db-primary", 2)
+	defer lim.Close()
+	_ = lim.Set("db-primary", 2)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	a, _ := pool.Acquire(ctx, "db-primary")
-	b, _ := pool.Acquire(ctx, "db-primary")
-	fmt.Printf("%+v\n", pool.Get("db-primary"))
+	a, _ := lim.Acquire(ctx, "db-primary")
+	b, _ := lim.Acquire(ctx, "db-primary")
+	fmt.Printf("%+v\n", lim.Get("db-primary"))
 
-	_ = pool.Set("db-primary", 1) // lowered below the leases held
+	_ = lim.Set("db-primary", 1) // lowered below the leases held
 	a.Release()
-	_, ok := pool.TryAcquire("db-primary")
+	_, ok := lim.TryAcquire("db-primary")
 	fmt.Println("lease after one release:", ok)
 	b.Release()
-	c, ok := pool.TryAcquire("db-primary")
+	c, ok := lim.TryAcquire("db-primary")
 	fmt.Println("lease after two releases:", ok)
 	c.Release()
 	// Output:
@@ -39,18 +39,18 @@ func ExamplePool_Acquire() {
 
 // A supervisor ranges over Leases and starts one worker per lease, so each
 // key has as many workers as its target.
-func ExamplePool_Leases() {
-	pool, err := lease.New[string]()
+func ExampleLimiter_Leases() {
+	lim, err := limit.New[string]()
 	if err != nil {
 		panic(err)
 	}
-	defer pool.Stop()
-	_ = pool.Set("spam", 2)
-	_ = pool.Set("eggs", 1)
+	defer lim.Close()
+	_ = lim.Set("spam", 2)
+	_ = lim.Set("eggs", 1)
 
 	workers := map[string]int{}
-	var held []*lease.Lease[string]
-	for l := range pool.Leases() {
+	var held []*limit.Lease[string]
+	for l := range lim.Leases() {
 		workers[l.Key()]++ // a real supervisor would start a goroutine here
 		held = append(held, l)
 		if len(held) == 3 { // every key at its target

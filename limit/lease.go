@@ -1,11 +1,11 @@
-package lease
+package limit
 
 import "sync/atomic"
 
 // Lease is the right to one unit of a key's target. Hold it while the work
 // runs and release it when the work ends.
 type Lease[K comparable] struct {
-	pool     *Pool[K]
+	lim      *Limiter[K]
 	g        *group[K]
 	id       uint64
 	released atomic.Bool
@@ -14,13 +14,13 @@ type Lease[K comparable] struct {
 // Key returns the key the lease belongs to.
 func (l *Lease[K]) Key() K { return l.g.key }
 
-// ID returns a number that no other lease of the same pool has.
+// ID returns a number that no other lease of the same limiter has.
 func (l *Lease[K]) ID() uint64 { return l.id }
 
 // Release gives the lease back, so that a waiting Acquire or the Leases
 // channel can hand it out again. Calling it more than once does nothing.
 func (l *Lease[K]) Release() {
 	if l.released.CompareAndSwap(false, true) {
-		l.pool.release(l)
+		l.lim.release(l)
 	}
 }

@@ -1,25 +1,25 @@
-package lease
+package limit
 
 import (
 	"context"
 	"testing"
 )
 
-func mapLen[K comparable](p *Pool[K]) int {
+func keysHeld[K comparable](lim *Limiter[K]) int {
 	n := 0
-	p.groups.Range(func(_, _ any) bool { n++; return true })
+	lim.groups.Range(func(_, _ any) bool { n++; return true })
 	return n
 }
 
 // A waiter whose context ends just as it is granted a lease must pass the
 // lease on to the next in line.
 func TestAbandonAfterGrantPassesTheLeaseOn(t *testing.T) {
-	p, _ := New[string]()
-	defer p.Stop()
-	_ = p.Set("a", 1)
-	held, _ := p.TryAcquire("a")
+	lim, _ := New[string]()
+	defer lim.Close()
+	_ = lim.Set("a", 1)
+	held, _ := lim.TryAcquire("a")
 
-	g := p.lockGroup("a", false)
+	g := lim.lockGroup("a", false)
 	w1 := &waiter[string]{ch: make(chan *Lease[string], 1)}
 	w2 := &waiter[string]{ch: make(chan *Lease[string], 1)}
 	g.waiters.push(w1)
@@ -30,38 +30,38 @@ func TestAbandonAfterGrantPassesTheLeaseOn(t *testing.T) {
 	if len(w1.ch) != 1 || w1.queued {
 		t.Fatal("w1 not granted")
 	}
-	p.abandon(g, w1) // w1's context ended before it took the lease
+	lim.abandon(g, w1) // w1's context ended before it took the lease
 	if len(w2.ch) != 1 {
 		t.Fatal("the lease did not pass to w2")
 	}
-	if c := p.Get("a"); c.Active != 1 || c.Waiting != 0 {
+	if c := lim.Get("a"); c.Active != 1 || c.Waiting != 0 {
 		t.Fatalf("counts %+v", c)
 	}
 	(<-w2.ch).Release()
 }
 
 func TestUnpinnedKeysAreForgotten(t *testing.T) {
-	p, _ := New[int](WithDefaultTarget(1))
-	defer p.Stop()
+	lim, _ := New[int](WithDefaultTarget(1))
+	defer lim.Close()
 	for k := range 1000 {
-		l, err := p.Acquire(context.Background(), k)
+		l, err := lim.Acquire(context.Background(), k)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := p.TryAcquire(k); ok {
+		if _, ok := lim.TryAcquire(k); ok {
 			t.Fatal("beyond the default target")
 		}
 		l.Release()
 	}
-	_ = p.Set(5, 3)
+	_ = lim.Set(5, 3)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, _ = p.Acquire(ctx, 6)
-	if n := mapLen(p); n != 1 {
-		t.Fatalf("the pool remembers %d keys, want only the one Set", n)
+	_, _ = lim.Acquire(ctx, 6)
+	if n := keysHeld(lim); n != 1 {
+		t.Fatalf("the limiter remembers %d keys, want only the one Set", n)
 	}
-	_ = p.Unset(5)
-	if n := mapLen(p); n != 0 {
-		t.Fatalf("the pool remembers %d keys after Unset", n)
+	_ = lim.Unset(5)
+	if n := keysHeld(lim); n != 0 {
+		t.Fatalf("the limiter remembers %d keys after Unset", n)
 	}
 }

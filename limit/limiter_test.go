@@ -1,4 +1,4 @@
-package lease_test
+package limit_test
 
 import (
 	"context"
@@ -11,35 +11,35 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/seed41aebe0c/lbkit/pooling/lease"
+	"github.com/seed41aebe0c/lbkit/limit"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func newPool[K comparable](t *testing.T, opts ...lease.Option) *lease.Pool[K] {
+func newLimiter[K comparable](t *testing.T, opts ...limit.Option) *limit.Limiter[K] {
 	t.Helper()
-	p, err := lease.New[K](opts...)
+	lim, err := limit.New[K](opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(p.Stop)
-	return p
+	t.Cleanup(func() { _ = lim.Close() })
+	return lim
 }
 
-func mustAcquire[K comparable](t *testing.T, p *lease.Pool[K], key K) *lease.Lease[K] {
+func mustAcquire[K comparable](t *testing.T, lim *limit.Limiter[K], key K) *limit.Lease[K] {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	l, err := p.Acquire(ctx, key)
+	l, err := lim.Acquire(ctx, key)
 	if err != nil {
 		t.Fatalf("Acquire(%v): %v", key, err)
 	}
 	return l
 }
 
-func wantCounts[K comparable](t *testing.T, p *lease.Pool[K], key K, want lease.Counts) {
+func wantCounts[K comparable](t *testing.T, lim *limit.Limiter[K], key K, want limit.Counts) {
 	t.Helper()
-	if got := p.Get(key); got != want {
+	if got := lim.Get(key); got != want {
 		t.Fatalf("Get(%v) = %+v, want %+v", key, got, want)
 	}
 }
@@ -57,10 +57,10 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // acquireAsync starts an Acquire and returns where its outcome will land.
-func acquireAsync[K comparable](ctx context.Context, p *lease.Pool[K], key K) <-chan error {
+func acquireAsync[K comparable](ctx context.Context, lim *limit.Limiter[K], key K) <-chan error {
 	out := make(chan error, 1)
 	go func() {
-		l, err := p.Acquire(ctx, key)
+		l, err := lim.Acquire(ctx, key)
 		if err == nil {
 			l.Release()
 		}
@@ -71,9 +71,9 @@ func acquireAsync[K comparable](ctx context.Context, p *lease.Pool[K], key K) <-
 
 // offered reports whether the feeder has taken key's only slot for its
 // offer.
-func offered[K comparable](p *lease.Pool[K], key K) func() bool {
+func offered[K comparable](lim *limit.Limiter[K], key K) func() bool {
 	return func() bool {
-		l, ok := p.TryAcquire(key)
+		l, ok := lim.TryAcquire(key)
 		if ok {
 			l.Release()
 		}
@@ -82,87 +82,87 @@ func offered[K comparable](p *lease.Pool[K], key K) func() bool {
 }
 
 func TestBadInput(t *testing.T) {
-	if _, err := lease.New[string](lease.WithDefaultTarget(-1)); !errors.Is(err, lease.ErrInvalidArgument) {
+	if _, err := limit.New[string](limit.WithDefaultTarget(-1)); !errors.Is(err, limit.ErrInvalidArgument) {
 		t.Fatalf("negative default: %v", err)
 	}
-	if _, err := lease.New[string](nil); !errors.Is(err, lease.ErrInvalidArgument) {
+	if _, err := limit.New[string](nil); !errors.Is(err, limit.ErrInvalidArgument) {
 		t.Fatalf("nil option: %v", err)
 	}
-	p := newPool[string](t)
-	if err := p.Set("a", -1); !errors.Is(err, lease.ErrInvalidArgument) {
+	lim := newLimiter[string](t)
+	if err := lim.Set("a", -1); !errors.Is(err, limit.ErrInvalidArgument) {
 		t.Fatalf("negative target: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := p.Acquire(ctx, "a"); !errors.Is(err, context.Canceled) {
+	if _, err := lim.Acquire(ctx, "a"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Acquire with a done context: %v", err)
 	}
 }
 
 func TestAcquireUpToTarget(t *testing.T) {
-	p := newPool[string](t)
-	wantCounts(t, p, "a", lease.Counts{})
-	if err := p.Set("a", 2); err != nil {
+	lim := newLimiter[string](t)
+	wantCounts(t, lim, "a", limit.Counts{})
+	if err := lim.Set("a", 2); err != nil {
 		t.Fatal(err)
 	}
-	l1, l2 := mustAcquire(t, p, "a"), mustAcquire(t, p, "a")
+	l1, l2 := mustAcquire(t, lim, "a"), mustAcquire(t, lim, "a")
 	if l1.Key() != "a" || l1.ID() == l2.ID() {
 		t.Fatalf("leases %v/%d and %v/%d", l1.Key(), l1.ID(), l2.Key(), l2.ID())
 	}
-	wantCounts(t, p, "a", lease.Counts{Target: 2, Active: 2})
-	if _, ok := p.TryAcquire("a"); ok {
+	wantCounts(t, lim, "a", limit.Counts{Target: 2, Active: 2})
+	if _, ok := lim.TryAcquire("a"); ok {
 		t.Fatal("TryAcquire beyond the target")
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if _, err := p.Acquire(ctx, "a"); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := lim.Acquire(ctx, "a"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Acquire beyond the target: %v", err)
 	}
-	wantCounts(t, p, "a", lease.Counts{Target: 2, Active: 2})
+	wantCounts(t, lim, "a", limit.Counts{Target: 2, Active: 2})
 
 	l1.Release()
 	l1.Release() // idempotent: must not free a second slot
-	wantCounts(t, p, "a", lease.Counts{Target: 2, Active: 1})
-	l3, ok := p.TryAcquire("a")
+	wantCounts(t, lim, "a", limit.Counts{Target: 2, Active: 1})
+	l3, ok := lim.TryAcquire("a")
 	if !ok {
 		t.Fatal("TryAcquire with room")
 	}
-	if _, ok := p.TryAcquire("a"); ok {
+	if _, ok := lim.TryAcquire("a"); ok {
 		t.Fatal("double Release freed two slots")
 	}
 	l2.Release()
 	l3.Release()
-	wantCounts(t, p, "a", lease.Counts{Target: 2})
+	wantCounts(t, lim, "a", limit.Counts{Target: 2})
 	// Other keys are independent and, without a default, have no room.
-	if _, ok := p.TryAcquire("b"); ok {
+	if _, ok := lim.TryAcquire("b"); ok {
 		t.Fatal("a key never Set got a lease")
 	}
 }
 
 func TestLoweringTargetBlocksUntilEnoughReleased(t *testing.T) {
-	p := newPool[string](t)
-	_ = p.Set("a", 3)
-	held := []*lease.Lease[string]{mustAcquire(t, p, "a"), mustAcquire(t, p, "a"), mustAcquire(t, p, "a")}
-	_ = p.Set("a", 1)
-	wantCounts(t, p, "a", lease.Counts{Target: 1, Active: 3})
+	lim := newLimiter[string](t)
+	_ = lim.Set("a", 3)
+	held := []*limit.Lease[string]{mustAcquire(t, lim, "a"), mustAcquire(t, lim, "a"), mustAcquire(t, lim, "a")}
+	_ = lim.Set("a", 1)
+	wantCounts(t, lim, "a", limit.Counts{Target: 1, Active: 3})
 
-	got := acquireAsync(context.Background(), p, "a")
-	waitFor(t, "the caller to wait", func() bool { return p.Get("a").Waiting == 1 })
+	got := acquireAsync(context.Background(), lim, "a")
+	waitFor(t, "the caller to wait", func() bool { return lim.Get("a").Waiting == 1 })
 	// Grants happen inside Release, so the counts after each one are exact.
 	held[0].Release()
-	wantCounts(t, p, "a", lease.Counts{Target: 1, Active: 2, Waiting: 1})
+	wantCounts(t, lim, "a", limit.Counts{Target: 1, Active: 2, Waiting: 1})
 	held[1].Release()
-	wantCounts(t, p, "a", lease.Counts{Target: 1, Active: 1, Waiting: 1})
+	wantCounts(t, lim, "a", limit.Counts{Target: 1, Active: 1, Waiting: 1})
 	held[2].Release()
 	if err := <-got; err != nil {
 		t.Fatal(err)
 	}
-	wantCounts(t, p, "a", lease.Counts{Target: 1})
+	wantCounts(t, lim, "a", limit.Counts{Target: 1})
 }
 
 func TestRaisingTargetGrantsWaitersInOrder(t *testing.T) {
-	p := newPool[string](t)
+	lim := newLimiter[string](t)
 	// Lease IDs increase in the order leases are granted.
 	var ids [3]atomic.Uint64
 	var running atomic.Int64
@@ -172,7 +172,7 @@ func TestRaisingTargetGrantsWaitersInOrder(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			l, err := p.Acquire(context.Background(), "a")
+			l, err := lim.Acquire(context.Background(), "a")
 			if err != nil {
 				t.Error(err)
 				return
@@ -183,11 +183,11 @@ func TestRaisingTargetGrantsWaitersInOrder(t *testing.T) {
 			l.Release()
 		}()
 		// Queue them one at a time so the line's order is known.
-		waitFor(t, "caller to queue", func() bool { return p.Get("a").Waiting == i+1 })
+		waitFor(t, "caller to queue", func() bool { return lim.Get("a").Waiting == i+1 })
 	}
-	wantCounts(t, p, "a", lease.Counts{Waiting: 3})
-	_ = p.Set("a", 2)
-	wantCounts(t, p, "a", lease.Counts{Target: 2, Active: 2, Waiting: 1})
+	wantCounts(t, lim, "a", limit.Counts{Waiting: 3})
+	_ = lim.Set("a", 2)
+	wantCounts(t, lim, "a", limit.Counts{Target: 2, Active: 2, Waiting: 1})
 	waitFor(t, "two callers to run", func() bool { return running.Load() == 2 })
 	if ids[2].Load() != 0 {
 		t.Fatal("the last in line was served before the first two")
@@ -200,53 +200,53 @@ func TestRaisingTargetGrantsWaitersInOrder(t *testing.T) {
 }
 
 func TestAbandonedWaitDoesNotLeakASlot(t *testing.T) {
-	p := newPool[string](t)
-	_ = p.Set("a", 1)
-	l := mustAcquire(t, p, "a")
+	lim := newLimiter[string](t)
+	_ = lim.Set("a", 1)
+	l := mustAcquire(t, lim, "a")
 	for range 50 {
 		ctx, cancel := context.WithCancel(context.Background())
-		got := acquireAsync(ctx, p, "a")
-		waitFor(t, "the caller to wait", func() bool { return p.Get("a").Waiting == 1 })
+		got := acquireAsync(ctx, lim, "a")
+		waitFor(t, "the caller to wait", func() bool { return lim.Get("a").Waiting == 1 })
 		cancel()
 		if err := <-got; !errors.Is(err, context.Canceled) {
 			t.Fatalf("got %v, want context.Canceled", err)
 		}
 	}
-	wantCounts(t, p, "a", lease.Counts{Target: 1, Active: 1})
+	wantCounts(t, lim, "a", limit.Counts{Target: 1, Active: 1})
 	l.Release()
-	if _, ok := p.TryAcquire("a"); !ok {
+	if _, ok := lim.TryAcquire("a"); !ok {
 		t.Fatal("the slot was lost")
 	}
 }
 
 func TestDefaultTargetAndForgetting(t *testing.T) {
-	p := newPool[int](t, lease.WithDefaultTarget(2))
-	wantCounts(t, p, 7, lease.Counts{Target: 2})
-	a, b := mustAcquire(t, p, 7), mustAcquire(t, p, 7)
-	if _, ok := p.TryAcquire(7); ok {
+	lim := newLimiter[int](t, limit.WithDefaultTarget(2))
+	wantCounts(t, lim, 7, limit.Counts{Target: 2})
+	a, b := mustAcquire(t, lim, 7), mustAcquire(t, lim, 7)
+	if _, ok := lim.TryAcquire(7); ok {
 		t.Fatal("beyond the default target")
 	}
 	a.Release()
 	b.Release()
-	wantCounts(t, p, 7, lease.Counts{Target: 2})
+	wantCounts(t, lim, 7, limit.Counts{Target: 2})
 
-	_ = p.Set(7, 5)
-	wantCounts(t, p, 7, lease.Counts{Target: 5})
-	if err := p.Unset(7); err != nil {
+	_ = lim.Set(7, 5)
+	wantCounts(t, lim, 7, limit.Counts{Target: 5})
+	if err := lim.Unset(7); err != nil {
 		t.Fatal(err)
 	}
-	wantCounts(t, p, 7, lease.Counts{Target: 2})
-	if err := p.Unset(8); err != nil { // never seen: nothing to do
+	wantCounts(t, lim, 7, limit.Counts{Target: 2})
+	if err := lim.Unset(8); err != nil { // never seen: nothing to do
 		t.Fatal(err)
 	}
 }
 
 func TestLimitHoldsUnderConcurrency(t *testing.T) {
-	p := newPool[int](t)
+	lim := newLimiter[int](t)
 	const keys = 4
 	var current, peak [keys]atomic.Int64
 	for k := range keys {
-		_ = p.Set(k, k+1)
+		_ = lim.Set(k, k+1)
 	}
 	var wg sync.WaitGroup
 	for w := range 32 {
@@ -256,16 +256,16 @@ func TestLimitHoldsUnderConcurrency(t *testing.T) {
 			r := rand.New(rand.NewPCG(uint64(w), 1))
 			for range 300 {
 				k := r.IntN(keys)
-				var l *lease.Lease[int]
+				var l *limit.Lease[int]
 				if r.IntN(4) == 0 {
 					var ok bool
-					if l, ok = p.TryAcquire(k); !ok {
+					if l, ok = lim.TryAcquire(k); !ok {
 						continue
 					}
 				} else {
 					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(r.IntN(3))*time.Millisecond)
 					var err error
-					l, err = p.Acquire(ctx, k)
+					l, err = lim.Acquire(ctx, k)
 					cancel()
 					if err != nil {
 						continue
@@ -280,7 +280,7 @@ func TestLimitHoldsUnderConcurrency(t *testing.T) {
 				if r.IntN(8) == 0 {
 					// Change a target mid-flight: never below 1 so that
 					// the final check below is simple.
-					_ = p.Set(r.IntN(keys), 1+r.IntN(keys))
+					_ = lim.Set(r.IntN(keys), 1+r.IntN(keys))
 				}
 				current[k].Add(-1)
 				l.Release()
@@ -289,7 +289,7 @@ func TestLimitHoldsUnderConcurrency(t *testing.T) {
 	}
 	wg.Wait()
 	for k := range keys {
-		if got := p.Get(k); got.Active != 0 || got.Waiting != 0 {
+		if got := lim.Get(k); got.Active != 0 || got.Waiting != 0 {
 			t.Fatalf("key %d left %+v", k, got)
 		}
 		if peak[k].Load() > keys {
@@ -298,64 +298,70 @@ func TestLimitHoldsUnderConcurrency(t *testing.T) {
 	}
 }
 
-func TestStop(t *testing.T) {
-	p, err := lease.New[string]()
+func TestClose(t *testing.T) {
+	lim, err := limit.New[string]()
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = p.Set("a", 1)
-	held := mustAcquire(t, p, "a")
-	waiting := acquireAsync(context.Background(), p, "a")
-	waitFor(t, "the caller to wait", func() bool { return p.Get("a").Waiting == 1 })
-	leases := p.Leases()
+	_ = lim.Set("a", 1)
+	held := mustAcquire(t, lim, "a")
+	waiting := acquireAsync(context.Background(), lim, "a")
+	waitFor(t, "the caller to wait", func() bool { return lim.Get("a").Waiting == 1 })
+	leases := lim.Leases()
 
-	p.Stop()
-	p.Stop() // idempotent
-	if err := <-waiting; !errors.Is(err, lease.ErrStopped) {
-		t.Fatalf("waiting Acquire after Stop: %v", err)
+	if err := lim.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := lim.Close(); err != nil { // idempotent
+		t.Fatalf("second Close: %v", err)
+	}
+	if err := <-waiting; !errors.Is(err, limit.ErrClosed) {
+		t.Fatalf("waiting Acquire after Close: %v", err)
 	}
 	if _, ok := <-leases; ok {
-		t.Fatal("Leases channel open after Stop")
+		t.Fatal("Leases channel open after Close")
 	}
-	if _, ok := <-p.Leases(); ok {
-		t.Fatal("Leases channel open after Stop")
+	if _, ok := <-lim.Leases(); ok {
+		t.Fatal("Leases channel open after Close")
 	}
 	select {
-	case <-p.Done():
+	case <-lim.Done():
 	default:
 		t.Fatal("Done not closed")
 	}
-	if _, err := p.Acquire(context.Background(), "a"); !errors.Is(err, lease.ErrStopped) {
-		t.Fatalf("Acquire after Stop: %v", err)
+	if _, err := lim.Acquire(context.Background(), "a"); !errors.Is(err, limit.ErrClosed) {
+		t.Fatalf("Acquire after Close: %v", err)
 	}
-	if _, ok := p.TryAcquire("a"); ok {
-		t.Fatal("TryAcquire after Stop")
+	if _, ok := lim.TryAcquire("a"); ok {
+		t.Fatal("TryAcquire after Close")
 	}
-	if err := p.Set("a", 2); !errors.Is(err, lease.ErrStopped) {
-		t.Fatalf("Set after Stop: %v", err)
+	if err := lim.Set("a", 2); !errors.Is(err, limit.ErrClosed) {
+		t.Fatalf("Set after Close: %v", err)
 	}
-	if err := p.Unset("a"); !errors.Is(err, lease.ErrStopped) {
-		t.Fatalf("Unset after Stop: %v", err)
+	if err := lim.Unset("a"); !errors.Is(err, limit.ErrClosed) {
+		t.Fatalf("Unset after Close: %v", err)
 	}
 	held.Release() // harmless
 }
 
-func TestLeasesNeverStartedStop(t *testing.T) {
-	p, _ := lease.New[string]()
-	p.Stop()
-	if _, ok := <-p.Leases(); ok {
-		t.Fatal("Leases channel open on a stopped pool")
+func TestLeasesNeverStartedClose(t *testing.T) {
+	lim, _ := limit.New[string]()
+	if err := lim.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := <-lim.Leases(); ok {
+		t.Fatal("Leases channel open on a closed limiter")
 	}
 }
 
 func TestLeasesChannelKeepsEachKeyAtItsTarget(t *testing.T) {
-	p := newPool[string](t)
-	_ = p.Set("spam", 2)
-	_ = p.Set("eggs", 1)
-	_ = p.Set("none", 0)
-	leases := p.Leases()
+	lim := newLimiter[string](t)
+	_ = lim.Set("spam", 2)
+	_ = lim.Set("eggs", 1)
+	_ = lim.Set("none", 0)
+	leases := lim.Leases()
 	got := map[string]int{}
-	var held []*lease.Lease[string]
+	var held []*limit.Lease[string]
 	for range 3 {
 		l := <-leases
 		got[l.Key()]++
@@ -382,23 +388,23 @@ func TestLeasesChannelKeepsEachKeyAtItsTarget(t *testing.T) {
 }
 
 func TestLeasesWithdrawnForAWaiter(t *testing.T) {
-	p := newPool[string](t)
-	_ = p.Set("a", 1)
-	_ = p.Leases() // the feeder now offers the only "a" lease, unreceived
+	lim := newLimiter[string](t)
+	_ = lim.Set("a", 1)
+	_ = lim.Leases() // the feeder now offers the only "a" lease, unreceived
 	// An offered lease is not counted as active, but it takes the slot.
-	waitFor(t, "the offer", offered(p, "a"))
+	waitFor(t, "the offer", offered(lim, "a"))
 	// A caller of Acquire comes first: the offer is withdrawn for it.
-	l := mustAcquire(t, p, "a")
+	l := mustAcquire(t, lim, "a")
 	l.Release()
 }
 
 func TestLeasesNotOfferedAfterTargetLowered(t *testing.T) {
-	p := newPool[string](t)
-	_ = p.Set("a", 1)
-	leases := p.Leases()
-	waitFor(t, "the offer", offered(p, "a"))
-	_ = p.Set("a", 0)
-	_ = p.Set("b", 1)
+	lim := newLimiter[string](t)
+	_ = lim.Set("a", 1)
+	leases := lim.Leases()
+	waitFor(t, "the offer", offered(lim, "a"))
+	_ = lim.Set("a", 0)
+	_ = lim.Set("b", 1)
 	for range 20 {
 		l := <-leases
 		if l.Key() != "b" {
@@ -406,5 +412,28 @@ func TestLeasesNotOfferedAfterTargetLowered(t *testing.T) {
 		}
 		l.Release()
 	}
-	wantCounts(t, p, "a", lease.Counts{})
+	wantCounts(t, lim, "a", limit.Counts{})
+}
+
+// Close from several goroutines at once (a shutdown path and a deferred
+// Close, say) must neither panic on a second close(done) nor return before
+// the feeder has ended: goleak in TestMain checks the latter.
+func TestConcurrentClose(t *testing.T) {
+	lim, _ := limit.New[string]()
+	_ = lim.Set("a", 1)
+	_ = lim.Leases()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := lim.Close(); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if _, err := lim.Acquire(context.Background(), "a"); !errors.Is(err, limit.ErrClosed) {
+		t.Fatalf("Acquire after Close: %v", err)
+	}
 }

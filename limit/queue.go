@@ -1,4 +1,4 @@
-package lease
+package limit
 
 // waiter is one Acquire call waiting for a key.
 type waiter[K comparable] struct {

@@ -7,8 +7,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/seed41aebe0c/lbkit/herd"
 	"github.com/seed41aebe0c/lbkit/pooling"
-	"github.com/seed41aebe0c/lbkit/pooling/herd"
 	"github.com/seed41aebe0c/lbkit/statuspage"
 )
 
@@ -18,7 +18,7 @@ func TestHerdAndPoolControls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer h.Stop()
+	defer h.Close()
 	driver, _ := pooling.NewNetDriver("tcp")
 	pool, err := pooling.NewPool[net.Conn]("127.0.0.1:1", driver, pooling.WithPrespawn(0))
 	if err != nil {
@@ -43,8 +43,8 @@ func TestHerdAndPoolControls(t *testing.T) {
 	if code, _ := post(t, srv, `{"name":"herd size","value":17}`); code != http.StatusBadRequest || h.Size() != 5 {
 		t.Fatalf("out-of-range resize: %d, size %d", code, h.Size())
 	}
-	h.Stop()
+	_ = h.Close()
 	if code, _ := post(t, srv, `{"name":"herd size","value":3}`); code != http.StatusConflict {
-		t.Fatalf("resize of a stopped herd: %d, want 409", code)
+		t.Fatalf("resize of a closed herd: %d, want 409", code)
 	}
 }

@@ -26,8 +26,8 @@ import (
 	"github.com/go-kit/kit/endpoint"
 	"github.com/go-kit/log"
 
+	"github.com/seed41aebe0c/lbkit/herd"
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
-	"github.com/seed41aebe0c/lbkit/pooling/herd"
 	"github.com/seed41aebe0c/lbkit/publisher/static"
 	"github.com/seed41aebe0c/lbkit/retry"
 )
@@ -142,7 +142,7 @@ func run(requests, size int) error {
 	if err != nil {
 		return err
 	}
-	defer h.Stop()
+	defer h.Close()
 
 	// The herd's size control, over HTTP on 127.0.0.1.
 	control := httptest.NewServer(h.Handler())
