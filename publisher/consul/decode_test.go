@@ -121,18 +121,25 @@ func TestNextIndex(t *testing.T) {
 	}
 }
 
+// TestBackoffDelays checks the policy WithBackoff configures: equal jitter
+// over doubling delays, capped.
 func TestBackoffDelays(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	b := backoff{min: 100 * time.Millisecond, max: 5 * time.Second, rand: r.Float64}
+	var c config
+	if err := WithBackoff(100*time.Millisecond, 5*time.Second).applyPublisher(&c); err != nil {
+		t.Fatal(err)
+	}
+	b := defaultConfig().backoff
+	b.Min, b.Max, b.Rand = c.backoff.Min, c.backoff.Max, r.Int64N
 	var lo, hi time.Duration = time.Hour, 0
 	for n := 1; n <= 1000; n++ {
-		d := b.delay(n)
+		d := b.Delay(n)
 		ceil := 5 * time.Second
 		if n <= 6 {
 			ceil = 100 * time.Millisecond << (n - 1)
 		}
-		if d < ceil/2 || d >= ceil {
-			t.Fatalf("delay(%d) = %v, want in [%v, %v)", n, d, ceil/2, ceil)
+		if d < ceil/2 || d > ceil {
+			t.Fatalf("Delay(%d) = %v, want in [%v, %v]", n, d, ceil/2, ceil)
 		}
 		if n > 10 {
 			lo, hi = min(lo, d), max(hi, d)

@@ -32,6 +32,12 @@
 // A Registrar registers one instance with the local agent with a TTL or an
 // HTTP check, keeps a TTL check passing from a goroutine (registering again
 // if the agent lost the service, as a restarted dev agent does), and
-// deregisters on Close. Unlike go-kit's registrar, it returns its errors and
-// hands those of its goroutine to a callback instead of only logging them.
+// deregisters on Stop. Unlike go-kit's registrar, Register and Deregister
+// return their errors, and those of its goroutine (and of the deregistration
+// Stop performs) go to a callback as well as to the logger.
+//
+// Option configures a Publisher and RegistrarOption a Registrar; WithLogger
+// is a CommonOption that fits either, and an option of the wrong kind does
+// not compile. Every invalid argument is an error wrapping
+// ErrInvalidArgument, which wraps publisher.ErrInvalidArgument.
 package consul

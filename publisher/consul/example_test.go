@@ -27,7 +27,7 @@ func ExampleNewFromConfig() {
 		return
 	}
 	defer p.Stop()
-	b, err := loadbalancer.NewRoundRobin(p, factory)
+	b, err := loadbalancer.New(p, factory)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -63,7 +63,7 @@ func ExampleNewRegistrar() {
 		fmt.Println(err)
 		return
 	}
-	defer r.Close() // deregisters
+	defer r.Stop() // deregisters
 }
 
 // catalog is a HealthClient over entries held in memory, standing in here

@@ -8,18 +8,19 @@ import (
 // WithClock replaces the publisher's clock: now is read for the rate limit
 // and stats, sleep is called for every wait (rate limit and back-off).
 func WithClock(now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) Option {
-	return func(c *config) error {
+	return publisherOption(func(c *config) error {
 		c.clock = funcClock{now: now, sleep: sleep}
 		return nil
-	}
+	})
 }
 
-// WithRand replaces the jitter source of the back-off.
+// WithRand replaces the jitter source of the back-off: f returns a value in
+// [0, 1), scaled to the range the back-off asks for.
 func WithRand(f func() float64) Option {
-	return func(c *config) error {
-		c.backoff.rand = f
+	return publisherOption(func(c *config) error {
+		c.backoff.Rand = func(n int64) int64 { return int64(f() * float64(n)) }
 		return nil
-	}
+	})
 }
 
 type funcClock struct {

@@ -1,12 +1,15 @@
 package consul
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/go-kit/log"
+
+	"github.com/seed41aebe0c/lbkit/internal/backoff"
+	"github.com/seed41aebe0c/lbkit/publisher"
+	"github.com/seed41aebe0c/lbkit/publisher/internal/nilarg"
 )
 
 // Defaults of a Publisher, each changed by the option named beside it.
@@ -34,12 +37,58 @@ const (
 	DefaultRecoveryGrace = 2 * time.Second
 )
 
-// ErrInvalidOption is wrapped by the error a constructor returns for a bad
-// option value.
-var ErrInvalidOption = errors.New("consul: invalid option")
+// ErrInvalidArgument is wrapped by every error the constructors, their
+// options and SetStatus return for an argument they cannot use: a nil
+// client, config, registration, logger or option (typed nils included), an
+// empty service name, an option value out of range, a registration that
+// could not be discovered or deregistered. It wraps
+// publisher.ErrInvalidArgument, so errors.Is matches either.
+var ErrInvalidArgument = fmt.Errorf("consul: %w", publisher.ErrInvalidArgument)
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidArgument}, args...)...)
+}
 
 // Option configures a Publisher.
-type Option func(*config) error
+type Option interface {
+	applyPublisher(*config) error
+}
+
+// RegistrarOption configures a Registrar.
+type RegistrarOption interface {
+	applyRegistrar(*registrarConfig) error
+}
+
+// CommonOption configures a Publisher or a Registrar alike. An option that
+// applies to only one of them has that one's type, so giving it to the
+// other does not compile.
+type CommonOption interface {
+	Option
+	RegistrarOption
+}
+
+type publisherOption func(*config) error
+
+func (o publisherOption) applyPublisher(c *config) error { return o(c) }
+
+// WithLogger sets the logger of a Publisher (failed queries, skipped
+// entries) or a Registrar (the errors of its goroutine, which also go to
+// the WithErrorHandler function). The default logs nothing.
+func WithLogger(l log.Logger) CommonOption { return loggerOption{l} }
+
+type loggerOption struct{ l log.Logger }
+
+func (o loggerOption) applyPublisher(c *config) error { return o.set(&c.logger) }
+
+func (o loggerOption) applyRegistrar(c *registrarConfig) error { return o.set(&c.logger) }
+
+func (o loggerOption) set(dst *log.Logger) error {
+	if nilarg.IsNil(o.l) {
+		return invalid("nil logger")
+	}
+	*dst = o.l
+	return nil
+}
 
 type config struct {
 	tags           []string
@@ -50,7 +99,7 @@ type config struct {
 	includeWarning bool
 	allowStale     bool
 	waitTime       time.Duration
-	backoff        backoff
+	backoff        backoff.Policy
 	queryEvery     time.Duration
 	queryBurst     int
 	recoveryGrace  time.Duration
@@ -61,7 +110,7 @@ type config struct {
 func defaultConfig() config {
 	return config{
 		waitTime:      DefaultWaitTime,
-		backoff:       backoff{min: DefaultBackoffMin, max: DefaultBackoffMax, rand: defaultRand},
+		backoff:       backoff.Policy{Min: DefaultBackoffMin, Max: DefaultBackoffMax, Jitter: backoff.Equal},
 		queryEvery:    DefaultQueryInterval,
 		queryBurst:    DefaultQueryBurst,
 		recoveryGrace: DefaultRecoveryGrace,
@@ -74,13 +123,13 @@ func defaultConfig() config {
 // filters on the server (one tag parameter per tag), so instances without
 // them never cross the network.
 func WithTags(tags ...string) Option {
-	return func(c *config) error {
+	return publisherOption(func(c *config) error {
 		if slices.Contains(tags, "") {
-			return fmt.Errorf("%w: empty tag", ErrInvalidOption)
+			return invalid("empty tag")
 		}
 		c.tags = append(c.tags, tags...)
 		return nil
-	}
+	})
 }
 
 // WithFilter sends a Consul filter expression (for example
@@ -88,35 +137,35 @@ func WithTags(tags ...string) Option {
 // A malformed expression makes every query fail with Consul's error, which
 // subscribers see in Event.Err.
 func WithFilter(expr string) Option {
-	return func(c *config) error {
+	return publisherOption(func(c *config) error {
 		c.filter = expr
 		return nil
-	}
+	})
 }
 
 // WithDatacenter queries datacenter dc instead of the agent's own.
 func WithDatacenter(dc string) Option {
-	return func(c *config) error {
+	return publisherOption(func(c *config) error {
 		c.datacenter = dc
 		return nil
-	}
+	})
 }
 
 // WithNamespace queries namespace ns (Consul Enterprise). Without it the
 // namespace of the client's configuration or of its token applies.
 func WithNamespace(ns string) Option {
-	return func(c *config) error {
+	return publisherOption(func(c *config) error {
 		c.namespace = ns
 		return nil
-	}
+	})
 }
 
 // WithPartition queries admin partition p (Consul Enterprise).
 func WithPartition(p string) Option {
-	return func(c *config) error {
+	return publisherOption(func(c *config) error {
 		c.partition = p
 		return nil
-	}
+	})
 }
 
 // IncludeWarning also publishes instances whose worst check is in warning,
@@ -124,46 +173,46 @@ func WithPartition(p string) Option {
 // Consul's DNS interface does. By default only instances whose checks all
 // pass are published.
 func IncludeWarning() Option {
-	return func(c *config) error {
+	return publisherOption(func(c *config) error {
 		c.includeWarning = true
 		return nil
-	}
+	})
 }
 
 // WithAllowStale lets any Consul server answer, not only the leader: less
 // load on the leader and answers during an election, at the price of
 // results that may lag by a few hundred milliseconds.
 func WithAllowStale() Option {
-	return func(c *config) error {
+	return publisherOption(func(c *config) error {
 		c.allowStale = true
 		return nil
-	}
+	})
 }
 
 // WithWaitTime sets how long each blocking query waits for a change,
 // between 1s and MaxWaitTime (default DefaultWaitTime). Shorter waits notice
 // a silently dead connection sooner and cost more idle queries.
 func WithWaitTime(d time.Duration) Option {
-	return func(c *config) error {
+	return publisherOption(func(c *config) error {
 		if d < time.Second || d > MaxWaitTime {
-			return fmt.Errorf("%w: wait time %v not in [1s, %v]", ErrInvalidOption, d, MaxWaitTime)
+			return invalid("wait time %v not in [1s, %v]", d, MaxWaitTime)
 		}
 		c.waitTime = d
 		return nil
-	}
+	})
 }
 
 // WithBackoff sets the bounds of the jittered exponential back-off used
 // while queries fail: the n-th consecutive failure waits a random time in
-// [d/2, d) with d = min·2^(n-1), capped at max.
+// [d/2, d] with d = min·2^(n-1), capped at max.
 func WithBackoff(min, max time.Duration) Option {
-	return func(c *config) error {
+	return publisherOption(func(c *config) error {
 		if min <= 0 || max < min {
-			return fmt.Errorf("%w: back-off [%v, %v]", ErrInvalidOption, min, max)
+			return invalid("back-off [%v, %v]: needs 0 < min <= max", min, max)
 		}
-		c.backoff.min, c.backoff.max = min, max
+		c.backoff.Min, c.backoff.Max = min, max
 		return nil
-	}
+	})
 }
 
 // WithRateLimit paces the query loop with a token bucket: up to burst
@@ -171,13 +220,13 @@ func WithBackoff(min, max time.Duration) Option {
 // It protects Consul from a loop that would otherwise spin when a check
 // flaps. every == 0 turns the limit off.
 func WithRateLimit(every time.Duration, burst int) Option {
-	return func(c *config) error {
+	return publisherOption(func(c *config) error {
 		if every < 0 || (every > 0 && burst < 1) {
-			return fmt.Errorf("%w: rate limit every %v burst %d", ErrInvalidOption, every, burst)
+			return invalid("rate limit every %v burst %d", every, burst)
 		}
 		c.queryEvery, c.queryBurst = every, burst
 		return nil
-	}
+	})
 }
 
 // WithRecoveryGrace sets how long after Consul becomes reachable again an
@@ -188,22 +237,11 @@ func WithRateLimit(every time.Duration, burst int) Option {
 // moment. A result with instances is always published at once, and so is
 // an empty one when it persists past d. d == 0 trusts every answer.
 func WithRecoveryGrace(d time.Duration) Option {
-	return func(c *config) error {
+	return publisherOption(func(c *config) error {
 		if d < 0 {
-			return fmt.Errorf("%w: recovery grace %v", ErrInvalidOption, d)
+			return invalid("recovery grace %v", d)
 		}
 		c.recoveryGrace = d
 		return nil
-	}
-}
-
-// WithLogger sets the logger for failed queries and skipped entries.
-func WithLogger(l log.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return fmt.Errorf("%w: nil logger", ErrInvalidOption)
-		}
-		c.logger = l
-		return nil
-	}
+	})
 }

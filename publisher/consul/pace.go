@@ -2,8 +2,9 @@ package consul
 
 import (
 	"context"
-	"math/rand/v2"
 	"time"
+
+	"github.com/seed41aebe0c/lbkit/internal/backoff"
 )
 
 // clock is time as the query loop sees it. Tests replace it to run hours of
@@ -19,41 +20,7 @@ type realClock struct{}
 
 func (realClock) Now() time.Time { return time.Now() }
 
-func (realClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// backoff is capped exponential back-off with "equal jitter": retry n waits a
-// random time in [d/2, d) where d = min·2^(n-1) capped at max. Half the
-// delay is fixed so retries cannot collapse to zero; the random half keeps a
-// fleet of clients that lost Consul at the same moment from returning in
-// lock-step.
-type backoff struct {
-	min, max time.Duration
-	rand     func() float64 // in [0, 1)
-}
-
-func (b backoff) delay(n int) time.Duration {
-	d := b.min
-	for i := 1; i < n && d < b.max; i++ {
-		d *= 2
-	}
-	d = min(d, b.max)
-	half := d / 2
-	return half + time.Duration(b.rand()*float64(d-half))
-}
-
-func defaultRand() float64 { return rand.Float64() }
+func (realClock) Sleep(ctx context.Context, d time.Duration) error { return backoff.Sleep(ctx, d) }
 
 // bucket is a token bucket that paces the query loop, as Consul's guide to
 // blocking queries asks: queries proceed at once while results change

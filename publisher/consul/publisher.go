@@ -13,17 +13,12 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"github.com/seed41aebe0c/lbkit/publisher"
+	"github.com/seed41aebe0c/lbkit/publisher/internal/nilarg"
 )
 
-var (
-	// ErrNilClient is returned by constructors given a nil client or config.
-	ErrNilClient = errors.New("consul: nil client")
-	// ErrEmptyService is returned by New for an empty service name.
-	ErrEmptyService = errors.New("consul: empty service name")
-	// ErrQuery is wrapped by the Event.Err of a failed health query,
-	// together with the client's own error.
-	ErrQuery = errors.New("consul: health query failed")
-)
+// ErrQuery is wrapped by the Event.Err of a failed health query, together
+// with the client's own error.
+var ErrQuery = errors.New("consul: health query failed")
 
 // Publisher publishes the instances of one Consul service. Create it with
 // New, NewFromConfig or NewWithHealth; Stop it when done.
@@ -79,7 +74,7 @@ type Stats struct {
 // ownership of client.
 func New(client *api.Client, service string, opts ...Option) (*Publisher, error) {
 	if client == nil {
-		return nil, ErrNilClient
+		return nil, invalid("nil *api.Client")
 	}
 	return NewWithHealth(client.Health(), service, opts...)
 }
@@ -105,12 +100,14 @@ func NewFromConfig(cfg *api.Config, service string, opts ...Option) (*Publisher,
 // brought its own HttpClient, which stays the caller's.
 func clientFromConfig(cfg *api.Config) (client *api.Client, closeIdle func(), err error) {
 	if cfg == nil {
-		return nil, nil, ErrNilClient
+		return nil, nil, invalid("nil *api.Config")
 	}
 	c := *cfg
 	ownHTTP := c.HttpClient == nil
 	if client, err = api.NewClient(&c); err != nil {
-		return nil, nil, fmt.Errorf("consul: client: %w", err)
+		// api.NewClient fails only on what cfg says (a bad address, TLS
+		// files that cannot be read), so it is the caller's argument.
+		return nil, nil, invalid("client config: %w", err)
 	}
 	if ownHTTP && c.HttpClient != nil {
 		closeIdle = c.HttpClient.CloseIdleConnections
@@ -121,18 +118,18 @@ func clientFromConfig(cfg *api.Config) (client *api.Client, closeIdle func(), er
 // NewWithHealth is New over any HealthClient, such as a wrapper of
 // client.Health() that adds metrics.
 func NewWithHealth(h HealthClient, service string, opts ...Option) (*Publisher, error) {
-	if h == nil {
-		return nil, ErrNilClient
+	if nilarg.IsNil(h) {
+		return nil, invalid("nil HealthClient")
 	}
 	if service == "" {
-		return nil, ErrEmptyService
+		return nil, invalid("empty service name")
 	}
 	cfg := defaultConfig()
 	for _, o := range opts {
-		if o == nil {
-			return nil, fmt.Errorf("%w: nil option", ErrInvalidOption)
+		if nilarg.IsNil(o) {
+			return nil, invalid("nil option")
 		}
-		if err := o(&cfg); err != nil {
+		if err := o.applyPublisher(&cfg); err != nil {
 			return nil, err
 		}
 	}
@@ -219,7 +216,7 @@ func (p *Publisher) run(ctx context.Context) {
 			// counts from scratch: waiting on the old index could block
 			// on changes that already happened. Start again from 0.
 			index = 0
-			if clk.Sleep(ctx, p.cfg.backoff.delay(failures)) != nil {
+			if clk.Sleep(ctx, p.cfg.backoff.Delay(failures)) != nil {
 				return
 			}
 			continue

@@ -19,17 +19,20 @@ import (
 
 func TestNewRejectsBadArguments(t *testing.T) {
 	h := newFakeHealth()
-	if _, err := consul.New(nil, "web"); !errors.Is(err, consul.ErrNilClient) {
-		t.Errorf("New(nil client): %v", err)
+	invalid := func(err error) bool {
+		return errors.Is(err, consul.ErrInvalidArgument) && errors.Is(err, publisher.ErrInvalidArgument)
 	}
-	if _, err := consul.NewFromConfig(nil, "web"); !errors.Is(err, consul.ErrNilClient) {
-		t.Errorf("NewFromConfig(nil): %v", err)
-	}
-	if _, err := consul.NewWithHealth(nil, "web"); !errors.Is(err, consul.ErrNilClient) {
-		t.Errorf("NewWithHealth(nil): %v", err)
-	}
-	if _, err := consul.NewWithHealth(h, ""); !errors.Is(err, consul.ErrEmptyService) {
-		t.Errorf("empty service: %v", err)
+	for name, call := range map[string]func() error{
+		"nil client":       func() error { _, err := consul.New(nil, "web"); return err },
+		"nil config":       func() error { _, err := consul.NewFromConfig(nil, "web"); return err },
+		"bad config":       func() error { _, err := consul.NewFromConfig(badConfig(), "web"); return err },
+		"nil health":       func() error { _, err := consul.NewWithHealth(nil, "web"); return err },
+		"typed nil health": func() error { _, err := consul.NewWithHealth((*api.Health)(nil), "web"); return err },
+		"empty service":    func() error { _, err := consul.NewWithHealth(h, ""); return err },
+	} {
+		if err := call(); !invalid(err) {
+			t.Errorf("%s: err = %v, want ErrInvalidArgument", name, err)
+		}
 	}
 	for name, o := range map[string]consul.Option{
 		"nil option":        nil,
@@ -43,8 +46,8 @@ func TestNewRejectsBadArguments(t *testing.T) {
 		"grace < 0":         consul.WithRecoveryGrace(-time.Second),
 		"nil logger":        consul.WithLogger(nil),
 	} {
-		if _, err := consul.NewWithHealth(h, "web", o); !errors.Is(err, consul.ErrInvalidOption) {
-			t.Errorf("%s: err = %v, want ErrInvalidOption", name, err)
+		if _, err := consul.NewWithHealth(h, "web", o); !invalid(err) {
+			t.Errorf("%s: err = %v, want ErrInvalidArgument", name, err)
 		}
 	}
 	if n := len(h.Calls()); n != 0 {
@@ -508,4 +511,10 @@ func TestRecoveryGraceEnds(t *testing.T) {
 	if ev := next(t, s); ev.Err != nil || len(ev.Instances) != 0 {
 		t.Fatalf("empty past the grace: %+v, want published", ev)
 	}
+}
+
+// badConfig is a configuration api.NewClient refuses: TLS with a CA file
+// that does not exist.
+func badConfig() *api.Config {
+	return &api.Config{Address: "127.0.0.1:8501", Scheme: "https", TLSConfig: api.TLSConfig{CAFile: "/nonexistent/lbkit-ca.pem"}}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/seed41aebe0c/lbkit/publisher"
 	"github.com/seed41aebe0c/lbkit/publisher/consul"
 )
 
@@ -87,17 +88,23 @@ func service() *api.AgentServiceRegistration {
 
 func TestNewRegistrarRejectsBadInput(t *testing.T) {
 	a := &fakeAgent{}
-	if _, err := consul.NewRegistrar(nil, service()); !errors.Is(err, consul.ErrNilClient) {
-		t.Errorf("nil client: %v", err)
+	invalid := func(err error) bool {
+		return errors.Is(err, consul.ErrInvalidArgument) && errors.Is(err, publisher.ErrInvalidArgument)
 	}
-	if _, err := consul.NewRegistrarFromConfig(nil, service()); !errors.Is(err, consul.ErrNilClient) {
-		t.Errorf("nil config: %v", err)
-	}
-	if _, err := consul.NewRegistrarWithAgent(nil, service()); !errors.Is(err, consul.ErrNilClient) {
-		t.Errorf("nil agent: %v", err)
-	}
-	if _, err := consul.NewRegistrarWithAgent(a, nil); !errors.Is(err, consul.ErrNilRegistration) {
-		t.Errorf("nil registration: %v", err)
+	for name, call := range map[string]func() error{
+		"nil client": func() error { _, err := consul.NewRegistrar(nil, service()); return err },
+		"nil config": func() error { _, err := consul.NewRegistrarFromConfig(nil, service()); return err },
+		"bad config": func() error {
+			_, err := consul.NewRegistrarFromConfig(badConfig(), service())
+			return err
+		},
+		"nil agent":        func() error { _, err := consul.NewRegistrarWithAgent(nil, service()); return err },
+		"typed nil agent":  func() error { _, err := consul.NewRegistrarWithAgent((*api.Agent)(nil), service()); return err },
+		"nil registration": func() error { _, err := consul.NewRegistrarWithAgent(a, nil); return err },
+	} {
+		if err := call(); !invalid(err) {
+			t.Errorf("%s: err = %v, want ErrInvalidArgument", name, err)
+		}
 	}
 	bad := map[string]func(r *api.AgentServiceRegistration){
 		"no name":         func(r *api.AgentServiceRegistration) { r.Name = "" },
@@ -116,24 +123,24 @@ func TestNewRegistrarRejectsBadInput(t *testing.T) {
 	for name, mutate := range bad {
 		r := service()
 		mutate(r)
-		if _, err := consul.NewRegistrarWithAgent(a, r); !errors.Is(err, consul.ErrInvalidRegistration) {
-			t.Errorf("%s: err = %v, want ErrInvalidRegistration", name, err)
+		if _, err := consul.NewRegistrarWithAgent(a, r); !invalid(err) {
+			t.Errorf("%s: err = %v, want ErrInvalidArgument", name, err)
 		}
 	}
 	for name, opts := range map[string][]consul.RegistrarOption{
-		"nil option":      {nil},
-		"TTL 0":           {consul.WithTTLCheck(0)},
-		"refresh >= TTL":  {consul.WithTTLCheck(time.Second), consul.WithTTLRefresh(time.Second)},
-		"refresh 0":       {consul.WithTTLRefresh(0)},
-		"HTTP URL":        {consul.WithHTTPCheck("localhost:80/health", time.Second, time.Second)},
-		"HTTP interval":   {consul.WithHTTPCheck("http://127.0.0.1/health", 0, time.Second)},
-		"dereg after 0":   {consul.WithDeregisterCriticalAfter(0)},
-		"nil handler":     {consul.WithErrorHandler(nil)},
-		"nil logger":      {consul.WithRegistrarLogger(nil)},
-		"close timeout 0": {consul.WithCloseTimeout(0)},
+		"nil option":     {nil},
+		"TTL 0":          {consul.WithTTLCheck(0)},
+		"refresh >= TTL": {consul.WithTTLCheck(time.Second), consul.WithTTLRefresh(time.Second)},
+		"refresh 0":      {consul.WithTTLRefresh(0)},
+		"HTTP URL":       {consul.WithHTTPCheck("localhost:80/health", time.Second, time.Second)},
+		"HTTP interval":  {consul.WithHTTPCheck("http://127.0.0.1/health", 0, time.Second)},
+		"dereg after 0":  {consul.WithDeregisterCriticalAfter(0)},
+		"nil handler":    {consul.WithErrorHandler(nil)},
+		"nil logger":     {consul.WithLogger(nil)},
+		"stop timeout 0": {consul.WithStopTimeout(0)},
 	} {
-		if _, err := consul.NewRegistrarWithAgent(a, service(), opts...); !errors.Is(err, consul.ErrInvalidOption) {
-			t.Errorf("%s: err = %v, want ErrInvalidOption", name, err)
+		if _, err := consul.NewRegistrarWithAgent(a, service(), opts...); !invalid(err) {
+			t.Errorf("%s: err = %v, want ErrInvalidArgument", name, err)
 		}
 	}
 	if regs, _, _ := a.snapshot(); len(regs) != 0 {
@@ -141,7 +148,7 @@ func TestNewRegistrarRejectsBadInput(t *testing.T) {
 	}
 }
 
-func TestRegistrarKeepsTTLPassingAndDeregistersOnClose(t *testing.T) {
+func TestRegistrarKeepsTTLPassingAndDeregistersOnStop(t *testing.T) {
 	a := &fakeAgent{}
 	reg := service()
 	reg.Namespace, reg.Partition = "team-a", "part-1"
@@ -169,28 +176,24 @@ func TestRegistrarKeepsTTLPassingAndDeregistersOnClose(t *testing.T) {
 	if _, _, ttl := a.snapshot(); ttl[0] != "web-1:ttl passing " {
 		t.Fatalf("TTL update %q", ttl[0])
 	}
-	if err := r.Close(); err != nil {
-		t.Fatal(err)
-	}
+	r.Stop()
 	_, deregs, ttl := a.snapshot()
 	if !slices.Equal(deregs, []string{"web-1"}) || a.deregQ[0].Namespace != "team-a" || a.deregQ[0].Partition != "part-1" {
 		t.Fatalf("deregistrations %v %+v", deregs, a.deregQ)
 	}
 	time.Sleep(250 * time.Millisecond) // long enough for two more refreshes, were the keeper still running
 	if _, _, after := a.snapshot(); len(after) != len(ttl) {
-		t.Fatal("TTL refreshed after Close")
+		t.Fatal("TTL refreshed after Stop")
 	}
-	if err := r.Close(); err != nil {
-		t.Fatalf("second Close: %v", err)
-	}
+	r.Stop()
 	if _, deregs, _ := a.snapshot(); len(deregs) != 1 {
-		t.Fatalf("second Close deregistered again: %v", deregs)
+		t.Fatalf("second Stop deregistered again: %v", deregs)
 	}
-	if err := r.Register(context.Background()); !errors.Is(err, consul.ErrRegistrarClosed) {
-		t.Fatalf("Register after Close: %v", err)
+	if err := r.Register(context.Background()); !errors.Is(err, consul.ErrRegistrarStopped) {
+		t.Fatalf("Register after Stop: %v", err)
 	}
-	if err := r.SetStatus(context.Background(), api.HealthPassing, ""); !errors.Is(err, consul.ErrRegistrarClosed) {
-		t.Fatalf("SetStatus after Close: %v", err)
+	if err := r.SetStatus(context.Background(), api.HealthPassing, ""); !errors.Is(err, consul.ErrRegistrarStopped) {
+		t.Fatalf("SetStatus after Stop: %v", err)
 	}
 	if st := r.Stats(); st.Registered || st.Registrations != 1 || st.TTLUpdates < 3 || st.Failures != 0 {
 		t.Fatalf("stats %+v", st)
@@ -210,10 +213,8 @@ func TestRegistrarReturnsAgentErrors(t *testing.T) {
 	if st := r.Stats(); st.Registered || st.Failures != 1 || !errors.Is(st.LastError, boom) {
 		t.Fatalf("stats %+v", st)
 	}
-	// Never registered: Close has nothing to deregister.
-	if err := r.Close(); err != nil {
-		t.Fatal(err)
-	}
+	// Never registered: Stop has nothing to deregister.
+	r.Stop()
 	if _, deregs, _ := a.snapshot(); len(deregs) != 0 {
 		t.Fatalf("deregistered a service that was never registered: %v", deregs)
 	}
@@ -246,15 +247,15 @@ func TestDeregisterFailureCanBeRetried(t *testing.T) {
 	if _, deregs, _ := a.snapshot(); len(deregs) != 1 {
 		t.Fatalf("deregistrations %v, want exactly one", deregs)
 	}
-	if err := r.Close(); err != nil {
-		t.Fatal(err)
-	}
+	r.Stop()
 }
 
-func TestCloseReportsDeregisterError(t *testing.T) {
+func TestStopReportsDeregisterError(t *testing.T) {
 	boom := errors.New("connection refused")
 	a := &fakeAgent{}
-	r, err := consul.NewRegistrarWithAgent(a, service(), consul.WithTTLCheck(time.Second), consul.WithCloseTimeout(time.Second))
+	var reported []error // Stop reports from the caller's goroutine
+	r, err := consul.NewRegistrarWithAgent(a, service(), consul.WithStopTimeout(time.Second),
+		consul.WithErrorHandler(func(err error) { reported = append(reported, err) }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,11 +263,16 @@ func TestCloseReportsDeregisterError(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.set(func(a *fakeAgent) { a.deregErr = boom })
-	if err := r.Close(); !errors.Is(err, consul.ErrDeregister) || !errors.Is(err, boom) {
-		t.Fatalf("Close: %v", err)
+	r.Stop()
+	if len(reported) != 1 || !errors.Is(reported[0], consul.ErrDeregister) || !errors.Is(reported[0], boom) {
+		t.Fatalf("Stop reported %v, want ErrDeregister wrapping the agent's error", reported)
 	}
-	if err := r.Close(); err != nil {
-		t.Fatalf("second Close: %v", err)
+	if st := r.Stats(); !errors.Is(st.LastError, boom) || st.Failures != 1 {
+		t.Fatalf("stats %+v after a failed deregistration on Stop", st)
+	}
+	r.Stop()
+	if len(reported) != 1 {
+		t.Fatalf("second Stop reported again: %v", reported)
 	}
 }
 
@@ -282,7 +288,7 @@ func TestKeeperReregistersWhenAgentForgotTheCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	defer r.Stop()
 	if err := r.Register(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -318,9 +324,10 @@ func TestKeeperReportsAgentDownAtRefreshPace(t *testing.T) {
 	a.set(func(a *fakeAgent) { a.ttlErr, a.regErr = down, down })
 	time.Sleep(300 * time.Millisecond) // an observation window
 	a.set(func(a *fakeAgent) { a.ttlErr, a.regErr = nil, nil })
-	if err := r.Close(); err != nil {
+	if err := r.Deregister(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	r.Stop()
 	mu.Lock()
 	defer mu.Unlock()
 	// Two errors (refresh, re-register) per 20ms tick at most: a loop that
@@ -349,14 +356,14 @@ func TestSetStatus(t *testing.T) {
 	if err := plain.SetStatus(context.Background(), api.HealthCritical, ""); !errors.Is(err, consul.ErrNoTTLCheck) {
 		t.Fatalf("SetStatus without TTL check: %v", err)
 	}
-	plain.Close()
+	plain.Stop()
 
 	r, err := consul.NewRegistrarWithAgent(a, service(), consul.WithTTLCheck(time.Second), consul.WithTTLRefresh(20*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
-	if err := r.SetStatus(context.Background(), "sleepy", ""); !errors.Is(err, consul.ErrInvalidOption) {
+	defer r.Stop()
+	if err := r.SetStatus(context.Background(), "sleepy", ""); !errors.Is(err, consul.ErrInvalidArgument) || !errors.Is(err, publisher.ErrInvalidArgument) {
 		t.Fatalf("bad status: %v", err)
 	}
 	// Before Register: remembered, and the registration starts with it.
@@ -415,7 +422,5 @@ func TestHTTPCheckAndCallersChecks(t *testing.T) {
 	if reg.Check.CheckID != "" {
 		t.Fatal("the caller's registration was modified")
 	}
-	if err := r.Close(); err != nil {
-		t.Fatal(err)
-	}
+	r.Stop()
 }
