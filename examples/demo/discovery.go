@@ -158,7 +158,7 @@ func consulDiscovery(ctx context.Context, out io.Writer, addr string, instances 
 	var regs []*consul.Registrar
 	cleanup := func() {
 		for _, r := range regs {
-			r.Close()
+			r.Stop()
 		}
 	}
 	for i, in := range instances {
@@ -195,7 +195,7 @@ func etcdDiscovery(ctx context.Context, out io.Writer, addr string, instances []
 	var regs []*etcd.Registrar
 	cleanup := func() {
 		for _, r := range regs {
-			r.Close()
+			r.Stop()
 		}
 		client.Close()
 	}

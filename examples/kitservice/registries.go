@@ -52,10 +52,10 @@ func (c *consulRegistry) register(ctx context.Context, id, addr string) (func() 
 		return nil, err
 	}
 	if err := r.Register(ctx); err != nil {
-		r.Close()
+		r.Stop()
 		return nil, err
 	}
-	return r.Close, nil
+	return stopper(r), nil
 }
 
 func (c *consulRegistry) publisher() (publisher.Publisher, error) {
@@ -89,10 +89,10 @@ func (e *etcdRegistry) register(ctx context.Context, _ string, addr string) (fun
 		return nil, err
 	}
 	if err := r.Register(ctx); err != nil {
-		r.Close()
+		r.Stop()
 		return nil, err
 	}
-	return r.Close, nil
+	return stopper(r), nil
 }
 
 func (e *etcdRegistry) publisher() (publisher.Publisher, error) {
@@ -100,3 +100,17 @@ func (e *etcdRegistry) publisher() (publisher.Publisher, error) {
 }
 
 func (e *etcdRegistry) close() { e.client.Close() }
+
+// stopper returns the deregistration of r, bounded and with its error, after
+// which r is stopped.
+func stopper(r interface {
+	Deregister(context.Context) error
+	Stop()
+}) func() error {
+	return func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		defer r.Stop()
+		return r.Deregister(ctx)
+	}
+}
