@@ -12,6 +12,7 @@ import (
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/publisher/static"
 	"github.com/seed41aebe0c/lbkit/statuspage"
+	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
 func Example() {
@@ -20,7 +21,7 @@ func Example() {
 	factory := func(string) (endpoint.Endpoint, io.Closer, error) {
 		return func(context.Context, any) (any, error) { return "ok", nil }, nil, nil
 	}
-	b, _ := loadbalancer.NewRoundRobin(p, factory)
+	b, _ := loadbalancer.New(p, factory, loadbalancer.WithStrategy(strategy.RoundRobin{}))
 	defer b.Close()
 
 	page, _ := statuspage.New(statuspage.WithBalancer("users", b))

@@ -8,12 +8,33 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
+	"github.com/seed41aebe0c/lbkit/strategy"
 )
+
+// ErrInvalidArgument is wrapped by every error New returns for a bad
+// option, so callers can test for it with errors.Is.
+var ErrInvalidArgument = errors.New("statuspage: invalid argument")
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidArgument}, args...)...)
+}
+
+// isNil reports whether v is nil or holds a nil pointer, such as a
+// *loadbalancer.Balancer never assigned: the page would panic on its first
+// refresh instead of failing at New.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
+}
 
 //go:embed assets
 var assets embed.FS
@@ -45,11 +66,17 @@ type Control struct {
 // Option configures a Page.
 type Option func(*Page) error
 
-// WithBalancer shows a balancer under name.
+// WithBalancer shows a balancer under name. The name must be unique among
+// the page's balancers, since the page keeps each one's history under it.
 func WithBalancer(name string, b BalancerSource) Option {
 	return func(p *Page) error {
-		if b == nil {
-			return errors.New("statuspage: nil balancer")
+		if isNil(b) {
+			return invalid("nil balancer %q", name)
+		}
+		for _, nb := range p.balancers {
+			if nb.name == name {
+				return invalid("duplicate balancer %q", name)
+			}
 		}
 		p.balancers = append(p.balancers, namedBalancer{name, b})
 		return nil
@@ -60,7 +87,7 @@ func WithBalancer(name string, b BalancerSource) Option {
 func WithPool(name string, rows func() []PoolRow) Option {
 	return func(p *Page) error {
 		if rows == nil {
-			return errors.New("statuspage: nil pool rows function")
+			return invalid("nil rows function for pool %q", name)
 		}
 		p.pools = append(p.pools, namedPool{name, rows})
 		return nil
@@ -72,13 +99,13 @@ func WithPool(name string, rows func() []PoolRow) Option {
 func WithControl(name string, c Control) Option {
 	return func(p *Page) error {
 		if c.Get == nil || c.Set == nil {
-			return errors.New("statuspage: control needs Get and Set")
+			return invalid("control %q needs Get and Set", name)
 		}
 		if c.Min > c.Max {
-			return fmt.Errorf("statuspage: control %s: min %d > max %d", name, c.Min, c.Max)
+			return invalid("control %q: min %d > max %d", name, c.Min, c.Max)
 		}
 		if _, dup := p.controls[name]; dup {
-			return fmt.Errorf("statuspage: duplicate control %s", name)
+			return invalid("duplicate control %q", name)
 		}
 		p.controls[name] = c
 		return nil
@@ -114,10 +141,14 @@ type namedPool struct {
 	rows func() []PoolRow
 }
 
-// New returns a page over the given sources.
+// New returns a page over the given sources. A nil or bad option is an
+// error wrapping ErrInvalidArgument.
 func New(opts ...Option) (*Page, error) {
 	p := &Page{title: "lbkit status", controls: map[string]Control{}}
 	for _, o := range opts {
+		if o == nil {
+			return nil, invalid("nil option")
+		}
 		if err := o(p); err != nil {
 			return nil, err
 		}
@@ -146,18 +177,21 @@ type Snapshot struct {
 	Controls  []ControlStatus  `json:"controls"`
 }
 
-// BalancerStatus is one balancer in a Snapshot.
+// BalancerStatus is one balancer in a Snapshot: the page's JSON view of a
+// loadbalancer.Status.
 type BalancerStatus struct {
-	Name         string       `json:"name"`
-	Strategy     string       `json:"strategy"`
-	Version      uint64       `json:"version"`
-	DiscoveryErr string       `json:"discoveryErr,omitempty"`
-	Hosts        []HostStatus `json:"hosts"`
+	Name         string    `json:"name"`
+	Strategy     string    `json:"strategy"`
+	Version      uint64    `json:"version"`
+	DiscoveryErr string    `json:"discoveryErr,omitempty"`
+	Hosts        []HostRow `json:"hosts"`
 }
 
-// HostStatus is one host in a BalancerStatus. Share is the host's share of
-// all requests the balancer has completed since the host appeared.
-type HostStatus struct {
+// HostRow is the page's JSON view of one strategy.HostStats: the fields the
+// page shows, the latency in milliseconds for the browser, and Share, the
+// host's share of all requests the balancer has completed since the host
+// appeared (which needs the other hosts, so HostStats cannot carry it).
+type HostRow struct {
 	Address   string  `json:"address"`
 	Weight    int     `json:"weight"`
 	InFlight  int64   `json:"inFlight"`
@@ -187,23 +221,9 @@ func (p *Page) Snapshot() Snapshot {
 	s := Snapshot{Title: p.title, Time: time.Now(), Balancers: []BalancerStatus{}, Pools: []PoolStatus{}, Controls: []ControlStatus{}}
 	for _, nb := range p.balancers {
 		st := nb.b.Status()
-		bs := BalancerStatus{Name: nb.name, Strategy: st.Strategy, Version: st.Version, Hosts: make([]HostStatus, len(st.Hosts))}
+		bs := BalancerStatus{Name: nb.name, Strategy: st.Strategy, Version: st.Version, Hosts: hostRows(st.Hosts)}
 		if st.DiscoveryErr != nil {
 			bs.DiscoveryErr = st.DiscoveryErr.Error()
-		}
-		var total uint64
-		for _, h := range st.Hosts {
-			total += h.Requests
-		}
-		for i, h := range st.Hosts {
-			bs.Hosts[i] = HostStatus{
-				Address: h.Address, Weight: h.Weight, InFlight: h.InFlight, Score: h.Score,
-				LatencyMs: float64(h.Latency) / float64(time.Millisecond),
-				Requests:  h.Requests, Failures: h.Failures,
-			}
-			if total > 0 {
-				bs.Hosts[i].Share = float64(h.Requests) / float64(total)
-			}
 		}
 		s.Balancers = append(s.Balancers, bs)
 	}
@@ -215,6 +235,27 @@ func (p *Page) Snapshot() Snapshot {
 	}
 	slices.SortFunc(s.Controls, func(a, b ControlStatus) int { return cmp.Compare(a.Name, b.Name) })
 	return s
+}
+
+// hostRows builds the JSON view of hosts, each with its share of their
+// requests.
+func hostRows(hosts []strategy.HostStats) []HostRow {
+	var total uint64
+	for _, h := range hosts {
+		total += h.Requests
+	}
+	rows := make([]HostRow, len(hosts))
+	for i, h := range hosts {
+		rows[i] = HostRow{
+			Address: h.Address, Weight: h.Weight, InFlight: h.InFlight, Score: h.Score,
+			LatencyMs: float64(h.Latency) / float64(time.Millisecond),
+			Requests:  h.Requests, Failures: h.Failures,
+		}
+		if total > 0 {
+			rows[i].Share = float64(h.Requests) / float64(total)
+		}
+	}
+	return rows
 }
 
 func (p *Page) serveJSON(w http.ResponseWriter, _ *http.Request) {
@@ -267,7 +308,11 @@ type Resizer interface {
 }
 
 // SizeControl is a Control over a Resizer's size, between min and max: pass
-// it to WithControl to let the page resize a worker herd.
+// it to WithControl to let the page resize a worker herd. For a nil r it
+// returns a Control without Get and Set, which WithControl refuses.
 func SizeControl(r Resizer, min, max int) Control {
+	if isNil(r) {
+		return Control{Min: min, Max: max}
+	}
 	return Control{Get: r.Size, Set: r.Resize, Min: min, Max: max}
 }

@@ -13,9 +13,11 @@ import (
 	"github.com/go-kit/kit/endpoint"
 	"go.uber.org/goleak"
 
+	"github.com/seed41aebe0c/lbkit/herd"
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/publisher/static"
 	"github.com/seed41aebe0c/lbkit/statuspage"
+	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -35,7 +37,7 @@ func balancer(t *testing.T) *loadbalancer.Balancer {
 			return nil, nil
 		}, nil, nil
 	}
-	b, err := loadbalancer.NewRoundRobin(p, f)
+	b, err := loadbalancer.New(p, f, loadbalancer.WithStrategy(strategy.RoundRobin{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,14 +163,27 @@ func TestControls(t *testing.T) {
 }
 
 func TestBadOptions(t *testing.T) {
-	for _, o := range []statuspage.Option{
-		statuspage.WithBalancer("x", nil),
-		statuspage.WithPool("x", nil),
-		statuspage.WithControl("x", statuspage.Control{}),
-		statuspage.WithControl("x", statuspage.Control{Get: func() int { return 0 }, Set: func(int) error { return nil }, Min: 2, Max: 1}),
+	var typedNil *loadbalancer.Balancer
+	var nilHerd *herd.Herd[int, int]
+	ok := statuspage.Control{Get: func() int { return 0 }, Set: func(int) error { return nil }, Min: 0, Max: 1}
+	b := balancer(t)
+	for name, opts := range map[string][]statuspage.Option{
+		"nil balancer":       {statuspage.WithBalancer("x", nil)},
+		"typed nil balancer": {statuspage.WithBalancer("x", typedNil)},
+		"duplicate balancer": {statuspage.WithBalancer("x", b), statuspage.WithBalancer("x", b)},
+		"nil rows":           {statuspage.WithPool("x", nil)},
+		"empty control":      {statuspage.WithControl("x", statuspage.Control{})},
+		"min above max":      {statuspage.WithControl("x", statuspage.Control{Get: ok.Get, Set: ok.Set, Min: 2, Max: 1})},
+		"duplicate control":  {statuspage.WithControl("x", ok), statuspage.WithControl("x", ok)},
+		"nil resizer":        {statuspage.WithControl("x", statuspage.SizeControl(nil, 1, 2))},
+		"typed nil resizer":  {statuspage.WithControl("x", statuspage.SizeControl(nilHerd, 1, 2))},
+		"nil option":         {nil},
 	} {
-		if _, err := statuspage.New(o); err == nil {
-			t.Error("bad option accepted")
+		if _, err := statuspage.New(opts...); !errors.Is(err, statuspage.ErrInvalidArgument) {
+			t.Errorf("%s: err %v, want ErrInvalidArgument", name, err)
 		}
+	}
+	if _, err := statuspage.New(statuspage.WithBalancer("x", b), statuspage.WithBalancer("y", b), statuspage.WithControl("x", ok)); err != nil {
+		t.Errorf("distinct names refused: %v", err)
 	}
 }
