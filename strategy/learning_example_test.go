@@ -1,6 +1,8 @@
 package strategy_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -11,39 +13,34 @@ import (
 // PeakEWMA, fed outcomes, keeps calls away from a host that fails and from
 // one that is slow. The clock and the random numbers are fixed here so that
 // the output is repeatable; a balancer uses the real ones.
-func ExampleNewPeakEWMA() {
-	var now int64 = 1
-	clock := func() int64 { return now }
-	hosts := []*strategy.Stats{
-		strategy.NewStats("fast:80", 1, strategy.WithClock(clock)),
-		strategy.NewStats("slow:80", 1, strategy.WithClock(clock)),
-		strategy.NewStats("failing:80", 1, strategy.WithClock(clock)),
-		strategy.NewStats("also-fast:80", 1, strategy.WithClock(clock)),
-	}
-	s, err := strategy.NewPeakEWMA(strategy.WithRand(rand.NewPCG(1, 2)))
+func ExamplePeakEWMA() {
+	var now time.Duration = 1
+	set, err := strategy.NewHostSet[string](strategy.PeakEWMA{Rand: rand.NewPCG(1, 2)},
+		strategy.WithClock(func() time.Duration { return now }))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	p := s.NewPicker(hosts)
+	var members []strategy.Member[string]
+	for _, addr := range []string{"fast:80", "slow:80", "failing:80", "also-fast:80"} {
+		members = append(members, strategy.Member[string]{Host: set.NewHost(addr, 1), Value: addr})
+	}
+	set.Update(members, nil)
+	errFailed := errors.New("failed")
 	calls := map[string]int{}
 	for range 2000 {
-		h := hosts[p.Pick()]
-		calls[h.Address()]++
-		start := h.Begin()
-		latency, failed := time.Millisecond, false
-		switch h.Address() {
+		m, _ := set.Pick(nil)
+		calls[m.Value]++
+		start := m.Host.Begin()
+		latency, err := time.Millisecond, error(nil)
+		switch m.Value {
 		case "slow:80":
 			latency = 20 * time.Millisecond
 		case "failing:80":
-			failed = true
+			err = errFailed
 		}
-		now += int64(latency)
-		score := strategy.HostUp
-		if failed {
-			score = strategy.HostDown
-		}
-		h.End(start, now, failed, score)
+		now += latency
+		m.Host.Record(context.Background(), start, err)
 	}
 	fmt.Println("slow and failing hosts got under 2% of the calls:", calls["slow:80"]+calls["failing:80"] < 40)
 	// Output: slow and failing hosts got under 2% of the calls: true
@@ -51,25 +48,23 @@ func ExampleNewPeakEWMA() {
 
 // Softmax shares calls by score: with temperature 0.1, a host that fails one
 // call in ten gets e⁻¹ of the traffic of a host that never fails.
-func ExampleNewSoftmax() {
-	var now int64 = 1
-	clock := func() int64 { return now }
-	good := strategy.NewStats("good:80", 1, strategy.WithClock(clock))
-	flaky := strategy.NewStats("flaky:80", 1, strategy.WithClock(clock))
+func ExampleSoftmax() {
+	var now time.Duration = 1
+	clock := strategy.WithClock(func() time.Duration { return now })
+	good, _ := strategy.NewHost("good:80", 1, clock)
+	flaky, _ := strategy.NewHost("flaky:80", 1, clock)
+	ctx := context.Background()
 	for i := range 1000 {
-		good.Observe(now, time.Millisecond, false, strategy.HostUp)
+		g, f := good.Begin(), flaky.Begin()
+		now += time.Millisecond
+		good.Record(ctx, g, nil)
 		if i%10 == 0 {
-			flaky.Observe(now, time.Millisecond, true, strategy.HostDown)
+			flaky.Record(ctx, f, errors.New("failed"))
 		} else {
-			flaky.Observe(now, time.Millisecond, false, strategy.HostUp)
+			flaky.Record(ctx, f, nil)
 		}
 	}
-	s, err := strategy.NewSoftmax(0.1, strategy.WithRand(rand.NewPCG(3, 4)))
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	p := s.NewPicker([]*strategy.Stats{good, flaky})
+	p := strategy.Softmax{Temperature: 0.1, Bandit: strategy.Bandit{Rand: rand.NewPCG(3, 4)}}.NewPicker([]*strategy.Host{good, flaky})
 	n := [2]int{}
 	for range 100000 {
 		n[p.Pick()]++
@@ -78,43 +73,55 @@ func ExampleNewSoftmax() {
 	// Output: flaky/good traffic: 0.37
 }
 
-// Least-in-flight with k = 2 (P2C) sends a call to the less loaded of two
-// random hosts.
-func ExampleNewLeastInFlight() {
-	hosts := []*strategy.Stats{strategy.NewStats("busy:80", 1), strategy.NewStats("idle:80", 1)}
+// Least-in-flight with two choices (P2C, its default) sends a call to the
+// less loaded of two random hosts.
+func ExampleLeastInFlight() {
+	busy, _ := strategy.NewHost("busy:80", 1)
+	idle, _ := strategy.NewHost("idle:80", 1)
 	for range 3 {
-		hosts[0].Begin() // three calls under way
+		busy.Begin() // three calls under way
 	}
-	s, err := strategy.NewLeastInFlight(2)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Println(hosts[s.NewPicker(hosts).Pick()].Address())
+	hosts := []*strategy.Host{busy, idle}
+	fmt.Println(hosts[strategy.LeastInFlight{}.NewPicker(hosts).Pick()].Address())
 	// Output: idle:80
 }
 
-// Bad parameters are errors, comparable with errors.Is.
-func ExampleNewEpsilonGreedy() {
-	_, err := strategy.NewEpsilonGreedy(1.5)
+// Bad parameters are errors, comparable with errors.Is; the zero value of
+// every strategy is valid and means its defaults.
+func ExampleValidate() {
+	err := strategy.Validate(strategy.EpsilonGreedy{Epsilon: 1.5})
 	fmt.Println(err)
-	// Output: strategy: invalid argument: epsilon 1.5 outside [0,1]
+	fmt.Println(errors.Is(err, strategy.ErrInvalidArgument))
+	fmt.Println(strategy.Validate(strategy.EpsilonGreedy{}), strategy.EpsilonGreedy{}.Name())
+	// Output:
+	// strategy: invalid argument: epsilon-greedy: epsilon 1.5 outside [0,1]
+	// true
+	// <nil> epsilon-greedy(0.1)
 }
 
 // The peak-sensitive latency average jumps to a slow response at once and
 // forgets it over the short window.
-func ExampleStats_PeakLatency() {
-	var now int64 = 1
-	s := strategy.NewStats("a:80", 1, strategy.WithClock(func() int64 { return now }), strategy.WithShortWindow(time.Second))
-	s.Observe(now, time.Millisecond, false, strategy.HostUp)
-	now += int64(10 * time.Millisecond)
-	s.Observe(now, 50*time.Millisecond, false, strategy.HostUp)
-	fmt.Println("after a slow call:", s.PeakLatency(now))
-	for range 100 {
-		now += int64(10 * time.Millisecond)
-		s.Observe(now, time.Millisecond, false, strategy.HostUp)
+func ExampleHost_Stats() {
+	var now time.Duration = 1
+	h, err := strategy.NewHost("a:80", 1, strategy.WithClock(func() time.Duration { return now }), strategy.WithShortWindow(time.Second))
+	if err != nil {
+		fmt.Println(err)
+		return
 	}
-	fmt.Println("a second of fast calls later:", s.PeakLatency(now).Round(time.Millisecond))
+	call := func(latency time.Duration) {
+		start := h.Begin()
+		now += latency
+		h.Record(context.Background(), start, nil)
+	}
+	call(time.Millisecond)
+	now += 9 * time.Millisecond
+	call(50 * time.Millisecond)
+	fmt.Println("after a slow call:", h.Stats().PeakLatency)
+	for range 100 {
+		now += 9 * time.Millisecond
+		call(time.Millisecond)
+	}
+	fmt.Println("a second of fast calls later:", h.Stats().PeakLatency.Round(time.Millisecond))
 	// Output:
 	// after a slow call: 50ms
 	// a second of fast calls later: 19ms

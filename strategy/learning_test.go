@@ -1,11 +1,10 @@
 package strategy_test
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,18 +12,14 @@ import (
 	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
-// lrnClock is the simulated time of the learning tests.
-type lrnClock struct{ now int64 }
-
-func (c *lrnClock) read() int64 { return c.now }
-
 // lrnHosts returns n hosts on clk with short windows, so that the tests see
 // learning and forgetting within seconds of simulated time.
-func lrnHosts(n int, clk *lrnClock) []*strategy.Stats {
-	hs := make([]*strategy.Stats, n)
+func lrnHosts(tb testing.TB, n int, clk *fakeClock) []*strategy.Host {
+	tb.Helper()
+	hs := make([]*strategy.Host, n)
 	for i := range hs {
-		hs[i] = strategy.NewStats(fmt.Sprintf("h%d:80", i), 1,
-			strategy.WithClock(clk.read), strategy.WithWindow(2*time.Second), strategy.WithShortWindow(time.Second))
+		hs[i] = newHost(tb, fmt.Sprintf("h%d:80", i), 1,
+			clk.option(), strategy.WithWindow(2*time.Second), strategy.WithShortWindow(time.Second))
 	}
 	return hs
 }
@@ -34,7 +29,7 @@ type outcome func(i int) (latency time.Duration, failed bool)
 
 // lrnDrive makes one call per step of simulated time for d, each to the host
 // p picks, records its outcome and returns how many calls each host got.
-func lrnDrive(p strategy.Picker, hs []*strategy.Stats, clk *lrnClock, d, step time.Duration, out outcome) []int {
+func lrnDrive(p strategy.Picker, hs []*strategy.Host, clk *fakeClock, d, step time.Duration, out outcome) []int {
 	got := make([]int, len(hs))
 	for end := clk.now + int64(d); clk.now < end; {
 		i := p.Pick()
@@ -45,7 +40,7 @@ func lrnDrive(p strategy.Picker, hs []*strategy.Stats, clk *lrnClock, d, step ti
 		if failed {
 			score = strategy.HostDown
 		}
-		hs[i].Observe(clk.now, lat, failed, score)
+		strategy.Observe(hs[i], clk.now, lat, failed, score)
 	}
 	return got
 }
@@ -58,35 +53,32 @@ func share(got []int, i int) float64 {
 	return float64(got[i]) / float64(total)
 }
 
-func seeded(seed uint64) strategy.Option { return strategy.WithRand(rand.NewPCG(seed, seed+1)) }
+// seeded is a source of random numbers for a repeatable picker.
+func seeded(seed uint64) rand.Source { return rand.NewPCG(seed, seed+1) }
 
-// must turns a constructor's result into its strategy, failing t on error.
-func must(t testing.TB) func(strategy.Strategy, error) strategy.Strategy {
-	return func(s strategy.Strategy, err error) strategy.Strategy {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-}
+// bandit is the bandits' shared config with a seeded source.
+func bandit(seed uint64) strategy.Bandit { return strategy.Bandit{Rand: seeded(seed)} }
+
+// greedy is an epsilon that never explores: Epsilon 0 means the default,
+// and this one rounds to no exploring pick at all.
+const greedy = math.SmallestNonzeroFloat64
 
 // learners are the strategies that learn from outcomes, seeded.
-func learners(t testing.TB) []strategy.Strategy {
+func learners() []strategy.Strategy {
 	return []strategy.Strategy{
-		must(t)(strategy.NewEpsilonGreedy(0.1, seeded(1))),
-		must(t)(strategy.NewSoftmax(0.1, seeded(2))),
-		must(t)(strategy.NewUCB1(seeded(3))),
-		must(t)(strategy.NewThompson(seeded(4))),
-		must(t)(strategy.NewPeakEWMA(seeded(5))),
+		strategy.EpsilonGreedy{Epsilon: 0.1, Bandit: bandit(1)},
+		strategy.Softmax{Temperature: 0.1, Bandit: bandit(2)},
+		strategy.UCB1{Bandit: bandit(3)},
+		strategy.Thompson{Bandit: bandit(4)},
+		strategy.PeakEWMA{Rand: seeded(5)},
 	}
 }
 
 func TestLearnersShunAFailingHostAndTakeItBackWhenItRecovers(t *testing.T) {
-	for _, s := range learners(t) {
+	for _, s := range learners() {
 		t.Run(s.Name(), func(t *testing.T) {
-			clk := &lrnClock{now: 1}
-			hs := lrnHosts(5, clk)
+			clk := &fakeClock{now: 1}
+			hs := lrnHosts(t, 5, clk)
 			p := s.NewPicker(hs)
 			broken := true
 			out := func(i int) (time.Duration, bool) { return time.Millisecond, i == 0 && broken }
@@ -106,10 +98,10 @@ func TestLearnersShunAFailingHostAndTakeItBackWhenItRecovers(t *testing.T) {
 }
 
 func TestLearnersTryNewHosts(t *testing.T) {
-	for _, s := range learners(t) {
+	for _, s := range learners() {
 		t.Run(s.Name(), func(t *testing.T) {
-			clk := &lrnClock{now: 1}
-			hs := lrnHosts(4, clk)
+			clk := &fakeClock{now: 1}
+			hs := lrnHosts(t, 4, clk)
 			ok := func(int) (time.Duration, bool) { return time.Millisecond, false }
 			lrnDrive(s.NewPicker(hs[:3]), hs[:3], clk, 3*time.Second, time.Millisecond, ok)
 			// Host 3 joins: a new picker over the four.
@@ -122,9 +114,9 @@ func TestLearnersTryNewHosts(t *testing.T) {
 }
 
 func TestPeakEWMAAvoidsSlowHost(t *testing.T) {
-	clk := &lrnClock{now: 1}
-	hs := lrnHosts(4, clk)
-	p := must(t)(strategy.NewPeakEWMA(seeded(7))).NewPicker(hs)
+	clk := &fakeClock{now: 1}
+	hs := lrnHosts(t, 4, clk)
+	p := strategy.PeakEWMA{Rand: seeded(7)}.NewPicker(hs)
 	out := func(i int) (time.Duration, bool) {
 		if i == 0 {
 			return 10 * time.Millisecond, false
@@ -147,20 +139,22 @@ func TestPeakEWMAPenalisesFastFailures(t *testing.T) {
 		return time.Millisecond, false
 	}
 	for _, tc := range []struct {
-		penalty  float64
+		s        strategy.PeakEWMA
 		min, max float64
 	}{
-		{penalty: 0, min: 0.25, max: 1},
-		{penalty: strategy.DefaultFailurePenalty, min: 0, max: 0.05},
+		{s: strategy.PeakEWMA{Classic: true}, min: 0.25, max: 1},
+		{s: strategy.PeakEWMA{}, min: 0, max: 0.05},
+		{s: strategy.PeakEWMA{FailurePenalty: strategy.DefaultFailurePenalty}, min: 0, max: 0.05},
 	} {
-		clk := &lrnClock{now: 1}
-		hs := lrnHosts(4, clk)
-		p := must(t)(strategy.NewPeakEWMA(seeded(8), strategy.WithFailurePenalty(tc.penalty))).NewPicker(hs)
+		clk := &fakeClock{now: 1}
+		hs := lrnHosts(t, 4, clk)
+		tc.s.Rand = seeded(8)
+		p := tc.s.NewPicker(hs)
 		lrnDrive(p, hs, clk, time.Second, time.Millisecond, out)
 		got := lrnDrive(p, hs, clk, 5*time.Second, time.Millisecond, out)
 		if s := share(got, 0); s < tc.min || s > tc.max {
-			t.Errorf("penalty %v: the fast-failing host got %.1f%% of the calls (%v), want %.0f%%..%.0f%%",
-				tc.penalty, 100*s, got, 100*tc.min, 100*tc.max)
+			t.Errorf("%s, penalty %v: the fast-failing host got %.1f%% of the calls (%v), want %.0f%%..%.0f%%",
+				tc.s.Name(), tc.s.FailurePenalty, 100*s, got, 100*tc.min, 100*tc.max)
 		}
 	}
 }
@@ -168,30 +162,31 @@ func TestPeakEWMAPenalisesFastFailures(t *testing.T) {
 func TestPeakEWMAInitialLatency(t *testing.T) {
 	ok := func(int) (time.Duration, bool) { return time.Millisecond, false }
 	for _, tc := range []struct {
-		opts     []strategy.Option
+		s        strategy.PeakEWMA
 		min, max float64
 	}{
 		// By default a new host is assumed average, and gets its share.
-		{opts: nil, min: 0.15, max: 1},
-		// Assumed slow, it gets little more than exploration.
-		{opts: []strategy.Option{strategy.WithInitialLatency(time.Second), strategy.WithExploration(0)}, min: 0, max: 0.01},
+		{s: strategy.PeakEWMA{}, min: 0.15, max: 1},
+		// Assumed slow, it gets next to nothing.
+		{s: strategy.PeakEWMA{InitialLatency: time.Second}, min: 0, max: 0.01},
 	} {
-		clk := &lrnClock{now: 1}
-		hs := lrnHosts(4, clk)
-		lrnDrive(must(t)(strategy.NewPeakEWMA(seeded(9))).NewPicker(hs[:3]), hs[:3], clk, time.Second, time.Millisecond, ok)
-		p := must(t)(strategy.NewPeakEWMA(append(tc.opts, seeded(10))...)).NewPicker(hs)
+		clk := &fakeClock{now: 1}
+		hs := lrnHosts(t, 4, clk)
+		lrnDrive(strategy.PeakEWMA{Rand: seeded(9)}.NewPicker(hs[:3]), hs[:3], clk, time.Second, time.Millisecond, ok)
+		tc.s.Rand = seeded(10)
+		p := tc.s.NewPicker(hs)
 		got := make([]int, 4)
 		for range 1000 {
 			got[p.Pick()]++ // no outcomes yet: the assumption alone decides
 		}
 		if s := share(got, 3); s < tc.min || s > tc.max {
-			t.Errorf("%v: new host got %.1f%% of the picks (%v), want %.0f%%..%.0f%%", tc.opts, 100*s, got, 100*tc.min, 100*tc.max)
+			t.Errorf("initial latency %v: new host got %.1f%% of the picks (%v), want %.0f%%..%.0f%%", tc.s.InitialLatency, 100*s, got, 100*tc.min, 100*tc.max)
 		}
 	}
 }
 
 func TestLeastInFlightPrefersLessLoadedHosts(t *testing.T) {
-	load := func(hs []*strategy.Stats, inflight ...int) {
+	load := func(hs []*strategy.Host, inflight ...int) {
 		for i, n := range inflight {
 			for range n {
 				hs[i].Begin()
@@ -214,8 +209,8 @@ func TestLeastInFlightPrefersLessLoadedHosts(t *testing.T) {
 		{k: 3, hosts: 3, inflight: []int{2, 0, 1}, idle: 1, want: 1},
 		{k: 10, hosts: 3, inflight: []int{2, 1, 0}, idle: 2, want: 1},
 	} {
-		s := must(t)(strategy.NewLeastInFlight(tc.k, seeded(11)))
-		hs := lrnHosts(tc.hosts, &lrnClock{})
+		s := strategy.LeastInFlight{Choices: tc.k, Rand: seeded(11)}
+		hs := lrnHosts(t, tc.hosts, &fakeClock{})
 		load(hs, tc.inflight...)
 		p := s.NewPicker(hs)
 		got := make([]int, tc.hosts)
@@ -229,12 +224,12 @@ func TestLeastInFlightPrefersLessLoadedHosts(t *testing.T) {
 }
 
 func TestLeastInFlightHonoursWeights(t *testing.T) {
-	hs := lrnHosts(2, &lrnClock{})
+	hs := lrnHosts(t, 2, &fakeClock{})
 	hs[1].SetWeight(4)
 	for range 2 { // host 1: (2+1)/4 per unit of weight, host 0: (0+1)/1
 		hs[1].Begin()
 	}
-	p := strategy.P2C().NewPicker(hs)
+	p := strategy.LeastInFlight{}.NewPicker(hs)
 	for range 100 {
 		if i := p.Pick(); i != 1 {
 			t.Fatalf("picked host %d; host 1 has fewer requests in flight per unit of weight", i)
@@ -243,8 +238,8 @@ func TestLeastInFlightHonoursWeights(t *testing.T) {
 }
 
 func TestSoftmaxSharesFollowScores(t *testing.T) {
-	clk := &lrnClock{now: 1}
-	hs := lrnHosts(3, clk)
+	clk := &fakeClock{now: 1}
+	hs := lrnHosts(t, 3, clk)
 	hs[2].SetWeight(3)
 	// Hosts 0 and 2 never fail; host 1 fails one call in five.
 	for k := range 1000 {
@@ -255,10 +250,10 @@ func TestSoftmaxSharesFollowScores(t *testing.T) {
 			if failed {
 				score = strategy.HostDown
 			}
-			h.Observe(clk.now, time.Millisecond, failed, score)
+			strategy.Observe(h, clk.now, time.Millisecond, failed, score)
 		}
 	}
-	p := must(t)(strategy.NewSoftmax(0.1, seeded(12))).NewPicker(hs)
+	p := strategy.Softmax{Temperature: 0.1, Bandit: bandit(12)}.NewPicker(hs)
 	got := make([]int, 3)
 	for range 200000 {
 		got[p.Pick()]++
@@ -276,12 +271,12 @@ func TestSoftmaxSharesFollowScores(t *testing.T) {
 
 func TestThompsonAndUCBShareEqualHosts(t *testing.T) {
 	for _, s := range []strategy.Strategy{
-		must(t)(strategy.NewThompson(seeded(13))),
-		must(t)(strategy.NewUCB1(seeded(14))),
-		must(t)(strategy.NewEpsilonGreedy(0, seeded(15))),
+		strategy.Thompson{Bandit: bandit(13)},
+		strategy.UCB1{Bandit: bandit(14)},
+		strategy.EpsilonGreedy{Epsilon: greedy, Bandit: bandit(15)},
 	} {
-		clk := &lrnClock{now: 1}
-		hs := lrnHosts(4, clk)
+		clk := &fakeClock{now: 1}
+		hs := lrnHosts(t, 4, clk)
 		got := lrnDrive(s.NewPicker(hs), hs, clk, 20*time.Second, time.Millisecond, func(int) (time.Duration, bool) { return time.Millisecond, false })
 		for i := range got {
 			if sh := share(got, i); sh < 0.15 || sh > 0.35 {
@@ -292,13 +287,13 @@ func TestThompsonAndUCBShareEqualHosts(t *testing.T) {
 }
 
 func TestMemoizedTableWaitsForTheInterval(t *testing.T) {
-	clk := &lrnClock{now: 1}
-	hs := lrnHosts(2, clk)
-	p := must(t)(strategy.NewEpsilonGreedy(0, seeded(16), strategy.WithMemoize(100*time.Millisecond))).NewPicker(hs)
+	clk := &fakeClock{now: 1}
+	hs := lrnHosts(t, 2, clk)
+	p := strategy.EpsilonGreedy{Epsilon: greedy, Bandit: strategy.Bandit{Memoize: 100 * time.Millisecond, Rand: seeded(16)}}.NewPicker(hs)
 	// Host 0 starts failing 10 ms after the table was computed.
 	clk.now += int64(10 * time.Millisecond)
 	for range 50 {
-		hs[0].Observe(clk.now, time.Millisecond, true, strategy.HostDown)
+		strategy.Observe(hs[0], clk.now, time.Millisecond, true, strategy.HostDown)
 	}
 	got := make([]int, 2)
 	for range 1000 {
@@ -310,7 +305,7 @@ func TestMemoizedTableWaitsForTheInterval(t *testing.T) {
 	// Past the interval, the next observation of host 0 shows the table is
 	// stale, and the first pick that lands on it refreshes it.
 	clk.now += int64(100 * time.Millisecond)
-	hs[0].Observe(clk.now, time.Millisecond, true, strategy.HostDown)
+	strategy.Observe(hs[0], clk.now, time.Millisecond, true, strategy.HostDown)
 	p.Pick()
 	got = make([]int, 2)
 	for range 1000 {
@@ -322,10 +317,13 @@ func TestMemoizedTableWaitsForTheInterval(t *testing.T) {
 }
 
 func TestWithoutMemoizationEveryPickSeesTheLatest(t *testing.T) {
-	clk := &lrnClock{now: 1}
-	hs := lrnHosts(2, clk)
-	p := must(t)(strategy.NewEpsilonGreedy(0, seeded(17), strategy.WithMemoize(0))).NewPicker(hs)
-	hs[1].Observe(clk.now, time.Millisecond, true, strategy.HostDown)
+	clk := &fakeClock{now: 1}
+	hs := lrnHosts(t, 2, clk)
+	// The shortest memoization interval: the table is as old as the last
+	// tick of the clock.
+	p := strategy.EpsilonGreedy{Epsilon: greedy, Bandit: strategy.Bandit{Memoize: time.Nanosecond, Rand: seeded(17)}}.NewPicker(hs)
+	clk.advance(time.Nanosecond)
+	strategy.Observe(hs[1], clk.now, time.Millisecond, true, strategy.HostDown)
 	for range 100 {
 		if i := p.Pick(); i != 0 {
 			t.Fatalf("picked the host that just failed")
@@ -333,24 +331,24 @@ func TestWithoutMemoizationEveryPickSeesTheLatest(t *testing.T) {
 	}
 }
 
-func TestScoreFuncChangesTheRanking(t *testing.T) {
-	clk := &lrnClock{now: 1}
-	hs := lrnHosts(2, clk)
+func TestTransformChangesTheRanking(t *testing.T) {
+	clk := &fakeClock{now: 1}
+	hs := lrnHosts(t, 2, clk)
 	for range 10 {
-		hs[0].Observe(clk.now, time.Millisecond, true, strategy.HostDown)
-		hs[1].Observe(clk.now, time.Millisecond, false, strategy.HostUp)
+		strategy.Observe(hs[0], clk.now, time.Millisecond, true, strategy.HostDown)
+		strategy.Observe(hs[1], clk.now, time.Millisecond, false, strategy.HostUp)
 	}
 	// A score function that prefers failure (and strays out of [0,1],
 	// which must be clamped rather than break the ranking).
 	invert := func(s float64) float64 { return 1.5 - 2*s }
-	p := must(t)(strategy.NewEpsilonGreedy(0, seeded(18), strategy.WithScoreFunc(invert))).NewPicker(hs)
+	p := strategy.EpsilonGreedy{Epsilon: greedy, Bandit: strategy.Bandit{Transform: invert, Rand: seeded(18)}}.NewPicker(hs)
 	for range 100 {
 		if i := p.Pick(); i != 0 {
 			t.Fatalf("picked host %d; the score function rates host 0 best", i)
 		}
 	}
 	nan := func(float64) float64 { return math.NaN() }
-	p = must(t)(strategy.NewSoftmax(0.1, seeded(19), strategy.WithScoreFunc(nan))).NewPicker(hs)
+	p = strategy.Softmax{Bandit: strategy.Bandit{Transform: nan, Rand: seeded(19)}}.NewPicker(hs)
 	for range 100 {
 		if i := p.Pick(); i < 0 || i > 1 {
 			t.Fatalf("NaN scores: picked %d", i)
@@ -359,26 +357,24 @@ func TestScoreFuncChangesTheRanking(t *testing.T) {
 }
 
 func TestSeededPickersRepeat(t *testing.T) {
-	for _, build := range []func() (strategy.Strategy, error){
-		func() (strategy.Strategy, error) { return strategy.NewEpsilonGreedy(0.5, seeded(20)) },
-		func() (strategy.Strategy, error) { return strategy.NewSoftmax(1, seeded(20)) },
-		func() (strategy.Strategy, error) { return strategy.NewThompson(seeded(20)) },
-		func() (strategy.Strategy, error) { return strategy.NewLeastInFlight(3, seeded(20)) },
-		func() (strategy.Strategy, error) {
-			return strategy.NewPeakEWMA(seeded(20), strategy.WithExploration(0.5))
-		},
+	for _, build := range []func() strategy.Strategy{
+		func() strategy.Strategy { return strategy.EpsilonGreedy{Epsilon: 0.5, Bandit: bandit(20)} },
+		func() strategy.Strategy { return strategy.Softmax{Temperature: 1, Bandit: bandit(20)} },
+		func() strategy.Strategy { return strategy.Thompson{Bandit: bandit(20)} },
+		func() strategy.Strategy { return strategy.LeastInFlight{Choices: 3, Rand: seeded(20)} },
+		func() strategy.Strategy { return strategy.PeakEWMA{Exploration: 0.5, Rand: seeded(20)} },
 	} {
 		var runs [2][]int
 		for r := range runs {
-			s := must(t)(build())
-			hs := lrnHosts(7, &lrnClock{now: 1})
+			s := build()
+			hs := lrnHosts(t, 7, &fakeClock{now: 1})
 			p := s.NewPicker(hs)
 			for range 200 {
 				runs[r] = append(runs[r], p.Pick())
 			}
 		}
 		if fmt.Sprint(runs[0]) != fmt.Sprint(runs[1]) {
-			t.Errorf("%s: two pickers with the same seed differ", must(t)(build()).Name())
+			t.Errorf("%s: two pickers with the same seed differ", build().Name())
 		}
 	}
 }
@@ -388,10 +384,10 @@ func TestLearningPickersOverFewHosts(t *testing.T) {
 		if i := s.NewPicker(nil).Pick(); i != -1 {
 			t.Errorf("%s over no hosts picked %d", s.Name(), i)
 		}
-		if i := s.NewPicker(lrnHosts(1, &lrnClock{})).Pick(); i != 0 {
+		if i := s.NewPicker(lrnHosts(t, 1, &fakeClock{})).Pick(); i != 0 {
 			t.Errorf("%s over one host picked %d", s.Name(), i)
 		}
-		p := s.NewPicker(lrnHosts(2, &lrnClock{}))
+		p := s.NewPicker(lrnHosts(t, 2, &fakeClock{}))
 		for range 100 {
 			if i := p.Pick(); i != 0 && i != 1 {
 				t.Fatalf("%s over two hosts picked %d", s.Name(), i)
@@ -401,14 +397,17 @@ func TestLearningPickersOverFewHosts(t *testing.T) {
 }
 
 func TestLearningPickersDoNotAllocate(t *testing.T) {
-	hs := benchHosts(50)
+	hs := benchHosts(t, 50)
+	unmemoized := strategy.Bandit{Memoize: time.Nanosecond}
 	all := append(learningStrategies(t),
-		must(t)(strategy.NewSoftmax(0.1, strategy.WithMemoize(0))),
-		must(t)(strategy.NewThompson(strategy.WithMemoize(0))),
-		must(t)(strategy.NewUCB1(strategy.WithMemoize(0))),
-		must(t)(strategy.NewEpsilonGreedy(0.1, strategy.WithMemoize(0))),
-		must(t)(strategy.NewLeastInFlight(50)),
-		must(t)(strategy.NewLeastInFlight(20)))
+		strategy.Softmax{Bandit: unmemoized},
+		strategy.Thompson{Bandit: unmemoized},
+		strategy.UCB1{Bandit: unmemoized},
+		strategy.EpsilonGreedy{Bandit: unmemoized},
+		strategy.LeastInFlight{Choices: 50},
+		strategy.LeastInFlight{Choices: 20},
+		strategy.PeakEWMA{Choices: 8},
+		strategy.PeakEWMA{Exploration: 0.1})
 	for _, s := range all {
 		p := s.NewPicker(hs)
 		if n := testing.AllocsPerRun(1000, func() { p.Pick() }); n != 0 {
@@ -419,10 +418,10 @@ func TestLearningPickersDoNotAllocate(t *testing.T) {
 
 func TestLearningPickersUnderConcurrentLoad(t *testing.T) {
 	all := append(learningStrategies(t),
-		must(t)(strategy.NewSoftmax(0.1, strategy.WithMemoize(0))),
-		must(t)(strategy.NewThompson(strategy.WithMemoize(time.Microsecond))))
+		strategy.Softmax{Bandit: strategy.Bandit{Memoize: time.Nanosecond}},
+		strategy.Thompson{Bandit: strategy.Bandit{Memoize: time.Microsecond}})
 	for _, s := range all {
-		hs := benchHosts(8)
+		hs := benchHosts(t, 8)
 		p := s.NewPicker(hs)
 		var wg sync.WaitGroup
 		for g := range 4 {
@@ -436,8 +435,11 @@ func TestLearningPickersUnderConcurrentLoad(t *testing.T) {
 						return
 					}
 					start := hs[i].Begin()
-					failed := (g+k+i)%7 == 0
-					hs[i].Done(start, failed, map[bool]float64{false: strategy.HostUp, true: strategy.HostDown}[failed])
+					var err error
+					if (g+k+i)%7 == 0 {
+						err = errBackend
+					}
+					hs[i].Record(context.Background(), start, err)
 				}
 			}()
 		}
@@ -447,75 +449,5 @@ func TestLearningPickersUnderConcurrentLoad(t *testing.T) {
 				t.Fatalf("%s: %s has %d in flight after the load", s.Name(), h.Address(), h.InFlight())
 			}
 		}
-	}
-}
-
-func TestLearningStrategyNames(t *testing.T) {
-	for _, tc := range []struct {
-		s    strategy.Strategy
-		want string
-	}{
-		{must(t)(strategy.NewEpsilonGreedy(0.1)), "epsilon-greedy(0.1)"},
-		{must(t)(strategy.NewSoftmax(0.25)), "softmax(0.25)"},
-		{must(t)(strategy.NewUCB1()), "ucb1"},
-		{must(t)(strategy.NewThompson()), "thompson"},
-		{strategy.P2C(), "p2c"},
-		{must(t)(strategy.NewLeastInFlight(3)), "least-in-flight(3)"},
-		{strategy.PeakEWMA(), "peak-ewma"},
-		{must(t)(strategy.NewPeakEWMA(strategy.WithFailurePenalty(0))), "peak-ewma(classic)"},
-		{must(t)(strategy.NewPeakEWMA(strategy.WithFailurePenalty(0), strategy.WithChoices(2))), "peak-ewma(classic,k=2)"},
-		{must(t)(strategy.NewPeakEWMA(strategy.WithChoices(5))), "peak-ewma(k=5)"},
-	} {
-		if got := tc.s.Name(); got != tc.want {
-			t.Errorf("name %q, want %q", got, tc.want)
-		}
-	}
-}
-
-func TestBadParametersAreErrors(t *testing.T) {
-	clock := func() int64 { return 0 }
-	for name, build := range map[string]func() (strategy.Strategy, error){
-		"epsilon below 0":      func() (strategy.Strategy, error) { return strategy.NewEpsilonGreedy(-0.1) },
-		"epsilon above 1":      func() (strategy.Strategy, error) { return strategy.NewEpsilonGreedy(1.5) },
-		"epsilon NaN":          func() (strategy.Strategy, error) { return strategy.NewEpsilonGreedy(math.NaN()) },
-		"temperature 0":        func() (strategy.Strategy, error) { return strategy.NewSoftmax(0) },
-		"temperature negative": func() (strategy.Strategy, error) { return strategy.NewSoftmax(-1) },
-		"temperature infinite": func() (strategy.Strategy, error) { return strategy.NewSoftmax(math.Inf(1)) },
-		"temperature NaN":      func() (strategy.Strategy, error) { return strategy.NewSoftmax(math.NaN()) },
-		"k 0":                  func() (strategy.Strategy, error) { return strategy.NewLeastInFlight(0) },
-		"k negative":           func() (strategy.Strategy, error) { return strategy.NewLeastInFlight(-2) },
-		"negative memoize":     func() (strategy.Strategy, error) { return strategy.NewUCB1(strategy.WithMemoize(-time.Second)) },
-		"nil score func":       func() (strategy.Strategy, error) { return strategy.NewThompson(strategy.WithScoreFunc(nil)) },
-		"nil rand":             func() (strategy.Strategy, error) { return strategy.NewPeakEWMA(strategy.WithRand(nil)) },
-		"nil clock":            func() (strategy.Strategy, error) { return strategy.NewSoftmax(1, strategy.WithPickerClock(nil)) },
-		"nil option":           func() (strategy.Strategy, error) { return strategy.NewSoftmax(1, nil) },
-		"zero initial latency": func() (strategy.Strategy, error) { return strategy.NewPeakEWMA(strategy.WithInitialLatency(0)) },
-		"negative penalty":     func() (strategy.Strategy, error) { return strategy.NewPeakEWMA(strategy.WithFailurePenalty(-1)) },
-		"infinite penalty": func() (strategy.Strategy, error) {
-			return strategy.NewPeakEWMA(strategy.WithFailurePenalty(math.Inf(1)))
-		},
-		"NaN penalty": func() (strategy.Strategy, error) {
-			return strategy.NewPeakEWMA(strategy.WithFailurePenalty(math.NaN()))
-		},
-		"exploration 1":         func() (strategy.Strategy, error) { return strategy.NewPeakEWMA(strategy.WithExploration(1)) },
-		"exploration negative":  func() (strategy.Strategy, error) { return strategy.NewPeakEWMA(strategy.WithExploration(-0.1)) },
-		"exploration NaN":       func() (strategy.Strategy, error) { return strategy.NewPeakEWMA(strategy.WithExploration(math.NaN())) },
-		"choices 0":             func() (strategy.Strategy, error) { return strategy.NewPeakEWMA(strategy.WithChoices(0)) },
-		"choices 9":             func() (strategy.Strategy, error) { return strategy.NewPeakEWMA(strategy.WithChoices(9)) },
-		"choices for p2c":       func() (strategy.Strategy, error) { return strategy.NewLeastInFlight(2, strategy.WithChoices(3)) },
-		"memoize for peak-ewma": func() (strategy.Strategy, error) { return strategy.NewPeakEWMA(strategy.WithMemoize(time.Second)) },
-		"penalty for softmax":   func() (strategy.Strategy, error) { return strategy.NewSoftmax(1, strategy.WithFailurePenalty(1)) },
-		"score func for p2c": func() (strategy.Strategy, error) {
-			return strategy.NewLeastInFlight(2, strategy.WithPickerClock(clock), strategy.WithScoreFunc(func(s float64) float64 { return s }))
-		},
-	} {
-		s, err := build()
-		if !errors.Is(err, strategy.ErrInvalidArgument) || s != nil {
-			t.Errorf("%s: got %v, %v; want nil and an error wrapping ErrInvalidArgument", name, s, err)
-		}
-	}
-	_, err := strategy.NewPeakEWMA(strategy.WithMemoize(time.Second), strategy.WithScoreFunc(math.Sqrt))
-	if err == nil || !strings.Contains(err.Error(), "WithMemoize, WithScoreFunc not applicable to peak-ewma") {
-		t.Errorf("inapplicable options: %v", err)
 	}
 }
