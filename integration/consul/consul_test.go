@@ -36,7 +36,7 @@ func clientConfig(a *agent) *api.Config {
 // ends (before the agent is killed: cleanups run last-in first-out).
 func registered(t *testing.T, a *agent, reg *api.AgentServiceRegistration, opts ...consul.RegistrarOption) *consul.Registrar {
 	t.Helper()
-	opts = append([]consul.RegistrarOption{consul.WithCloseTimeout(5 * time.Second)}, opts...)
+	opts = append([]consul.RegistrarOption{consul.WithStopTimeout(5 * time.Second)}, opts...)
 	r, err := consul.NewRegistrarFromConfig(clientConfig(a), reg, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -47,8 +47,11 @@ func registered(t *testing.T, a *agent, reg *api.AgentServiceRegistration, opts 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := r.Close(); err != nil {
-			t.Errorf("registrar %s: Close: %v", reg.ID, err)
+		defer r.Stop()
+		dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer dcancel()
+		if err := r.Deregister(dctx); err != nil {
+			t.Errorf("registrar %s: Deregister: %v", reg.ID, err)
 		}
 	})
 	return r

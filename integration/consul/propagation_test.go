@@ -33,7 +33,7 @@ func TestPropagationDelay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	defer r.Stop()
 
 	var added, removed []time.Duration
 	for range propagationChanges {

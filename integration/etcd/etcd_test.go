@@ -55,7 +55,7 @@ func (l *errorLog) has(target error) bool {
 
 func register(t *testing.T, cli *clientv3.Client, in publisher.Instance, errs *errorLog) *etcdpub.Registrar {
 	t.Helper()
-	opts := []etcdpub.Option{etcdpub.WithTTL(ttl), etcdpub.WithBackoff(50*time.Millisecond, 500*time.Millisecond)}
+	opts := []etcdpub.RegistrarOption{etcdpub.WithTTL(ttl), etcdpub.WithBackoff(50*time.Millisecond, 500*time.Millisecond)}
 	if errs != nil {
 		opts = append(opts, etcdpub.WithErrorHandler(errs.add))
 	}
@@ -66,7 +66,7 @@ func register(t *testing.T, cli *clientv3.Client, in publisher.Instance, errs *e
 	if err := r.Register(ctx(t)); err != nil {
 		t.Fatalf("register %s: %v", in.Address, err)
 	}
-	t.Cleanup(func() { r.Close() })
+	t.Cleanup(func() { r.Stop() })
 	return r
 }
 
@@ -108,7 +108,7 @@ func TestBalancerFollowsEtcd(t *testing.T) {
 	}
 
 	// Deregistered: b's key goes, and so does its traffic.
-	if err := regB.Close(); err != nil {
+	if err := regB.Deregister(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
 	lbtest.WaitHosts(t, bal, a.addr, c.addr)
@@ -167,7 +167,7 @@ func TestBalancerFollowsEtcd(t *testing.T) {
 	tr.End(t)
 	t.Logf("%d calls succeeded while etcd was down, %d in all, none failed", okDuringOutage, tr.OK.Load())
 
-	if err := regD.Close(); err != nil {
+	if err := regD.Deregister(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
 	lbtest.WaitHosts(t, bal, a.addr, c.addr)
@@ -185,7 +185,7 @@ func registerEventually(t *testing.T, cli *clientv3.Client, in publisher.Instanc
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { r.Close() })
+	t.Cleanup(func() { r.Stop() })
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -325,9 +325,10 @@ func TestPropagationDelay(t *testing.T) {
 		}
 		at := seen.wait(t, addr)
 		delays = append(delays, at.Sub(start))
-		if err := r.Close(); err != nil {
+		if err := r.Deregister(ctx(t)); err != nil {
 			t.Fatal(err)
 		}
+		r.Stop()
 		lbtest.WaitHosts(t, bal)
 	}
 	p50, p99 := lbtest.Percentile(delays, 50), lbtest.Percentile(delays, 99)

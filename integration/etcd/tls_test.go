@@ -61,7 +61,7 @@ func TestTLSAndAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer reg.Close()
+	defer reg.Stop()
 	if err := reg.Register(ctx(t)); err != nil {
 		t.Fatalf("register over TLS with a password: %v", err)
 	}

@@ -84,6 +84,9 @@ func NewRegistrar(c RegistrarClient, key string, in publisher.Instance, opts ...
 	return &Registrar{client: c, key: key, value: value, cfg: cfg}, nil
 }
 
+// Key returns the key the registrar writes.
+func (r *Registrar) Key() string { return r.key }
+
 // Register grants a lease, puts the key under it and starts keeping the
 // lease alive in the background. It returns the first attempt's error (the
 // registrar is then not registered, and Register may be called again).
