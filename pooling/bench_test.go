@@ -9,13 +9,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/seed41aebe0c/lbkit/pooling"
+	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
 // The reference is github.com/jackc/puddle/v2, a well-known generic pool.
 // Both pools hold real TCP connections to a local echo server, and each
 // iteration borrows an idle one and gives it back. Compare with
 //
-//	go test -run '^$' -bench GetPut -benchmem -count 10 ./pooling > bench.txt
+//	go test -run '^$' -bench GetPut -benchmem -count 6 -benchtime 300ms ./pooling > bench.txt
 //	benchstat -col /impl bench.txt
 
 const benchConns = 4
@@ -24,8 +25,8 @@ func BenchmarkGetPut(b *testing.B) {
 	srv := startEcho(b)
 	d := tcpDriver(b)
 
-	lbkit := func(b *testing.B, opts ...pooling.Option) *pooling.Pool[net.Conn] {
-		opts = append([]pooling.Option{pooling.WithPrespawn(benchConns), pooling.WithMaxConns(30)}, opts...)
+	lbkit := func(b *testing.B, opts ...pooling.PoolOption) *pooling.Pool[net.Conn] {
+		opts = append([]pooling.PoolOption{pooling.WithPrespawn(benchConns), pooling.WithMaxConns(30)}, opts...)
 		p, err := pooling.NewPool[net.Conn](srv.addr, d, opts...)
 		if err != nil {
 			b.Fatal(err)
@@ -101,8 +102,14 @@ func BenchmarkGetPut(b *testing.B) {
 	// Like puddle, no test on borrow: the pool's own cost only.
 	run("impl=lbkit", func(b *testing.B) func() bool { return lbkitLoop(lbkit(b, pooling.WithoutTestOnBorrow())) })
 	run("impl=puddle", func(b *testing.B) func() bool { return puddleLoop(puddlePool(b)) })
-	// The default: NetDriver's non-blocking liveness check on every borrow.
-	run("impl=lbkit-tested", func(b *testing.B) func() bool { return lbkitLoop(lbkit(b)) })
+	// The defaults a user gets: test on borrow, skipped for a connection
+	// lent within DefaultTestOnBorrowAfter, which here is every one.
+	run("impl=lbkit-defaults", func(b *testing.B) func() bool { return lbkitLoop(lbkit(b)) })
+	// NetDriver's non-blocking liveness check on every borrow: what the
+	// window saves.
+	run("impl=lbkit-testevery", func(b *testing.B) func() bool {
+		return lbkitLoop(lbkit(b, pooling.WithTestOnBorrow(0)))
+	})
 	// With Prometheus metrics on every Get and Put.
 	run("impl=lbkit-metrics", func(b *testing.B) func() bool {
 		m, err := pooling.NewPrometheusMetrics(prometheus.NewRegistry(), "bench", nil)
@@ -132,7 +139,7 @@ func BenchmarkServiceGetConn(b *testing.B) {
 		if err != nil {
 			return false
 		}
-		return conn.Release(nil, pooling.HostUp) == nil
+		return conn.Release(nil, strategy.HostUp) == nil
 	}
 	b.Run("run=serial", func(b *testing.B) {
 		b.ReportAllocs()

@@ -2,7 +2,6 @@ package pooling
 
 import (
 	"context"
-	"errors"
 
 	"github.com/seed41aebe0c/lbkit/strategy"
 )
@@ -20,12 +19,16 @@ import (
 //	if err != nil {
 //		return err
 //	}
-//	defer func() { c.Release(err, pooling.HostUp) }()
+//	defer func() { c.Release(err, strategy.HostUp) }()
 type Conn[C any] struct {
-	e     *entry[C]
-	h     *host[C] // set when the Conn came from a Service
+	e   *entry[C]
+	gen uint32
+	// Set when the Conn came from a Service: the host's record, the
+	// start of the borrow, and the context GetConn was given, which
+	// decides whether a failure was the caller's own cancellation.
+	host  *strategy.Host
 	start strategy.Start
-	gen   uint32
+	ctx   context.Context
 }
 
 // Value returns the connection itself. The zero Conn returns C's zero value.
@@ -48,13 +51,16 @@ func (c Conn[C]) Address() string {
 
 // Release gives the connection back. err is the outcome of using it: nil,
 // or an error the driver judges (Driver.Temporary) temporary, keeps the
-// connection for reuse; a fatal one closes it. score, in [0,1], tells how
-// well the host served (HostUp, HostDown, or anything between such as an
-// inverse latency); a fatal error forces HostDown. The score and the time
-// since GetConn go into the host's statistics, which the service's strategy
-// reads. An error wrapping context.Canceled records nothing against the
-// host: the caller gave up, the host did not fail. For a Conn from
-// Pool.Get, score is ignored.
+// connection for reuse; a fatal one closes it.
+//
+// For a Conn from Service.GetConn, score (in [0,1]: strategy.HostUp,
+// strategy.HostDown, or anything between such as an inverse latency) tells
+// how well the host served; a fatal error forces HostDown. The score, the
+// failure if err is not nil, and the time since GetConn go into the host's
+// statistics (strategy.Host.RecordScore), which the service's strategy
+// reads. A failure while the context given to GetConn is cancelled records
+// nothing against the host: the caller gave up, the host did not fail. For
+// a Conn from Pool.Get, score is ignored.
 func (c Conn[C]) Release(err error, score float64) error {
 	return c.giveBack(err, score, false)
 }
@@ -74,20 +80,17 @@ func (c Conn[C]) giveBack(err error, score float64, discard bool) error {
 	if perr != nil {
 		return perr
 	}
-	if h := c.h; h != nil {
-		h.record(c.start, err, fatal, score)
+	if c.host != nil {
+		if fatal {
+			score = strategy.HostDown
+		}
+		c.host.RecordScore(c.ctx, c.start, err, score)
 	}
 	return nil
 }
 
-// outcomeScore is the all-or-nothing score of a call's error.
-func outcomeScore(err error) float64 {
-	if err != nil {
-		return HostDown
-	}
-	return HostUp
+// errorScore is the all-or-nothing score of a use that ended with err.
+func errorScore(err error) float64 {
+	score, _ := strategy.ErrorScorer(err, 0)
+	return score
 }
-
-// cancelled reports whether err says the caller gave up, which says nothing
-// about the host.
-func cancelled(err error) bool { return errors.Is(err, context.Canceled) }

@@ -15,33 +15,55 @@
 //	...use c.Value()...
 //	p.Put(c, err)           // kept, or closed if err is fatal for it
 //
-// Settings are functional options with exported defaults (pooly's where it
-// has one): WithMaxConns (changeable later with SetMaxConns),
-// WithIdleTimeout, WithMaxLifetime, WithWaitTimeout, WithConnRetries,
-// WithTestOnBorrow, WithPrespawn, WithCloseDeadline. Close waits for
-// borrowed connections up to the close deadline, ForceClose cuts the wait
-// short, and Stats reports counts in the style of database/sql.
+// Settings are PoolOptions with exported defaults (pooly's where it has
+// one): WithMaxConns (changeable later with SetMaxConns), WithIdleTimeout,
+// WithMaxLifetime, WithWaitTimeout, WithConnRetries, WithTestOnBorrow,
+// WithPrespawn, WithCloseDeadline, WithMetrics. Close waits for borrowed
+// connections up to the close deadline, ForceClose cuts the wait short, and
+// Stats reports counts in the style of database/sql.
+//
+// The test on borrow is on by default but, as in HikariCP, skipped for a
+// connection lent within DefaultTestOnBorrowAfter (500 ms): it was working a
+// moment ago, and NetDriver's test is a system call that would cost several
+// times the pool itself on every Get. An idle connection older than that is
+// tested, and replaced if its peer closed it.
 //
 // # Service: many hosts
 //
 // A Service[C] owns one pool per host; hosts are added and removed at
-// runtime. GetConn picks a host with any strategy.Strategy (round-robin by
-// default, as pooly; bandits such as epsilon-greedy and softmax learn from
-// the scores) and tries other hosts when one fails. Conn.Release(err, score)
-// records the score (a fatal error counts as HostDown) and the time the
-// connection was borrowed into the host's strategy.Stats. A caller's own
-// cancellation is never held against a host.
+// runtime. Its hosts are a strategy.HostSet, lbkit's one host-set core, the
+// same the load balancer picks endpoints on: GetConn picks a host with any
+// strategy.Strategy (strategy.RoundRobin{} by default, as pooly; bandits
+// such as strategy.EpsilonGreedy{} and strategy.Softmax{} learn from the
+// scores, with Bandit.Transform as pooly's score calculator) and tries
+// hosts not yet tried when one fails. Conn.Release(err, score) records the
+// score (a fatal error counts as strategy.HostDown) and the time the
+// connection was borrowed into the host's strategy.Host. A failure while
+// the context given to GetConn is cancelled is never held against a host.
+//
+// Options that only a Service understands are ServiceOptions: WithStrategy,
+// WithGetAttempts, WithHostOptions (strategy's host options: decay windows,
+// the Scorer of failed gets) and WithMetricsInterval. Every PoolOption is
+// also a ServiceOption; a service-only option given to NewPool or Factory
+// does not compile. Status reports every host as a HostStatus: its
+// strategy.HostStats and its pool's Stats.
 //
 // NewHTTPTransport turns a Service[net.Conn] into an *http.Transport whose
 // connections come from the service.
 //
 // # Endpoints
 //
-// Factory adapts pools to lbkit's endpoint factory (go-kit's sd.Factory
-// signature): every instance gets its own pool, every call borrows a
-// connection, runs a Call over it and gives it back with the call's error,
-// and removing the instance closes the pool. So a load balancer over a
-// publisher has a pool under every endpoint.
+// Factory returns a go-kit sd.Factory: every instance gets its own pool,
+// every call borrows a connection, runs a Call over it and gives it back
+// with the call's error, and removing the instance closes the pool. So a
+// load balancer (or any go-kit sd.Endpointer) over a publisher has a pool
+// under every endpoint.
+//
+// # Conventions
+//
+// Every invalid argument, typed nils included, is an error wrapping
+// ErrInvalidArgument. Pool and Service own goroutines and have an
+// idempotent Close. Nothing here logs.
 //
 // # Metrics and cost
 //

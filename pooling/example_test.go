@@ -14,6 +14,7 @@ import (
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/pooling"
 	"github.com/seed41aebe0c/lbkit/publisher/static"
+	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
 // exampleServers starts n line-echo servers on 127.0.0.1 and returns their
@@ -83,7 +84,7 @@ func ExampleService() {
 		if err != nil {
 			return "", err
 		}
-		defer func() { c.Release(err, pooling.HostUp) }()
+		defer func() { c.Release(err, strategy.HostUp) }()
 		return roundTrip(c.Value(), msg)
 	}
 	for _, msg := range []string{"ping", "pong"} {
@@ -155,7 +156,7 @@ func ExampleFactory() {
 		panic(err)
 	}
 	defer pub.Stop()
-	lb, err := loadbalancer.NewRoundRobin(pub, factory)
+	lb, err := loadbalancer.New(pub, factory, loadbalancer.WithStrategy(strategy.RoundRobin{}))
 	if err != nil {
 		panic(err)
 	}

@@ -5,8 +5,7 @@ import (
 	"io"
 
 	"github.com/go-kit/kit/endpoint"
-
-	"github.com/seed41aebe0c/lbkit/endpointcache"
+	"github.com/go-kit/kit/sd"
 )
 
 // Call makes one request over a borrowed connection: write the request to
@@ -15,23 +14,23 @@ import (
 // kept.
 type Call[C any] func(ctx context.Context, conn C, request any) (response any, err error)
 
-// Factory returns an endpoint factory (the signature of go-kit's
-// sd.Factory) that puts a pool under every instance: each instance gets its
-// own Pool of connections made by driver with opts, its endpoint borrows a
-// connection per call, runs call over it and gives it back with call's
-// error, and its closer closes the pool. With a loadbalancer over a
+// Factory returns a go-kit sd.Factory that puts a pool under every
+// instance, for a loadbalancer or any go-kit sd.Endpointer: each instance
+// gets its own Pool of connections made by driver with opts, its endpoint
+// borrows a connection per call, runs call over it and gives it back with
+// call's error, and its closer closes the pool. With a loadbalancer over a
 // publisher, every live instance then has a pool.
 //
 // The options are checked once, here; the factory fails only for an
 // instance whose pool cannot be made (an empty address).
-func Factory[C any](driver Driver[C], call Call[C], opts ...Option) (endpointcache.Factory, error) {
+func Factory[C any](driver Driver[C], call Call[C], opts ...PoolOption) (sd.Factory, error) {
 	if err := checkDriver(driver); err != nil {
 		return nil, err
 	}
 	if call == nil {
 		return nil, invalid("nil call")
 	}
-	cfg, err := newConfig(opts)
+	cfg, err := newPoolConfig(opts)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/pooling"
 	"github.com/seed41aebe0c/lbkit/publisher/static"
+	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
 // echoCall sends the request string as a line and returns the line echoed,
@@ -37,7 +38,7 @@ func TestFactoryPutsAPoolUnderEveryEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pub.Stop()
-	lb, err := loadbalancer.NewRoundRobin(pub, f)
+	lb, err := loadbalancer.New(pub, f, loadbalancer.WithStrategy(strategy.RoundRobin{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -168,7 +168,7 @@ func eventually(tb testing.TB, what string, cond func() bool) {
 	}
 }
 
-// manualClock is a strategy.Clock that moves only when told.
+// manualClock is a clock for strategy.WithClock that moves only when told.
 type manualClock struct{ now atomic.Int64 }
 
 func newClock() *manualClock {
@@ -177,7 +177,7 @@ func newClock() *manualClock {
 	return c
 }
 
-func (c *manualClock) Now() int64              { return c.now.Load() }
+func (c *manualClock) Now() time.Duration      { return time.Duration(c.now.Load()) }
 func (c *manualClock) Advance(d time.Duration) { c.now.Add(int64(d)) }
 
 // errApp is an application-level error: the connection is fine.

@@ -1,11 +1,9 @@
 package pooling
 
 import (
-	"time"
+	"reflect"
 
 	"github.com/go-kit/kit/metrics"
-
-	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
 // Names of the metrics, pooly's. Adapters that need other spellings (such
@@ -75,8 +73,21 @@ func (m *Metrics) forPools() *Metrics {
 	}
 }
 
-// observeGet records one Get or GetConn that started at start.
-func (m *Metrics) observeGet(clock strategy.Clock, start int64, err error) {
+// validate rejects fields holding typed nils, which would panic when
+// recorded to; nil fields are fine.
+func (m *Metrics) validate() error {
+	v := reflect.ValueOf(m).Elem()
+	for i := range v.NumField() {
+		if f := v.Field(i).Interface(); f != nil && isNil(f) {
+			return invalid("Metrics.%s holds a nil %T", v.Type().Field(i).Name, f)
+		}
+	}
+	return nil
+}
+
+// observeGet records one Get or GetConn that started at start (a reading
+// of now).
+func (m *Metrics) observeGet(start int64, err error) {
 	if m.ConnsGetCount != nil {
 		m.ConnsGetCount.Add(1)
 	}
@@ -87,6 +98,6 @@ func (m *Metrics) observeGet(clock strategy.Clock, start int64, err error) {
 		return
 	}
 	if m.ConnsGetDelay != nil {
-		m.ConnsGetDelay.Observe(float64(clock()-start) / float64(time.Second))
+		m.ConnsGetDelay.Observe(seconds(now() - start))
 	}
 }

@@ -23,7 +23,10 @@ const DefaultDialTimeout = 5 * time.Second
 // user sets are then overridden at the next Read or Write. Its test on
 // borrow clears leftover deadlines and, on Unix systems, checks without
 // blocking that the other end has not closed the connection (or sent bytes
-// nobody asked for) while it sat idle.
+// nobody asked for) while it sat idle. A pool skips the test for a
+// connection lent within its test-on-borrow window (WithTestOnBorrow), so
+// a caller that sets deadlines of its own clears them before giving the
+// connection back.
 type NetDriver struct {
 	network      string
 	dialer       net.Dialer

@@ -1,6 +1,8 @@
 package pooling
 
 import (
+	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/seed41aebe0c/lbkit/strategy"
@@ -16,38 +18,49 @@ const (
 	DefaultConnRetries = 3
 	// DefaultRetryDelay is the pause between two dial attempts.
 	DefaultRetryDelay = 10 * time.Millisecond
+	// DefaultTestOnBorrowAfter is how long a connection must have gone
+	// unborrowed before Get runs Driver.TestOnBorrow on it (HikariCP's
+	// aliveBypassWindowMs). A connection lent within this window was
+	// working a moment ago, and testing it on every borrow would cost a
+	// system call each time (NetDriver's test is a non-blocking read),
+	// several times the pool's own cost; one that sat longer may have been
+	// closed by its peer and is tested.
+	DefaultTestOnBorrowAfter = 500 * time.Millisecond
 	// DefaultPrespawn is how many connections a new pool dials in the
 	// background, so that the first request finds one ready.
 	DefaultPrespawn = 1
-	// DefaultGetAttempts is how many hosts GetConn tries before it gives
-	// up.
-	DefaultGetAttempts = 3
 	// DefaultCloseDeadline bounds how long Close waits for borrowed
 	// connections to come back.
 	DefaultCloseDeadline = 30 * time.Second
-	// DefaultDecayWindow is the time constant of the decayed host scores a
-	// Service keeps, pooly's decay duration.
-	DefaultDecayWindow = strategy.DefaultWindow
+	// DefaultGetAttempts is how many hosts GetConn tries before it gives
+	// up.
+	DefaultGetAttempts = 3
 	// DefaultMetricsInterval is how often a Service refreshes the
 	// hosts.score gauge.
 	DefaultMetricsInterval = time.Second
 )
 
-// Predefined scores for Conn.Release, all or nothing.
-const (
-	// HostDown is the score of a failed use; fatal errors force it.
-	HostDown float64 = 0
-	// HostUp is the score of a fully successful use.
-	HostUp float64 = 1
-)
+// PoolOption configures a connection pool. NewPool and Factory take them,
+// and so does NewService, which passes them to the pool of every host.
+type PoolOption func(*poolConfig) error
 
-// Option configures a Pool, a Service (which passes the pool settings to
-// the pool of each host) or a Factory (which passes them to the pool of each
-// instance). Options about host selection only matter to a Service and are
-// ignored elsewhere.
-type Option func(*config) error
+// ServiceOption configures a Service: how it picks hosts (WithStrategy,
+// WithGetAttempts, WithHostOptions, WithMetricsInterval) and, since every
+// PoolOption is also a ServiceOption, the pools under its hosts. A
+// ServiceOption that is not a PoolOption cannot be passed to NewPool or
+// Factory: it does not compile.
+type ServiceOption interface {
+	applyService(*serviceConfig) error
+}
 
-type config struct {
+func (o PoolOption) applyService(c *serviceConfig) error { return o(&c.pool) }
+
+// serviceOption is a ServiceOption that is not a PoolOption.
+type serviceOption func(*serviceConfig) error
+
+func (o serviceOption) applyService(c *serviceConfig) error { return o(c) }
+
+type poolConfig struct {
 	maxConns      int
 	idleTimeout   time.Duration
 	maxLifetime   time.Duration
@@ -59,30 +72,30 @@ type config struct {
 	prespawn      int
 	closeDeadline time.Duration
 	metrics       *Metrics
-	clock         strategy.Clock
+}
 
-	// Service only.
+type serviceConfig struct {
+	pool            poolConfig
 	strategy        strategy.Strategy
 	getAttempts     int
-	window          time.Duration
-	scoreFunc       func(float64) float64
+	hostOpts        []strategy.Option
 	metricsInterval time.Duration
 }
 
-func newConfig(opts []Option) (config, error) {
-	c := config{
-		maxConns:        DefaultMaxConns,
-		connRetries:     DefaultConnRetries,
-		retryDelay:      DefaultRetryDelay,
-		testOnBorrow:    true,
-		prespawn:        DefaultPrespawn,
-		closeDeadline:   DefaultCloseDeadline,
-		clock:           strategy.MonotonicClock,
-		strategy:        strategy.RoundRobin(),
-		getAttempts:     DefaultGetAttempts,
-		window:          DefaultDecayWindow,
-		metricsInterval: DefaultMetricsInterval,
+func defaultPoolConfig() poolConfig {
+	return poolConfig{
+		maxConns:      DefaultMaxConns,
+		connRetries:   DefaultConnRetries,
+		retryDelay:    DefaultRetryDelay,
+		testOnBorrow:  true,
+		testAfter:     DefaultTestOnBorrowAfter,
+		prespawn:      DefaultPrespawn,
+		closeDeadline: DefaultCloseDeadline,
 	}
+}
+
+func newPoolConfig(opts []PoolOption) (poolConfig, error) {
+	c := defaultPoolConfig()
 	for _, o := range opts {
 		if o == nil {
 			return c, invalid("nil option")
@@ -94,11 +107,42 @@ func newConfig(opts []Option) (config, error) {
 	return c, nil
 }
 
+func newServiceConfig(opts []ServiceOption) (serviceConfig, error) {
+	c := serviceConfig{
+		pool:            defaultPoolConfig(),
+		strategy:        strategy.RoundRobin{},
+		getAttempts:     DefaultGetAttempts,
+		metricsInterval: DefaultMetricsInterval,
+	}
+	for _, o := range opts {
+		if isNil(o) {
+			return c, invalid("nil option")
+		}
+		if err := o.applyService(&c); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// isNil reports whether v is nil or an interface holding a nil pointer,
+// function, map, channel or slice: a typed nil.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch r := reflect.ValueOf(v); r.Kind() {
+	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Chan, reflect.Slice, reflect.Interface:
+		return r.IsNil()
+	}
+	return false
+}
+
 // WithMaxConns sets the most connections open to one host, borrowed and
 // idle together (DefaultMaxConns by default). It must be at least 1.
 // Pool.SetMaxConns changes it later.
-func WithMaxConns(n int) Option {
-	return func(c *config) error {
+func WithMaxConns(n int) PoolOption {
+	return func(c *poolConfig) error {
 		if n < 1 {
 			return invalid("max connections %d, want at least 1", n)
 		}
@@ -109,8 +153,8 @@ func WithMaxConns(n int) Option {
 
 // WithIdleTimeout closes connections that have stayed idle for d. Zero (the
 // default) keeps idle connections open.
-func WithIdleTimeout(d time.Duration) Option {
-	return func(c *config) error {
+func WithIdleTimeout(d time.Duration) PoolOption {
+	return func(c *poolConfig) error {
 		if d < 0 {
 			return invalid("negative idle timeout %v", d)
 		}
@@ -123,8 +167,8 @@ func WithIdleTimeout(d time.Duration) Option {
 // next idle, so that load spreads again after a host set changes and
 // server-side limits on connection age are respected. Zero (the default)
 // keeps connections for ever.
-func WithMaxLifetime(d time.Duration) Option {
-	return func(c *config) error {
+func WithMaxLifetime(d time.Duration) PoolOption {
+	return func(c *poolConfig) error {
 		if d < 0 {
 			return invalid("negative max lifetime %v", d)
 		}
@@ -136,8 +180,8 @@ func WithMaxLifetime(d time.Duration) Option {
 // WithWaitTimeout bounds how long Get tries to return a connection, waiting
 // for a free one and dialling included. Zero (the default) leaves the bound
 // to the caller's context alone.
-func WithWaitTimeout(d time.Duration) Option {
-	return func(c *config) error {
+func WithWaitTimeout(d time.Duration) PoolOption {
+	return func(c *poolConfig) error {
 		if d < 0 {
 			return invalid("negative wait timeout %v", d)
 		}
@@ -149,8 +193,8 @@ func WithWaitTimeout(d time.Duration) Option {
 // WithConnRetries sets how many times a failed dial is tried again, and the
 // pause between tries (DefaultConnRetries and DefaultRetryDelay by
 // default). Zero retries dials once.
-func WithConnRetries(retries int, delay time.Duration) Option {
-	return func(c *config) error {
+func WithConnRetries(retries int, delay time.Duration) PoolOption {
+	return func(c *poolConfig) error {
 		if retries < 0 {
 			return invalid("negative connection retries %d", retries)
 		}
@@ -162,22 +206,23 @@ func WithConnRetries(retries int, delay time.Duration) Option {
 	}
 }
 
-// WithTestOnBorrow runs Driver.TestOnBorrow only on connections that have
-// been idle for at least minIdle, sparing the test on busy connections that
-// were in use a moment ago. Zero (the default) tests every borrow.
-func WithTestOnBorrow(minIdle time.Duration) Option {
-	return func(c *config) error {
-		if minIdle < 0 {
-			return invalid("negative test-on-borrow idle time %v", minIdle)
+// WithTestOnBorrow runs Driver.TestOnBorrow on an idle connection before
+// lending it unless the connection was lent less than after ago
+// (DefaultTestOnBorrowAfter by default). Zero tests every borrow, which
+// costs NetDriver a system call per Get.
+func WithTestOnBorrow(after time.Duration) PoolOption {
+	return func(c *poolConfig) error {
+		if after < 0 {
+			return invalid("negative test-on-borrow window %v", after)
 		}
-		c.testOnBorrow, c.testAfter = true, minIdle
+		c.testOnBorrow, c.testAfter = true, after
 		return nil
 	}
 }
 
 // WithoutTestOnBorrow never calls Driver.TestOnBorrow.
-func WithoutTestOnBorrow() Option {
-	return func(c *config) error {
+func WithoutTestOnBorrow() PoolOption {
+	return func(c *poolConfig) error {
 		c.testOnBorrow = false
 		return nil
 	}
@@ -185,8 +230,8 @@ func WithoutTestOnBorrow() Option {
 
 // WithPrespawn sets how many connections a new pool dials in the background
 // (DefaultPrespawn by default; zero dials none until the first Get).
-func WithPrespawn(n int) Option {
-	return func(c *config) error {
+func WithPrespawn(n int) PoolOption {
+	return func(c *poolConfig) error {
 		if n < 0 {
 			return invalid("negative prespawn %d", n)
 		}
@@ -197,8 +242,8 @@ func WithPrespawn(n int) Option {
 
 // WithCloseDeadline bounds how long Close waits for borrowed connections
 // (DefaultCloseDeadline by default). It must be positive.
-func WithCloseDeadline(d time.Duration) Option {
-	return func(c *config) error {
+func WithCloseDeadline(d time.Duration) PoolOption {
+	return func(c *poolConfig) error {
 		if d <= 0 {
 			return invalid("close deadline %v, want a positive duration", d)
 		}
@@ -207,85 +252,69 @@ func WithCloseDeadline(d time.Duration) Option {
 	}
 }
 
-// WithMetrics reports to m. Nil fields of m, and a nil m, record nothing.
-func WithMetrics(m *Metrics) Option {
-	return func(c *config) error {
+// WithMetrics reports to m. Nil fields of m record nothing; a nil m, or a
+// field holding a typed nil, is an invalid argument.
+func WithMetrics(m *Metrics) PoolOption {
+	return func(c *poolConfig) error {
+		if m == nil {
+			return invalid("nil metrics")
+		}
+		if err := m.validate(); err != nil {
+			return err
+		}
 		c.metrics = m
 		return nil
 	}
 }
 
-// WithClock sets the clock that times connection ages, waits and borrows,
-// and the host statistics of a Service. Tests pass a manual clock; a nil
-// clock keeps strategy.MonotonicClock. Waits are still bounded in real time.
-func WithClock(clock strategy.Clock) Option {
-	return func(c *config) error {
-		if clock != nil {
-			c.clock = clock
-		}
-		return nil
-	}
-}
-
 // WithStrategy sets how a Service picks a host for each GetConn
-// (strategy.RoundRobin by default, as pooly).
-func WithStrategy(s strategy.Strategy) Option {
-	return func(c *config) error {
-		if s == nil {
-			return invalid("nil strategy")
+// (strategy.RoundRobin{} by default, as pooly); for example
+// strategy.PeakEWMA{} or strategy.EpsilonGreedy{}, whose Bandit.Transform
+// is pooly's score calculator. A nil or invalid strategy is an invalid
+// argument.
+func WithStrategy(s strategy.Strategy) ServiceOption {
+	return serviceOption(func(c *serviceConfig) error {
+		if err := strategy.Validate(s); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 		}
 		c.strategy = s
 		return nil
-	}
+	})
 }
 
 // WithGetAttempts sets how many hosts GetConn tries before it gives up
 // (DefaultGetAttempts by default). It must be at least 1.
-func WithGetAttempts(n int) Option {
-	return func(c *config) error {
+func WithGetAttempts(n int) ServiceOption {
+	return serviceOption(func(c *serviceConfig) error {
 		if n < 1 {
 			return invalid("get attempts %d, want at least 1", n)
 		}
 		c.getAttempts = n
 		return nil
-	}
+	})
 }
 
-// WithDecayWindow sets the time constant over which a Service's host scores
-// decay (DefaultDecayWindow by default): recent outcomes weigh more, and an
-// outcome one window old weighs 1/e of a new one.
-func WithDecayWindow(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return invalid("decay window %v, want a positive duration", d)
-		}
-		c.window = d
+// WithHostOptions configures the statistics a Service keeps per host with
+// strategy's options: strategy.WithWindow (pooly's decay duration,
+// strategy.DefaultWindow by default), strategy.WithShortWindow, and
+// strategy.WithScorer, which scores failed GetConns (Conn.Release is given
+// its score by the caller). A bad option is an error wrapping both
+// ErrInvalidArgument and strategy.ErrInvalidArgument.
+func WithHostOptions(opts ...strategy.Option) ServiceOption {
+	return serviceOption(func(c *serviceConfig) error {
+		c.hostOpts = append(c.hostOpts, opts...)
 		return nil
-	}
-}
-
-// WithScoreFunc transforms every score given to Conn.Release before it is
-// recorded (pooly's score calculator): for example math.Sqrt to forgive
-// middling results, or a square to punish them. f should map [0,1] into
-// [0,1]; results outside are clamped.
-func WithScoreFunc(f func(score float64) float64) Option {
-	return func(c *config) error {
-		if f == nil {
-			return invalid("nil score function")
-		}
-		c.scoreFunc = f
-		return nil
-	}
+	})
 }
 
 // WithMetricsInterval sets how often a Service refreshes the hosts.score
 // gauge (DefaultMetricsInterval by default).
-func WithMetricsInterval(d time.Duration) Option {
-	return func(c *config) error {
+func WithMetricsInterval(d time.Duration) ServiceOption {
+	return serviceOption(func(c *serviceConfig) error {
 		if d <= 0 {
 			return invalid("metrics interval %v, want a positive duration", d)
 		}
 		c.metricsInterval = d
 		return nil
-	}
+	})
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-kit/kit/metrics/generic"
+
 	"github.com/seed41aebe0c/lbkit/pooling"
 )
 
@@ -23,10 +25,10 @@ func tcpDriver(tb testing.TB, opts ...pooling.NetOption) *pooling.NetDriver {
 	return d
 }
 
-func newPool(tb testing.TB, addr string, opts ...pooling.Option) *pooling.Pool[net.Conn] {
+func newPool(tb testing.TB, addr string, opts ...pooling.PoolOption) *pooling.Pool[net.Conn] {
 	tb.Helper()
 	// A failed test must not leave Cleanup's Close waiting for long.
-	opts = append([]pooling.Option{pooling.WithCloseDeadline(5 * time.Second)}, opts...)
+	opts = append([]pooling.PoolOption{pooling.WithCloseDeadline(5 * time.Second)}, opts...)
 	p, err := pooling.NewPool[net.Conn](addr, tcpDriver(tb), opts...)
 	if err != nil {
 		tb.Fatal(err)
@@ -262,21 +264,19 @@ func TestPoolRefusesBadGiveBacks(t *testing.T) {
 
 func TestPoolIdleTimeoutOnGet(t *testing.T) {
 	srv := startEcho(t)
-	clock := newClock()
-	p := newPool(t, srv.addr, pooling.WithPrespawn(0), pooling.WithClock(clock.Now),
-		pooling.WithIdleTimeout(time.Hour))
+	p := newPool(t, srv.addr, pooling.WithPrespawn(0), pooling.WithIdleTimeout(time.Hour))
 
 	c := get(t, p)
 	first := c.Value()
 	put(t, p, c, nil)
-	clock.Advance(59 * time.Minute)
+	pooling.AgeIdle(p, 59*time.Minute)
 	c = get(t, p)
 	if c.Value() != first {
 		t.Fatal("a connection idle for less than the timeout was replaced")
 	}
 	put(t, p, c, nil)
 
-	clock.Advance(time.Hour)
+	pooling.AgeIdle(p, time.Hour)
 	c = get(t, p)
 	if c.Value() == first {
 		t.Fatal("a connection idle past the timeout was lent")
@@ -290,22 +290,20 @@ func TestPoolIdleTimeoutOnGet(t *testing.T) {
 
 func TestPoolMaxLifetime(t *testing.T) {
 	srv := startEcho(t)
-	clock := newClock()
-	p := newPool(t, srv.addr, pooling.WithPrespawn(0), pooling.WithClock(clock.Now),
-		pooling.WithMaxLifetime(time.Hour))
+	p := newPool(t, srv.addr, pooling.WithPrespawn(0), pooling.WithMaxLifetime(time.Hour))
 
 	// Expired while idle: closed by the next Get.
 	c := get(t, p)
 	first := c.Value()
 	put(t, p, c, nil)
-	clock.Advance(time.Hour)
+	pooling.AgeIdle(p, time.Hour)
 	c = get(t, p)
 	if c.Value() == first {
 		t.Fatal("a connection past its lifetime was lent")
 	}
 
 	// Expired while borrowed: closed when given back.
-	clock.Advance(2 * time.Hour)
+	pooling.AgeConn(c, 2*time.Hour)
 	put(t, p, c, nil)
 	if st := p.Stats(); st.ClosedLifetime != 2 || st.Open != 0 {
 		t.Errorf("stats = %+v", st)
@@ -525,6 +523,9 @@ func TestPoolSetMaxConns(t *testing.T) {
 	}
 }
 
+// TestPoolTestOnBorrowDropsDeadConnections checks that, with the default
+// settings, an idle connection the server closed is detected and replaced
+// once it has gone unborrowed for longer than the test-on-borrow window.
 func TestPoolTestOnBorrowDropsDeadConnections(t *testing.T) {
 	srv := startEcho(t)
 	p := newPool(t, srv.addr, pooling.WithPrespawn(0))
@@ -539,6 +540,7 @@ func TestPoolTestOnBorrowDropsDeadConnections(t *testing.T) {
 	// The end of stream reaches our side a moment later; until then the
 	// connection looks alive and may be lent.
 	eventually(t, "the closed connection to be replaced", func() bool {
+		pooling.AgeIdle(p, pooling.DefaultTestOnBorrowAfter)
 		c = get(t, p)
 		put(t, p, c, nil)
 		return c.Value() != first
@@ -553,7 +555,31 @@ func TestPoolTestOnBorrowDropsDeadConnections(t *testing.T) {
 	}
 }
 
-func TestPoolTestOnBorrowOnlyAfterIdle(t *testing.T) {
+// TestPoolTestOnBorrowWindowInRealTime is the same without the test hook:
+// with a short window, real time passing is what brings the test back.
+func TestPoolTestOnBorrowWindowInRealTime(t *testing.T) {
+	srv := startEcho(t)
+	const window = 20 * time.Millisecond
+	p := newPool(t, srv.addr, pooling.WithPrespawn(0), pooling.WithTestOnBorrow(window))
+	c := get(t, p)
+	first := c.Value()
+	if err := ping(first); err != nil {
+		t.Fatal(err)
+	}
+	put(t, p, c, nil)
+	srv.DropConns()
+	eventually(t, "the closed connection to be replaced", func() bool {
+		time.Sleep(window + window/2)
+		c = get(t, p)
+		put(t, p, c, nil)
+		return c.Value() != first
+	})
+	if st := p.Stats(); st.ClosedTestFailed != 1 {
+		t.Errorf("stats = %+v", st)
+	}
+}
+
+func TestPoolTestOnBorrowOnlyAfterWindow(t *testing.T) {
 	var tests atomic.Int64
 	d := tcpDriver(t)
 	drv := pooling.DriverFuncs[net.Conn]{
@@ -565,36 +591,57 @@ func TestPoolTestOnBorrowOnlyAfterIdle(t *testing.T) {
 		},
 	}
 	srv := startEcho(t)
-	clock := newClock()
-	p, err := pooling.NewPool[net.Conn](srv.addr, drv, pooling.WithPrespawn(0),
-		pooling.WithClock(clock.Now), pooling.WithTestOnBorrow(time.Second))
-	if err != nil {
-		t.Fatal(err)
+	mk := func(opts ...pooling.PoolOption) *pooling.Pool[net.Conn] {
+		p, err := pooling.NewPool[net.Conn](srv.addr, drv, append(opts, pooling.WithPrespawn(0))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		return p
 	}
-	defer p.Close()
+
+	// The default window: a connection just dialled or just used is lent
+	// untested.
+	p := mk()
 	put(t, p, get(t, p), nil)
-	put(t, p, get(t, p), nil) // idle for no time: not tested
-	clock.Advance(time.Second)
-	put(t, p, get(t, p), nil) // idle for a second: tested
+	put(t, p, get(t, p), nil)
+	if n := tests.Load(); n != 0 {
+		t.Errorf("%d tests within the window, want none", n)
+	}
+	pooling.AgeIdle(p, pooling.DefaultTestOnBorrowAfter/2)
+	put(t, p, get(t, p), nil)
+	if n := tests.Load(); n != 0 {
+		t.Errorf("%d tests inside the window, want none", n)
+	}
+	pooling.AgeIdle(p, pooling.DefaultTestOnBorrowAfter)
+	put(t, p, get(t, p), nil) // unborrowed for the whole window: tested
 	if n := tests.Load(); n != 1 {
 		t.Errorf("%d tests, want 1", n)
 	}
 
-	q, err := pooling.NewPool[net.Conn](srv.addr, drv, pooling.WithPrespawn(0), pooling.WithoutTestOnBorrow())
-	if err != nil {
-		t.Fatal(err)
+	// A window of zero tests every borrow of an idle connection.
+	tests.Store(0)
+	q := mk(pooling.WithTestOnBorrow(0))
+	put(t, q, get(t, q), nil) // dialled: not tested
+	put(t, q, get(t, q), nil)
+	put(t, q, get(t, q), nil)
+	if n := tests.Load(); n != 2 {
+		t.Errorf("%d tests with a zero window, want 2", n)
 	}
-	defer q.Close()
-	put(t, q, get(t, q), nil)
-	put(t, q, get(t, q), nil)
-	if n := tests.Load(); n != 1 {
-		t.Errorf("%d tests with WithoutTestOnBorrow, want none more", n-1)
+
+	tests.Store(0)
+	r := mk(pooling.WithoutTestOnBorrow())
+	put(t, r, get(t, r), nil)
+	pooling.AgeIdle(r, time.Hour)
+	put(t, r, get(t, r), nil)
+	if n := tests.Load(); n != 0 {
+		t.Errorf("%d tests with WithoutTestOnBorrow, want none", n)
 	}
 }
 
 func TestPoolBadInput(t *testing.T) {
 	d := tcpDriver(t)
-	bad := map[string]pooling.Option{
+	bad := map[string]pooling.PoolOption{
 		"max conns":   pooling.WithMaxConns(0),
 		"idle":        pooling.WithIdleTimeout(-1),
 		"lifetime":    pooling.WithMaxLifetime(-1),
@@ -604,16 +651,21 @@ func TestPoolBadInput(t *testing.T) {
 		"test":        pooling.WithTestOnBorrow(-1),
 		"prespawn":    pooling.WithPrespawn(-1),
 		"close":       pooling.WithCloseDeadline(0),
-		"strategy":    pooling.WithStrategy(nil),
-		"attempts":    pooling.WithGetAttempts(0),
-		"decay":       pooling.WithDecayWindow(0),
-		"score func":  pooling.WithScoreFunc(nil),
-		"interval":    pooling.WithMetricsInterval(0),
-		"nil option":  nil,
+		"nil metrics": pooling.WithMetrics(nil),
+		"typed nil metric": pooling.WithMetrics(&pooling.Metrics{
+			ConnsCount: (*generic.Gauge)(nil),
+		}),
+		"nil option": nil,
 	}
 	for name, o := range bad {
 		if _, err := pooling.NewPool[net.Conn]("127.0.0.1:1", d, o); !errors.Is(err, pooling.ErrInvalidArgument) {
 			t.Errorf("%s: NewPool = %v, want ErrInvalidArgument", name, err)
+		}
+		if _, err := pooling.Factory[net.Conn](d, echoCall, o); !errors.Is(err, pooling.ErrInvalidArgument) {
+			t.Errorf("%s: Factory = %v, want ErrInvalidArgument", name, err)
+		}
+		if _, err := pooling.NewService[net.Conn]("x", d, o); !errors.Is(err, pooling.ErrInvalidArgument) {
+			t.Errorf("%s: NewService = %v, want ErrInvalidArgument", name, err)
 		}
 	}
 	if _, err := pooling.NewPool[net.Conn]("", d); !errors.Is(err, pooling.ErrInvalidArgument) {
@@ -621,6 +673,9 @@ func TestPoolBadInput(t *testing.T) {
 	}
 	if _, err := pooling.NewPool[net.Conn]("127.0.0.1:1", nil); !errors.Is(err, pooling.ErrInvalidArgument) {
 		t.Errorf("nil driver: %v", err)
+	}
+	if _, err := pooling.NewPool[net.Conn]("127.0.0.1:1", (*pooling.NetDriver)(nil)); !errors.Is(err, pooling.ErrInvalidArgument) {
+		t.Errorf("typed nil driver: %v", err)
 	}
 	if _, err := pooling.NewPool[net.Conn]("127.0.0.1:1", pooling.DriverFuncs[net.Conn]{}); !errors.Is(err, pooling.ErrInvalidArgument) {
 		t.Errorf("driver without dial: %v", err)

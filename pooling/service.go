@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/seed41aebe0c/lbkit/strategy"
@@ -20,16 +18,18 @@ import (
 // into the host's statistics, so that learning strategies steer away from
 // hosts that fail.
 //
-// Hosts are added and removed at runtime. Each change rebuilds the
-// strategy's picker once; GetConn reads the current set with one atomic
-// load and takes no lock shared by all callers.
+// The hosts are a strategy.HostSet, lbkit's one host-set core, whose
+// members carry the pools: Add and Remove publish a new member list and
+// rebuild the strategy's picker once; GetConn picks with one atomic load and
+// takes no lock shared by all callers.
 type Service[C any] struct {
-	name   string
-	driver Driver[C]
-	cfg    config
-	m      Metrics
-
-	set atomic.Pointer[hostSet[C]]
+	name            string
+	driver          Driver[C]
+	pool            poolConfig
+	getAttempts     int
+	metricsInterval time.Duration
+	m               Metrics
+	set             *strategy.HostSet[*Pool[C]]
 
 	mu      sync.Mutex // serialises Add, Remove and Close
 	closed  bool
@@ -39,49 +39,41 @@ type Service[C any] struct {
 	done    chan struct{}
 }
 
-// host is one member of a service.
-type host[C any] struct {
-	addr  string
-	pool  *Pool[C]
-	stats *strategy.Stats
-	score func(float64) float64
-}
-
-// hostSet is the immutable state GetConn reads.
-type hostSet[C any] struct {
-	hosts  []*host[C]
-	stats  []*strategy.Stats
-	picker strategy.Picker
-	closed bool
-}
-
 // NewService returns a service with no hosts, named name, whose pools make
-// connections with driver. Pool options apply to the pool of every host.
-func NewService[C any](name string, driver Driver[C], opts ...Option) (*Service[C], error) {
+// connections with driver. Pool options apply to the pool of every host;
+// the other service options set how hosts are picked and scored.
+func NewService[C any](name string, driver Driver[C], opts ...ServiceOption) (*Service[C], error) {
 	if name == "" {
 		return nil, invalid("empty service name")
 	}
 	if err := checkDriver(driver); err != nil {
 		return nil, err
 	}
-	cfg, err := newConfig(opts)
+	cfg, err := newServiceConfig(opts)
 	if err != nil {
 		return nil, err
 	}
-	s := &Service[C]{
-		name:    name,
-		driver:  driver,
-		cfg:     cfg,
-		leaving: make(map[*Pool[C]]struct{}),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
+	set, err := strategy.NewHostSet[*Pool[C]](cfg.strategy, cfg.hostOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 	}
-	if cfg.metrics != nil {
-		s.m = *cfg.metrics
+	set.Update(nil, ErrNoHosts)
+	s := &Service[C]{
+		name:            name,
+		driver:          driver,
+		pool:            cfg.pool,
+		getAttempts:     cfg.getAttempts,
+		metricsInterval: cfg.metricsInterval,
+		set:             set,
+		leaving:         make(map[*Pool[C]]struct{}),
+		stop:            make(chan struct{}),
+		done:            make(chan struct{}),
+	}
+	if m := cfg.pool.metrics; m != nil {
+		s.m = *m
 	}
 	// The pools report per-connection events; GetConn reports its own.
-	s.cfg.metrics = cfg.metrics.forPools()
-	s.set.Store(&hostSet[C]{picker: cfg.strategy.NewPicker(nil)})
+	s.pool.metrics = cfg.pool.metrics.forPools()
 	if s.m.HostsScore != nil {
 		s.wg.Add(1)
 		go s.reportScores()
@@ -101,23 +93,16 @@ func (s *Service[C]) Add(addr string) error {
 	if s.closed {
 		return ErrClosed
 	}
-	old := s.set.Load()
-	for _, h := range old.hosts {
-		if h.addr == addr {
-			return fmt.Errorf("%w: %s", ErrHostExists, addr)
-		}
+	old := s.set.Members()
+	if s.index(old, addr) >= 0 {
+		return fmt.Errorf("%w: %s", ErrHostExists, addr)
 	}
-	p, err := newPool(addr, s.driver, s.cfg)
+	p, err := newPool(addr, s.driver, s.pool)
 	if err != nil {
 		return err
 	}
-	h := &host[C]{
-		addr:  addr,
-		pool:  p,
-		stats: strategy.NewStats(addr, 1, strategy.WithWindow(s.cfg.window), strategy.WithClock(s.cfg.clock)),
-		score: s.cfg.scoreFunc,
-	}
-	s.publish(append(slices.Clip(old.hosts), h))
+	m := strategy.Member[*Pool[C]]{Host: s.set.NewHost(addr, 1), Value: p}
+	s.publish(append(slices.Clip(old), m))
 	return nil
 }
 
@@ -131,61 +116,61 @@ func (s *Service[C]) Remove(addr string) error {
 	if s.closed {
 		return ErrClosed
 	}
-	old := s.set.Load()
-	i := slices.IndexFunc(old.hosts, func(h *host[C]) bool { return h.addr == addr })
+	old := s.set.Members()
+	i := s.index(old, addr)
 	if i < 0 {
 		return fmt.Errorf("%w: %s", ErrUnknownHost, addr)
 	}
-	p := old.hosts[i].pool
-	s.publish(slices.Delete(slices.Clone(old.hosts), i, i+1))
+	p := old[i].Value
+	s.publish(slices.Delete(slices.Clone(old), i, i+1))
 	s.leaving[p] = struct{}{}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
+	s.wg.Go(func() {
 		p.Close()
 		s.mu.Lock()
 		delete(s.leaving, p)
 		s.mu.Unlock()
-	}()
+	})
 	return nil
 }
 
-// publish makes hosts the current set. Called with s.mu held.
-func (s *Service[C]) publish(hosts []*host[C]) {
-	stats := make([]*strategy.Stats, len(hosts))
-	for i, h := range hosts {
-		stats[i] = h.stats
-	}
-	s.set.Store(&hostSet[C]{hosts: hosts, stats: stats, picker: s.cfg.strategy.NewPicker(stats)})
+func (s *Service[C]) index(members []strategy.Member[*Pool[C]], addr string) int {
+	return slices.IndexFunc(members, func(m strategy.Member[*Pool[C]]) bool { return m.Host.Address() == addr })
+}
+
+// publish makes members the host set. Called with s.mu held.
+func (s *Service[C]) publish(members []strategy.Member[*Pool[C]]) {
+	s.set.Update(members, ErrNoHosts)
 	if s.m.HostsCount != nil {
-		s.m.HostsCount.Set(float64(len(hosts)))
+		s.m.HostsCount.Set(float64(len(members)))
 	}
 	if s.m.HostsScore != nil {
 		s.m.HostsScore.Set(s.meanScore())
 	}
 }
 
-// maxAvoided is how many failed hosts one GetConn remembers to avoid; more
+// maxTried is how many failed hosts one GetConn remembers to avoid; more
 // attempts than this may revisit a host.
-const maxAvoided = 8
+const maxTried = 8
 
 // GetConn borrows a connection from a host the strategy picks. If the
 // host's pool fails (the host refuses connections, or its pool stays
-// exhausted past the wait timeout), the failure is scored HostDown for that
-// host and another host is tried, up to the get attempts
-// (WithGetAttempts). It returns ErrNoHosts when there is no host, an error
-// wrapping ErrNoHosts and the last host's error when every attempt failed,
-// an error wrapping ctx's when ctx ends, and ErrClosed after Close.
+// exhausted past the wait timeout), the failure is recorded against that
+// host (strategy.Host.Record, which scores it with the host scorer and
+// holds nothing against the host when ctx was cancelled) and another host
+// is tried, up to the get attempts (WithGetAttempts). It returns ErrNoHosts
+// when there is no host, an error wrapping ErrNoHosts and the last host's
+// error when every attempt failed, an error wrapping ctx's when ctx ends,
+// and ErrClosed after Close.
 func (s *Service[C]) GetConn(ctx context.Context) (Conn[C], error) {
 	if s.m.ConnsGetCount == nil && s.m.ConnsGetDelay == nil && s.m.ConnsGetFails == nil {
 		return s.getConn(ctx)
 	}
 	var start int64
 	if s.m.ConnsGetDelay != nil {
-		start = s.cfg.clock()
+		start = now()
 	}
 	c, err := s.getConn(ctx)
-	s.m.observeGet(s.cfg.clock, start, err)
+	s.m.observeGet(start, err)
 	return c, err
 }
 
@@ -193,41 +178,36 @@ func (s *Service[C]) getConn(ctx context.Context) (Conn[C], error) {
 	if ctx == nil {
 		return Conn[C]{}, invalid("nil context")
 	}
-	var avoid [maxAvoided]*host[C]
+	var tried [maxTried]string
+	n := 0
 	var lastErr error
-	for attempt := range s.cfg.getAttempts {
-		set := s.set.Load()
-		if set.closed {
-			return Conn[C]{}, ErrClosed
-		}
-		h := set.pick(avoid[:min(attempt, maxAvoided)])
-		if h == nil {
+	for range s.getAttempts {
+		m, err := s.set.Pick(tried[:n])
+		if err != nil {
+			if lastErr == nil || errors.Is(err, ErrClosed) {
+				return Conn[C]{}, err
+			}
 			break
 		}
-		start := h.stats.Begin()
-		c, err := h.pool.Get(ctx)
+		h := m.Host
+		start := h.Begin()
+		c, err := m.Value.Get(ctx)
 		if err == nil {
-			c.h, c.start = h, start
+			c.host, c.start, c.ctx = h, start, ctx
 			return c, nil
 		}
-		switch {
-		case ctx.Err() != nil:
-			// The caller's own deadline or cancellation: stop, and
-			// hold a cancellation against no one.
-			if errors.Is(ctx.Err(), context.Canceled) {
-				h.stats.Abandon(start)
-			} else {
-				h.stats.Done(start, true, HostDown)
-			}
+		if errors.Is(err, ErrClosed) {
+			h.Abandon(start) // removed meanwhile: not the host's fault
+			continue
+		}
+		h.Record(ctx, start, err)
+		if ctx.Err() != nil {
 			return Conn[C]{}, err
-		case errors.Is(err, ErrClosed):
-			h.stats.Abandon(start) // removed meanwhile
-		default:
-			h.stats.Done(start, true, HostDown)
 		}
 		lastErr = err
-		if attempt < maxAvoided {
-			avoid[attempt] = h
+		if n < maxTried {
+			tried[n] = h.Address()
+			n++
 		}
 	}
 	if lastErr == nil {
@@ -236,51 +216,10 @@ func (s *Service[C]) getConn(ctx context.Context) (Conn[C], error) {
 	return Conn[C]{}, fmt.Errorf("%w: %w", ErrNoHosts, lastErr)
 }
 
-// pick returns the strategy's choice, or another host if that one is in
-// avoid and some host is not, or nil when there is no host.
-func (set *hostSet[C]) pick(avoid []*host[C]) *host[C] {
-	i := set.picker.Pick()
-	if i < 0 {
-		return nil
-	}
-	h := set.hosts[i]
-	if len(avoid) == 0 || !slices.Contains(avoid, h) {
-		return h
-	}
-	for range 3 {
-		if o := set.hosts[set.picker.Pick()]; !slices.Contains(avoid, o) {
-			return o
-		}
-	}
-	off := rand.IntN(len(set.hosts))
-	for k := range set.hosts {
-		if o := set.hosts[(off+k)%len(set.hosts)]; !slices.Contains(avoid, o) {
-			return o
-		}
-	}
-	return h
-}
-
-// record feeds one released connection's outcome into the host's
-// statistics.
-func (h *host[C]) record(start strategy.Start, err error, fatal bool, score float64) {
-	if err != nil && cancelled(err) {
-		h.stats.Abandon(start)
-		return
-	}
-	if h.score != nil {
-		score = h.score(score)
-	}
-	if fatal {
-		score = HostDown
-	}
-	h.stats.Done(start, err != nil, score)
-}
-
 // reportScores refreshes the hosts.score gauge until Close.
 func (s *Service[C]) reportScores() {
 	defer s.wg.Done()
-	t := time.NewTicker(s.cfg.metricsInterval)
+	t := time.NewTicker(s.metricsInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -294,15 +233,15 @@ func (s *Service[C]) reportScores() {
 
 // meanScore is the hosts' mean score in percent, 0 with no host.
 func (s *Service[C]) meanScore() float64 {
-	set := s.set.Load()
-	if len(set.stats) == 0 {
+	members := s.set.Members()
+	if len(members) == 0 {
 		return 0
 	}
 	var sum float64
-	for _, st := range set.stats {
-		sum += st.Score()
+	for _, m := range members {
+		sum += m.Host.Stats().Score
 	}
-	return 100 * sum / float64(len(set.stats))
+	return 100 * sum / float64(len(members))
 }
 
 // ServiceStatus is a point-in-time view of a Service.
@@ -315,43 +254,31 @@ type ServiceStatus struct {
 	Closed bool
 }
 
-// HostStatus is one host's statistics and pool counts.
+// HostStatus is one host of a Service: the host's statistics as every
+// lbkit host set reports them (its score, mean latency from GetConn to
+// Release, connections borrowed and GetConns under way as InFlight,
+// releases and failed gets as Requests, those with an error as Failures),
+// and its pool's counts.
 type HostStatus struct {
-	Address string
-	// Score is the host's decayed mean score in [0,1].
-	Score float64
-	// Latency is the decayed mean time from GetConn to Release.
-	Latency time.Duration
-	// InFlight is the number of connections borrowed from it, and of
-	// GetConn calls under way on it.
-	InFlight int64
-	// Requests counts released connections and failed gets; Failures
-	// those that carried an error.
-	Requests, Failures uint64
-	// Pool is the host's pool counts.
+	strategy.HostStats
 	Pool Stats
 }
 
 // Status returns every host with its statistics (pooly's Status gave the
 // connection counts). It allocates; call it from status pages and tests.
 func (s *Service[C]) Status() ServiceStatus {
-	set := s.set.Load()
+	members := s.set.Members()
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
 	out := ServiceStatus{
 		Name:     s.name,
-		Strategy: s.cfg.strategy.Name(),
-		Hosts:    make([]HostStatus, len(set.hosts)),
-		Closed:   set.closed,
+		Strategy: s.set.Strategy().Name(),
+		Hosts:    make([]HostStatus, len(members)),
+		Closed:   closed,
 	}
-	for i, h := range set.hosts {
-		out.Hosts[i] = HostStatus{
-			Address:  h.addr,
-			Score:    h.stats.Score(),
-			Latency:  h.stats.Latency(),
-			InFlight: h.stats.InFlight(),
-			Requests: h.stats.Requests(),
-			Failures: h.stats.Failures(),
-			Pool:     h.pool.Stats(),
-		}
+	for i, m := range members {
+		out.Hosts[i] = HostStatus{HostStats: m.Host.Stats(), Pool: m.Value.Stats()}
 	}
 	return out
 }
@@ -369,18 +296,18 @@ func (s *Service[C]) Close() error {
 		return nil
 	}
 	s.closed = true
-	hosts := s.set.Load().hosts
-	s.set.Store(&hostSet[C]{picker: s.cfg.strategy.NewPicker(nil), closed: true})
-	for _, h := range hosts {
-		s.leaving[h.pool] = struct{}{}
+	members := s.set.Members()
+	s.set.Update(nil, ErrClosed)
+	for _, m := range members {
+		s.leaving[m.Value] = struct{}{}
 	}
 	s.mu.Unlock()
 	close(s.stop)
 
-	errs := make([]error, len(hosts))
+	errs := make([]error, len(members))
 	var wg sync.WaitGroup
-	for i, h := range hosts {
-		wg.Go(func() { errs[i] = h.pool.Close() })
+	for i, m := range members {
+		wg.Go(func() { errs[i] = m.Value.Close() })
 	}
 	wg.Wait()
 	s.wg.Wait()

@@ -3,8 +3,11 @@ package pooling_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"reflect"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -15,9 +18,9 @@ import (
 	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
-func newService(tb testing.TB, addrs []string, opts ...pooling.Option) *pooling.Service[net.Conn] {
+func newService(tb testing.TB, addrs []string, opts ...pooling.ServiceOption) *pooling.Service[net.Conn] {
 	tb.Helper()
-	opts = append([]pooling.Option{pooling.WithCloseDeadline(5 * time.Second)}, opts...)
+	opts = append([]pooling.ServiceOption{pooling.WithCloseDeadline(5 * time.Second)}, opts...)
 	s, err := pooling.NewService[net.Conn]("echo", tcpDriver(tb), opts...)
 	if err != nil {
 		tb.Fatal(err)
@@ -49,7 +52,7 @@ func use(s *pooling.Service[net.Conn]) (addr string, err error) {
 	if err != nil {
 		return "", err
 	}
-	defer func() { c.Release(err, pooling.HostUp) }()
+	defer func() { c.Release(err, strategy.HostUp) }()
 	return c.Address(), ping(c.Value())
 }
 
@@ -65,7 +68,7 @@ func borrowFrom(tb testing.TB, s *pooling.Service[net.Conn], addr string) poolin
 		if c.Address() == addr {
 			return c
 		}
-		c.Release(nil, pooling.HostUp)
+		c.Release(nil, strategy.HostUp)
 	}
 	tb.Fatalf("never got a connection to %s", addr)
 	return pooling.Conn[net.Conn]{}
@@ -112,7 +115,7 @@ func TestServiceDeadHostScoresDownAndReturns(t *testing.T) {
 	if err == nil {
 		t.Fatal("ping over a dead server succeeded")
 	}
-	if err := c.Release(err, pooling.HostUp); err != nil {
+	if err := c.Release(err, strategy.HostUp); err != nil {
 		t.Fatal(err)
 	}
 	hb := hostStatus(t, s, b.addr)
@@ -179,6 +182,28 @@ func TestServiceGivesUpAfterAttempts(t *testing.T) {
 	}
 }
 
+// TestServiceHostScorerScoresFailedGets checks that the one score hook,
+// strategy.WithScorer passed with WithHostOptions, scores a failed GetConn.
+func TestServiceHostScorerScoresFailedGets(t *testing.T) {
+	var calls atomic.Int64
+	scorer := func(err error, _ time.Duration) (float64, bool) {
+		calls.Add(1)
+		if err != nil {
+			return 0.25, true
+		}
+		return strategy.HostUp, false
+	}
+	s := newService(t, []string{deadAddr(t)}, pooling.WithPrespawn(0), pooling.WithConnRetries(0, 0),
+		pooling.WithGetAttempts(1), pooling.WithHostOptions(strategy.WithScorer(scorer)))
+	if _, err := s.GetConn(bg()); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("GetConn from a dead host = %v", err)
+	}
+	h := s.Status().Hosts[0]
+	if calls.Load() != 1 || h.Score != 0.25 || h.Failures != 1 || h.InFlight != 0 {
+		t.Errorf("after a failed get scored by the host scorer (%d calls): %+v", calls.Load(), h)
+	}
+}
+
 func TestServiceWithoutHosts(t *testing.T) {
 	s := newService(t, nil)
 	if _, err := s.GetConn(bg()); !errors.Is(err, pooling.ErrNoHosts) {
@@ -222,7 +247,7 @@ func TestServiceAddRemove(t *testing.T) {
 	if err := ping(held.Value()); err != nil {
 		t.Fatal(err)
 	}
-	if err := held.Release(nil, pooling.HostUp); err != nil {
+	if err := held.Release(nil, strategy.HostUp); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "a's connections to close", func() bool { return a.Open() == 0 })
@@ -238,13 +263,19 @@ func TestServiceAddRemove(t *testing.T) {
 	}
 }
 
+// lastHost is a strategy that always picks the last host.
+type lastHost struct{}
+
+func (lastHost) NewPicker(hosts []*strategy.Host) strategy.Picker { return lastPicker(len(hosts) - 1) }
+func (lastHost) Name() string                                     { return "last" }
+
+type lastPicker int
+
+func (p lastPicker) Pick() int { return int(p) }
+
 func TestServiceStrategyChoosesHost(t *testing.T) {
 	a, b := startEcho(t), startEcho(t)
-	last := strategy.Func{Label: "last", Build: func(hosts []*strategy.Stats) strategy.Picker {
-		n := len(hosts)
-		return strategy.PickerFunc(func() int { return n - 1 })
-	}}
-	s := newService(t, []string{a.addr}, pooling.WithStrategy(last))
+	s := newService(t, []string{a.addr}, pooling.WithStrategy(lastHost{}))
 	if addr, err := use(s); err != nil || addr != a.addr {
 		t.Fatalf("use = %s, %v", addr, err)
 	}
@@ -263,8 +294,7 @@ func TestServiceStrategyChoosesHost(t *testing.T) {
 func TestServiceReleaseScores(t *testing.T) {
 	a := startEcho(t)
 	clock := newClock()
-	s := newService(t, []string{a.addr}, pooling.WithClock(clock.Now),
-		pooling.WithScoreFunc(func(x float64) float64 { return x * x }))
+	s := newService(t, []string{a.addr}, pooling.WithHostOptions(strategy.WithClock(clock.Now)))
 
 	c, err := s.GetConn(bg())
 	if err != nil {
@@ -278,23 +308,38 @@ func TestServiceReleaseScores(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := hostStatus(t, s, a.addr)
-	if h.Score != 0.25 || h.Latency != 40*time.Millisecond || h.InFlight != 0 || h.Requests != 1 {
-		t.Errorf("after Release(nil, 0.5) with x²: %+v", h)
+	if h.Score != 0.5 || h.Latency != 40*time.Millisecond || h.InFlight != 0 || h.Requests != 1 {
+		t.Errorf("after Release(nil, 0.5): %+v", h)
 	}
 	if err := c.Release(nil, 1); !errors.Is(err, pooling.ErrNotBorrowed) {
 		t.Errorf("second Release = %v, want ErrNotBorrowed", err)
 	}
 
-	// The caller's cancellation is not the host's fault.
+	// The caller's cancellation is not the host's fault: a failure while
+	// the context given to GetConn is cancelled records nothing.
+	ctx, cancel := context.WithCancel(bg())
+	c, err = s.GetConn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := c.Release(ctx.Err(), strategy.HostDown); err != nil {
+		t.Fatal(err)
+	}
+	if h := hostStatus(t, s, a.addr); h.Requests != 1 || h.InFlight != 0 || h.Score != 0.5 {
+		t.Errorf("after a cancelled release: %+v", h)
+	}
+	// The context decides, not the error: a cancellation error while the
+	// caller's context is alive came from elsewhere and counts.
 	c, err = s.GetConn(bg())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Release(context.Canceled, pooling.HostDown); err != nil {
+	if err := c.Release(fmt.Errorf("upstream: %w", context.Canceled), strategy.HostDown); err != nil {
 		t.Fatal(err)
 	}
-	if h := hostStatus(t, s, a.addr); h.Requests != 1 || h.InFlight != 0 || h.Score != 0.25 {
-		t.Errorf("after a cancelled release: %+v", h)
+	if h := hostStatus(t, s, a.addr); h.Requests != 2 || h.Failures != 1 || h.Score >= 0.5 {
+		t.Errorf("after a release with another's cancellation: %+v", h)
 	}
 
 	// A fatal error forces HostDown whatever the score given.
@@ -302,10 +347,11 @@ func TestServiceReleaseScores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Release(io.EOF, pooling.HostUp); err != nil {
+	before := hostStatus(t, s, a.addr)
+	if err := c.Release(io.EOF, strategy.HostUp); err != nil {
 		t.Fatal(err)
 	}
-	if h := hostStatus(t, s, a.addr); h.Requests != 2 || h.Failures != 1 || h.Score >= 0.25 {
+	if h := hostStatus(t, s, a.addr); h.Requests != 3 || h.Failures != 2 || h.Score >= before.Score {
 		t.Errorf("after a fatal release: %+v", h)
 	}
 
@@ -314,8 +360,8 @@ func TestServiceReleaseScores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := hostStatus(t, s, a.addr)
-	if err := c.Discard(nil, pooling.HostUp); err != nil {
+	before = hostStatus(t, s, a.addr)
+	if err := c.Discard(nil, strategy.HostUp); err != nil {
 		t.Fatal(err)
 	}
 	h = hostStatus(t, s, a.addr)
@@ -328,7 +374,7 @@ func TestServiceReleaseScores(t *testing.T) {
 		t.Fatal(err)
 	}
 	before = hostStatus(t, s, a.addr)
-	if err := c.Release(errApp, pooling.HostDown); err != nil {
+	if err := c.Release(errApp, strategy.HostDown); err != nil {
 		t.Fatal(err)
 	}
 	h = hostStatus(t, s, a.addr)
@@ -358,7 +404,7 @@ func TestServiceCancelledGetIsNotHeldAgainstHost(t *testing.T) {
 	if h := hostStatus(t, s, a.addr); h.Requests != 0 || h.InFlight != 1 || h.Score != 1 {
 		t.Errorf("a cancelled GetConn counted against the host: %+v", h)
 	}
-	held.Release(nil, pooling.HostUp)
+	held.Release(nil, strategy.HostUp)
 }
 
 func TestServiceClose(t *testing.T) {
@@ -389,7 +435,7 @@ func TestServiceClose(t *testing.T) {
 	if !s.Status().Closed {
 		t.Error("status does not say closed")
 	}
-	if err := held.Release(nil, pooling.HostUp); err != nil {
+	if err := held.Release(nil, strategy.HostUp); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "no server connection", func() bool { return a.Open() == 0 })
@@ -403,9 +449,48 @@ func TestServiceBadInput(t *testing.T) {
 	if _, err := pooling.NewService[net.Conn]("x", nil); !errors.Is(err, pooling.ErrInvalidArgument) {
 		t.Errorf("nil driver: %v", err)
 	}
-	if _, err := pooling.NewService[net.Conn]("x", d, pooling.WithGetAttempts(0)); !errors.Is(err, pooling.ErrInvalidArgument) {
-		t.Errorf("zero attempts: %v", err)
+	if _, err := pooling.NewService[net.Conn]("x", (*pooling.NetDriver)(nil)); !errors.Is(err, pooling.ErrInvalidArgument) {
+		t.Errorf("typed nil driver: %v", err)
 	}
+	bad := map[string]pooling.ServiceOption{
+		"attempts":         pooling.WithGetAttempts(0),
+		"nil strategy":     pooling.WithStrategy(nil),
+		"typed nil":        pooling.WithStrategy((*strategy.PeakEWMA)(nil)),
+		"invalid strategy": pooling.WithStrategy(strategy.EpsilonGreedy{Epsilon: 2}),
+		"interval":         pooling.WithMetricsInterval(0),
+		"host option":      pooling.WithHostOptions(strategy.WithWindow(0)),
+		"nil host option":  pooling.WithHostOptions(nil),
+		"nil pool option":  pooling.PoolOption(nil),
+		"nil option":       nil,
+	}
+	for name, o := range bad {
+		if _, err := pooling.NewService[net.Conn]("x", d, o); !errors.Is(err, pooling.ErrInvalidArgument) {
+			t.Errorf("%s: NewService = %v, want ErrInvalidArgument", name, err)
+		}
+	}
+	_, err := pooling.NewService[net.Conn]("x", d, pooling.WithHostOptions(strategy.WithWindow(-1)))
+	if !errors.Is(err, strategy.ErrInvalidArgument) {
+		t.Errorf("bad host option = %v, want it to wrap strategy.ErrInvalidArgument too", err)
+	}
+}
+
+// TestServiceOptionsDoNotFitPools checks the rule that makes an option
+// meant for a Service a compile error for NewPool and Factory: the
+// service-only options are not PoolOptions, while every PoolOption is a
+// ServiceOption.
+func TestServiceOptionsDoNotFitPools(t *testing.T) {
+	poolOption := reflect.TypeFor[pooling.PoolOption]()
+	for name, o := range map[string]pooling.ServiceOption{
+		"WithStrategy":        pooling.WithStrategy(strategy.RoundRobin{}),
+		"WithGetAttempts":     pooling.WithGetAttempts(1),
+		"WithHostOptions":     pooling.WithHostOptions(),
+		"WithMetricsInterval": pooling.WithMetricsInterval(time.Second),
+	} {
+		if reflect.TypeOf(o).AssignableTo(poolOption) {
+			t.Errorf("%s is a PoolOption", name)
+		}
+	}
+	var _ pooling.ServiceOption = pooling.WithMaxConns(1)
 }
 
 func TestServiceMetrics(t *testing.T) {
@@ -446,7 +531,7 @@ func TestServiceMetrics(t *testing.T) {
 	// on to a (counted as one get).
 	c := borrowFrom(t, s, b.addr)
 	b.Kill()
-	c.Release(ping(c.Value()), pooling.HostUp)
+	c.Release(ping(c.Value()), strategy.HostUp)
 	getsBefore := m.ConnsGetCount.(*generic.Counter).Value()
 	for range 2 {
 		if _, err := use(s); err != nil {

@@ -1,8 +1,6 @@
 package pooling
 
 import (
-	"errors"
-
 	"github.com/go-kit/kit/metrics"
 	"github.com/go-kit/kit/metrics/statsd"
 )
@@ -15,10 +13,10 @@ import (
 // caller runs the sender's SendLoop or WriteLoop.
 func NewStatsdMetrics(s *statsd.Statsd, prefix string, sampleRate float64) (*Metrics, error) {
 	if s == nil {
-		return nil, errors.New("pooling: nil statsd sender")
+		return nil, invalid("nil statsd sender")
 	}
 	if !(sampleRate > 0 && sampleRate <= 1) {
-		return nil, errors.New("pooling: statsd sample rate must be in (0, 1]")
+		return nil, invalid("statsd sample rate %v, want (0, 1]", sampleRate)
 	}
 	return &Metrics{
 		HostsScore:        s.NewGauge(prefix + MetricHostsScore),

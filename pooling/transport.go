@@ -31,8 +31,9 @@ const (
 // done with it (idle too long, an error, a body not read to the end). The
 // state of a stream it closed is unknown, so closing discards the
 // connection rather than pooling it again, and releases it to the service
-// with HostUp, or HostDown if a read or write on it failed (end of stream
-// excepted: that is how a server closes an idle keep-alive connection). The
+// with strategy.HostUp, or strategy.HostDown if a read or write on it
+// failed (end of stream excepted: that is how a server closes an idle
+// keep-alive connection). The
 // host's score is thus per connection, not per request; for per-request
 // scores put a loadbalancer in front of an endpoint per host instead.
 //
@@ -111,7 +112,7 @@ func (c *httpConn) Close() error {
 	c.closed = true
 	err := c.failed
 	c.mu.Unlock()
-	return c.lease.Discard(err, outcomeScore(err))
+	return c.lease.Discard(err, errorScore(err))
 }
 
 // NetConn returns the underlying connection.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/seed41aebe0c/lbkit/pooling"
 	"github.com/seed41aebe0c/lbkit/statuspage"
+	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
 func TestWithService(t *testing.T) {
@@ -61,7 +62,7 @@ func TestWithService(t *testing.T) {
 	if len(rows) != 1 || rows[0].Name != ln.Addr().String() || rows[0].Counts["in use"] != 1 || rows[0].Counts["dialled"] != 1 {
 		t.Fatalf("rows %+v", rows)
 	}
-	c.Release(nil, pooling.HostUp)
+	c.Release(nil, strategy.HostUp)
 	if got := page.Snapshot().Pools[0].Rows[0].Counts; got["idle"] != 1 || got["in use"] != 0 {
 		t.Fatalf("after release %+v", got)
 	}

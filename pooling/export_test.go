@@ -1,0 +1,29 @@
+package pooling
+
+import "time"
+
+// Test hooks. Rather than a clock that tests could move, which would cross
+// the package boundary, tests make connections older: AgeIdle ages every
+// idle connection of p by d, AgeConn the borrowed connection c, so that idle
+// timeouts, lifetimes and the test-on-borrow window can be tested without
+// waiting for them.
+
+func AgeIdle[C any](p *Pool[C], d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, e := range p.idle {
+		e.age(d)
+	}
+}
+
+func AgeConn[C any](c Conn[C], d time.Duration) {
+	c.e.pool.mu.Lock()
+	defer c.e.pool.mu.Unlock()
+	c.e.age(d)
+}
+
+func (e *entry[C]) age(d time.Duration) {
+	e.created -= int64(d)
+	e.returned -= int64(d)
+	e.lent -= int64(d)
+}

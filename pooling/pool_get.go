@@ -1,0 +1,339 @@
+package pooling
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/seed41aebe0c/lbkit/internal/backoff"
+)
+
+// The request path: Get, Put, and the dials and waits behind a Get that
+// finds no idle connection.
+
+// grant is what a waiting Get receives: a connection, the right to dial one
+// (e == nil, err == nil), or an error.
+type grant[C any] struct {
+	e   *entry[C]
+	err error
+}
+
+type waiter[C any] struct{ ch chan grant[C] }
+
+// Get lends a connection: an idle one if there is one (tested first unless
+// it was lent within the test-on-borrow window, see WithTestOnBorrow), else
+// a new one while fewer than the maximum are open, else the next one given
+// back. It waits up to the wait timeout (WithWaitTimeout) or until ctx ends,
+// whichever comes first, returning ErrTimeout or an error wrapping ctx's. A
+// failed dial is retried (WithConnRetries) before Get returns its error.
+// After Close it returns ErrClosed.
+func (p *Pool[C]) Get(ctx context.Context) (Conn[C], error) {
+	if p.m.ConnsGetCount == nil && p.m.ConnsGetDelay == nil && p.m.ConnsGetFails == nil {
+		return p.get(ctx)
+	}
+	var start int64
+	if p.m.ConnsGetDelay != nil {
+		start = now()
+	}
+	c, err := p.get(ctx)
+	p.m.observeGet(start, err)
+	return c, err
+}
+
+func (p *Pool[C]) get(ctx context.Context) (Conn[C], error) {
+	if ctx == nil {
+		return Conn[C]{}, invalid("nil context")
+	}
+	if err := ctx.Err(); err != nil {
+		return Conn[C]{}, p.failGet(fmt.Errorf("pooling: get %s: %w", p.addr, context.Cause(ctx)))
+	}
+	// Read before taking the lock, to keep the clock out of the critical
+	// section. A reading a little early only makes a connection look
+	// younger and less idle than it is.
+	var t int64
+	if p.timedGet {
+		t = now()
+	}
+	p.mu.Lock()
+	for !p.closed && len(p.idle) > 0 {
+		n := len(p.idle) - 1
+		e := p.idle[n]
+		p.idle[n] = nil
+		p.idle = p.idle[:n]
+		if why := p.expired(e, t); why != keep {
+			p.dropLocked(why)
+			p.mu.Unlock()
+			p.closeConn(e)
+			p.mu.Lock()
+			continue
+		}
+		// A connection lent within the window was in use a moment ago:
+		// skip the test, as HikariCP does.
+		test := p.cfg.testOnBorrow && (p.cfg.testAfter == 0 || t-e.lent >= int64(p.cfg.testAfter))
+		p.lendLocked(e, t)
+		p.mu.Unlock()
+		if test {
+			if err := p.driver.TestOnBorrow(e.conn); err != nil {
+				p.mu.Lock()
+				e.out = false
+				p.inUse--
+				p.c.gets--
+				p.dropLocked(failedTest)
+				p.mu.Unlock()
+				p.closeConn(e)
+				p.mu.Lock()
+				continue
+			}
+		}
+		return Conn[C]{e: e, gen: e.gen}, nil
+	}
+	if p.closed {
+		p.c.getFailures++
+		p.mu.Unlock()
+		return Conn[C]{}, ErrClosed
+	}
+	return p.getSlow(ctx)
+}
+
+// getSlow dials or waits. It is called with p.mu held and releases it.
+func (p *Pool[C]) getSlow(ctx context.Context) (Conn[C], error) {
+	wctx := ctx
+	if p.cfg.waitTimeout > 0 {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeoutCause(ctx, p.cfg.waitTimeout, ErrTimeout)
+		defer cancel()
+	}
+	if p.total < p.max {
+		p.total++
+		p.dialling++
+		p.mu.Unlock()
+		return p.dialFor(wctx)
+	}
+	w := &waiter[C]{ch: make(chan grant[C], 1)}
+	p.waiters = append(p.waiters, w)
+	p.c.waits++
+	p.mu.Unlock()
+
+	start := now()
+	var g grant[C]
+	select {
+	case g = <-w.ch:
+		p.waitNanos.Add(now() - start)
+	case <-wctx.Done():
+		p.waitNanos.Add(now() - start)
+		p.mu.Lock()
+		if p.removeWaiter(w) {
+			p.c.getFailures++
+			p.mu.Unlock()
+			return Conn[C]{}, p.waitErr(wctx)
+		}
+		// Granted while we gave up: hand the grant on.
+		g = <-w.ch
+		switch {
+		case g.e != nil:
+			g.e.out = false
+			p.inUse--
+			p.c.gets--
+			p.returnLocked(g.e, g.e.returned)
+		case g.err == nil:
+			p.dialling--
+			p.dropLocked(keep)
+		}
+		p.c.getFailures++
+		p.mu.Unlock()
+		if g.err != nil {
+			return Conn[C]{}, g.err
+		}
+		return Conn[C]{}, p.waitErr(wctx)
+	}
+	switch {
+	case g.err != nil:
+		return Conn[C]{}, p.failGet(g.err)
+	case g.e == nil:
+		return p.dialFor(wctx)
+	}
+	return Conn[C]{e: g.e, gen: g.e.gen}, nil
+}
+
+func (p *Pool[C]) waitErr(ctx context.Context) error {
+	cause := context.Cause(ctx)
+	if cause == ErrTimeout {
+		return fmt.Errorf("pooling: get %s: %w after %v", p.addr, ErrTimeout, p.cfg.waitTimeout)
+	}
+	return fmt.Errorf("pooling: get %s: %w", p.addr, cause)
+}
+
+func (p *Pool[C]) failGet(err error) error {
+	p.mu.Lock()
+	p.c.getFailures++
+	p.mu.Unlock()
+	return err
+}
+
+// dialFor dials on a slot already reserved (total and dialling counted) and
+// lends the result.
+func (p *Pool[C]) dialFor(ctx context.Context) (Conn[C], error) {
+	e, err := p.dial(ctx)
+	p.mu.Lock()
+	p.dialling--
+	if err != nil {
+		p.c.getFailures++
+		p.dropLocked(keep)
+		p.mu.Unlock()
+		return Conn[C]{}, err
+	}
+	if p.closed {
+		p.c.getFailures++
+		p.dropLocked(poolClosed)
+		p.mu.Unlock()
+		p.closeConn(e)
+		return Conn[C]{}, ErrClosed
+	}
+	p.lendLocked(e, e.created)
+	p.mu.Unlock()
+	return Conn[C]{e: e, gen: e.gen}, nil
+}
+
+// dial makes a connection, retrying as configured. Close cancels it.
+func (p *Pool[C]) dial(ctx context.Context) (*entry[C], error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(p.bg, func() { cancel(ErrClosed) })
+	defer func() {
+		stop()
+		cancel(nil)
+	}()
+	var err error
+	for attempt := 0; ; attempt++ {
+		var conn C
+		conn, err = p.driver.Dial(ctx, p.addr)
+		if err == nil {
+			p.dialled.Add(1)
+			if p.m.ConnsCount != nil {
+				p.m.ConnsCount.Add(1)
+			}
+			t := now()
+			return &entry[C]{pool: p, conn: conn, created: t, returned: t, lent: t}, nil
+		}
+		p.dialFailures.Add(1)
+		if p.m.ConnsFails != nil {
+			p.m.ConnsFails.Add(1)
+		}
+		if attempt >= p.cfg.connRetries || backoff.Sleep(ctx, p.cfg.retryDelay) != nil {
+			break
+		}
+	}
+	if ctx.Err() != nil {
+		cause := context.Cause(ctx)
+		if cause == ErrTimeout {
+			return nil, fmt.Errorf("pooling: dial %s: %w after %v: %w", p.addr, ErrTimeout, p.cfg.waitTimeout, err)
+		}
+		return nil, fmt.Errorf("pooling: dial %s: %w: %w", p.addr, cause, err)
+	}
+	return nil, fmt.Errorf("pooling: dial %s: %w", p.addr, err)
+}
+
+// Put gives back a connection lent by this pool. A nil err, or one the
+// driver calls temporary, keeps it for reuse; a fatal one closes it. It
+// returns ErrNotBorrowed for a Conn this pool has not lent, or has taken
+// back already.
+func (p *Pool[C]) Put(c Conn[C], err error) error {
+	if c.e == nil || c.e.pool != p {
+		return ErrNotBorrowed
+	}
+	return c.giveBack(err, errorScore(err), false)
+}
+
+// put takes a connection back, reporting whether err was fatal for it.
+func (p *Pool[C]) put(c Conn[C], err error, discard bool) (fatal bool, _ error) {
+	e := c.e
+	fatal = err != nil && !p.driver.Temporary(err)
+	var t int64
+	if p.timedPut {
+		t = now()
+	}
+	p.mu.Lock()
+	if !e.out || e.gen != c.gen {
+		p.mu.Unlock()
+		return false, ErrNotBorrowed
+	}
+	e.out = false
+	lent := e.lent
+	p.inUse--
+	p.c.puts++
+	why := keep
+	switch {
+	case p.closed:
+		why = poolClosed
+	case fatal:
+		why = fatalError
+	case discard:
+		why = poolClosed // asked for, not a pool event: counted nowhere
+	case p.total > p.max:
+		why = overMax
+	default:
+		why = p.expired(e, t)
+	}
+	if why != keep {
+		p.dropLocked(why)
+	} else {
+		p.returnLocked(e, t)
+	}
+	p.mu.Unlock()
+	if p.m.ConnsPutCount != nil {
+		p.m.ConnsPutCount.Add(1)
+	}
+	if err != nil && p.m.ConnsFails != nil {
+		p.m.ConnsFails.Add(1)
+	}
+	if p.m.ConnsActivePeriod != nil {
+		p.m.ConnsActivePeriod.Observe(seconds(t - lent))
+	}
+	if why != keep {
+		p.closeConn(e)
+	}
+	return fatal, nil
+}
+
+// lendLocked marks e borrowed at t.
+func (p *Pool[C]) lendLocked(e *entry[C], t int64) {
+	e.gen++
+	e.out = true
+	e.lent = t
+	p.inUse++
+	p.c.gets++
+}
+
+// returnLocked makes e, given back at t, available: to the first waiter,
+// else to the idle stack.
+func (p *Pool[C]) returnLocked(e *entry[C], t int64) {
+	e.returned = t
+	if len(p.waiters) > 0 {
+		w := p.popWaiter()
+		// t may be zero when Put does not read the clock; a hand-over
+		// wakes a goroutine anyway, so the reading costs nothing that
+		// matters, and it keeps the test-on-borrow window right.
+		p.lendLocked(e, now())
+		w.ch <- grant[C]{e: e}
+		return
+	}
+	p.idle = append(p.idle, e)
+}
+
+func (p *Pool[C]) popWaiter() *waiter[C] {
+	w := p.waiters[0]
+	p.waiters[0] = nil
+	p.waiters = p.waiters[1:]
+	if len(p.waiters) == 0 {
+		p.waiters = nil // let the backing array go
+	}
+	return w
+}
+
+func (p *Pool[C]) removeWaiter(w *waiter[C]) bool {
+	for i, x := range p.waiters {
+		if x == w {
+			p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
