@@ -36,7 +36,7 @@ func main() {
 	defer os.Remove(pub.path)
 	update := func(addrs string) { os.WriteFile(pub.path, []byte(addrs), 0o600); pub.Reload() }
 	update("127.0.0.1:9001 127.0.0.1:9002")
-	b, _ := loadbalancer.NewRoundRobin(pub, func(addr string) (endpoint.Endpoint, io.Closer, error) {
+	b, _ := loadbalancer.New(pub, func(addr string) (endpoint.Endpoint, io.Closer, error) {
 		return func(context.Context, any) (any, error) { return addr, nil }, nil, nil
 	})
 	defer b.Close()

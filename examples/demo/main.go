@@ -96,24 +96,18 @@ var specs = []backendSpec{
 // strategies lists every strategy the demo compares, in the order printed:
 // the ones that ignore outcomes, then the ones that learn.
 func strategies() []strategy.Strategy {
-	must := func(s strategy.Strategy, err error) strategy.Strategy {
-		if err != nil {
-			panic(err) // constant, valid parameters
-		}
-		return s
-	}
 	return []strategy.Strategy{
-		strategy.RoundRobin(),
-		strategy.Random(),
-		strategy.WeightedRoundRobin(),
-		strategy.WeightedRandom(),
-		strategy.P2C(),
-		must(strategy.NewLeastInFlight(3)),
-		must(strategy.NewEpsilonGreedy(0.1)),
-		must(strategy.NewSoftmax(0.1)),
-		must(strategy.NewUCB1()),
-		must(strategy.NewThompson()),
-		strategy.PeakEWMA(),
+		strategy.RoundRobin{},
+		strategy.Random{},
+		strategy.RoundRobin{Weighted: true},
+		strategy.Random{Weighted: true},
+		strategy.LeastInFlight{},
+		strategy.LeastInFlight{Choices: 3},
+		strategy.EpsilonGreedy{Epsilon: 0.1},
+		strategy.Softmax{Temperature: 0.1},
+		strategy.UCB1{},
+		strategy.Thompson{},
+		strategy.PeakEWMA{},
 	}
 }
 
@@ -285,7 +279,7 @@ type result struct {
 }
 
 func drive(s strategy.Strategy, pub publisher.Publisher, bs *backends, client *http.Client, cfg config, progress io.Writer, current *currentBalancer) (result, error) {
-	bal, err := loadbalancer.New(pub, factory(client), s)
+	bal, err := loadbalancer.New(pub, factory(client), loadbalancer.WithStrategy(s))
 	if err != nil {
 		return result{}, err
 	}

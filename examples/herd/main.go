@@ -30,6 +30,7 @@ import (
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/publisher/static"
 	"github.com/seed41aebe0c/lbkit/retry"
+	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
 func main() {
@@ -115,7 +116,7 @@ func run(requests, size int) error {
 	defer pub.Stop()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	defer client.CloseIdleConnections()
-	bal, err := loadbalancer.NewRoundRobin(pub, factory(client), loadbalancer.WithHostConcurrency(8, 50*time.Millisecond))
+	bal, err := loadbalancer.New(pub, factory(client), loadbalancer.WithStrategy(strategy.RoundRobin{}), loadbalancer.WithHostConcurrency(8, 50*time.Millisecond))
 	if err != nil {
 		return err
 	}

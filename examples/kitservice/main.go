@@ -115,7 +115,7 @@ func run(ctx context.Context, cfg config, out io.Writer, logger log.Logger) erro
 		return err
 	}
 	defer pub.Stop()
-	bal, err := loadbalancer.NewPeakEWMA(pub, uppercaseFactory, loadbalancer.WithLogger(logger))
+	bal, err := loadbalancer.New(pub, uppercaseFactory, loadbalancer.WithLogger(logger))
 	if err != nil {
 		return err
 	}
