@@ -10,8 +10,9 @@ import (
 type Bandit struct {
 	// Memoize is how long a picker reuses the table it computes from the
 	// hosts' scores; 0 means DefaultMemoize. The pick itself is then a
-	// table look-up; a very short interval (a nanosecond) recomputes it on
-	// nearly every pick, at a cost proportional to the number of hosts.
+	// table look-up. A nanosecond recomputes it whenever the hosts' clock
+	// has moved since the last refresh (on the picks that check), at a
+	// cost proportional to the number of hosts.
 	// Negative is invalid.
 	Memoize time.Duration
 	// Transform, if set, maps each host's time-decayed mean score, in

@@ -25,10 +25,17 @@ type EpsilonGreedy struct {
 	// Epsilon is the share of exploring picks, in (0,1]; 0 means
 	// DefaultEpsilon. Outside [0,1] is invalid.
 	Epsilon float64
+	// Greedy makes no exploring picks at all (Epsilon is then ignored): a
+	// host is tried again only once its record has faded back towards
+	// perfect.
+	Greedy bool
 	Bandit
 }
 
 func (s EpsilonGreedy) epsilon() float64 {
+	if s.Greedy {
+		return 0
+	}
 	if s.Epsilon == 0 {
 		return DefaultEpsilon
 	}

@@ -6,8 +6,8 @@ import (
 )
 
 // rng is a picker's random number generator: the runtime's per-thread
-// generator (lock-free, safe for concurrent use) unless WithRand gave a
-// seeded one.
+// generator (lock-free, safe for concurrent use) unless a config's Rand
+// field gave a seeded one.
 type rng struct{ r *rand.Rand }
 
 func (g rng) uint64() uint64 {
