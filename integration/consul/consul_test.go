@@ -13,6 +13,7 @@ import (
 	"github.com/seed41aebe0c/lbkit/integration/internal/lbtest"
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/publisher/consul"
+	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
 // Generous bounds for a loaded 2-core machine; the happy path takes
@@ -66,7 +67,7 @@ func balancerOver(t *testing.T, a *agent, opts ...consul.Option) (*consul.Publis
 		t.Fatal(err)
 	}
 	t.Cleanup(p.Stop)
-	b, err := loadbalancer.NewRoundRobin(p, newHTTPFactory(t).factory)
+	b, err := loadbalancer.New(p, newHTTPFactory(t).factory, loadbalancer.WithStrategy(strategy.RoundRobin{}))
 	if err != nil {
 		t.Fatal(err)
 	}

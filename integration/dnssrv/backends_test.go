@@ -16,8 +16,8 @@ import (
 	"github.com/go-kit/kit/endpoint"
 	httptransport "github.com/go-kit/kit/transport/http"
 
-	"github.com/seed41aebe0c/lbkit/endpointcache"
 	"github.com/seed41aebe0c/lbkit/integration/internal/lbtest"
+	"github.com/seed41aebe0c/lbkit/loadbalancer"
 )
 
 // backend is one HTTP server on 127.0.0.1 that answers with its name and
@@ -51,7 +51,7 @@ func startBackend(t *testing.T, name string) *backend {
 // through res, when the instance appears: calls then need no DNS, which is
 // why traffic survives the DNS server's outage. seen is told of every
 // instance the factory is asked for, when it is asked.
-func httpFactory(res *net.Resolver, seen func(instance string)) endpointcache.Factory {
+func httpFactory(res *net.Resolver, seen func(instance string)) loadbalancer.Factory {
 	return func(instance string) (endpoint.Endpoint, io.Closer, error) {
 		if seen != nil {
 			seen(instance)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/seed41aebe0c/lbkit/integration/internal/lbtest"
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
+	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
 const (
@@ -45,7 +46,7 @@ func TestBalancerFollowsZone(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pub.Stop()
-	bal, err := loadbalancer.NewRoundRobin(pub, httpFactory(res, nil))
+	bal, err := loadbalancer.New(pub, httpFactory(res, nil), loadbalancer.WithStrategy(strategy.RoundRobin{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +179,7 @@ func TestPropagationDelay(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer pub.Stop()
-			bal, err := loadbalancer.NewRoundRobin(pub, httpFactory(z.resolver(), seen.record))
+			bal, err := loadbalancer.New(pub, httpFactory(z.resolver(), seen.record), loadbalancer.WithStrategy(strategy.RoundRobin{}))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -15,8 +15,8 @@ import (
 	"github.com/go-kit/kit/endpoint"
 	httptransport "github.com/go-kit/kit/transport/http"
 
-	"github.com/seed41aebe0c/lbkit/endpointcache"
 	"github.com/seed41aebe0c/lbkit/integration/internal/lbtest"
+	"github.com/seed41aebe0c/lbkit/loadbalancer"
 )
 
 // backend is one HTTP server on 127.0.0.1 that answers with its name and
@@ -45,7 +45,7 @@ func startBackend(t *testing.T, name string) *backend {
 // endpoint's idle connections. seen, if not nil, is told of every instance
 // the factory is asked for, when it is asked, and closed of every closer
 // run.
-func httpFactory(seen, closed func(instance string)) endpointcache.Factory {
+func httpFactory(seen, closed func(instance string)) loadbalancer.Factory {
 	return func(instance string) (endpoint.Endpoint, io.Closer, error) {
 		if seen != nil {
 			seen(instance)

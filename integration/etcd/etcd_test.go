@@ -14,6 +14,7 @@ import (
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/publisher"
 	etcdpub "github.com/seed41aebe0c/lbkit/publisher/etcd"
+	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
 const prefix = "/services/http/"
@@ -89,7 +90,7 @@ func TestBalancerFollowsEtcd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pub.Stop()
-	bal, err := loadbalancer.NewRoundRobin(pub, httpFactory(nil, nil))
+	bal, err := loadbalancer.New(pub, httpFactory(nil, nil), loadbalancer.WithStrategy(strategy.RoundRobin{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +219,7 @@ func TestRevokedLeaseRegistersAgain(t *testing.T) {
 	}
 	defer pub.Stop()
 	seen, closed := newSightings(), newSightings()
-	bal, err := loadbalancer.NewRoundRobin(pub, httpFactory(seen.record, closed.record))
+	bal, err := loadbalancer.New(pub, httpFactory(seen.record, closed.record), loadbalancer.WithStrategy(strategy.RoundRobin{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +306,7 @@ func TestPropagationDelay(t *testing.T) {
 	}
 	defer pub.Stop()
 	seen := newSightings()
-	bal, err := loadbalancer.NewRoundRobin(pub, httpFactory(seen.record, nil))
+	bal, err := loadbalancer.New(pub, httpFactory(seen.record, nil), loadbalancer.WithStrategy(strategy.RoundRobin{}))
 	if err != nil {
 		t.Fatal(err)
 	}

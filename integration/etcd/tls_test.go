@@ -24,6 +24,7 @@ import (
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/publisher"
 	etcdpub "github.com/seed41aebe0c/lbkit/publisher/etcd"
+	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
 // TestTLSAndAuth: against a member that serves clients over TLS only and
@@ -70,7 +71,7 @@ func TestTLSAndAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pub.Stop()
-	bal, err := loadbalancer.NewRoundRobin(pub, httpFactory(nil, nil))
+	bal, err := loadbalancer.New(pub, httpFactory(nil, nil), loadbalancer.WithStrategy(strategy.RoundRobin{}))
 	if err != nil {
 		t.Fatal(err)
 	}
