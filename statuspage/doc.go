@@ -7,4 +7,8 @@
 // network, so it works offline. It is read-only unless the caller registers
 // controls (WithControl), such as a pool's maximum size or a herd's size,
 // which the page then offers to change.
+//
+// Each balancer's hosts are shown from their strategy.HostStats snapshots,
+// through HostRow, the page's JSON view of one. Every invalid argument to
+// New is an error wrapping ErrInvalidArgument.
 package statuspage

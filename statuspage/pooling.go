@@ -1,8 +1,6 @@
 package statuspage
 
 import (
-	"errors"
-
 	"github.com/seed41aebe0c/lbkit/pooling"
 )
 
@@ -13,10 +11,11 @@ type ServiceSource interface {
 }
 
 // WithService shows a pooling.Service as a pool table under name: per host,
-// its score, calls in flight and pool counts.
+// its score, calls in flight and pool counts. A nil s (typed nil included)
+// is an error wrapping ErrInvalidArgument.
 func WithService(name string, s ServiceSource) Option {
-	if s == nil {
-		return func(*Page) error { return errors.New("statuspage: nil service") }
+	if isNil(s) {
+		return func(*Page) error { return invalid("nil service %q", name) }
 	}
 	return WithPool(name, func() []PoolRow { return ServiceRows(s.Status()) })
 }

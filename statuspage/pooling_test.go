@@ -2,6 +2,7 @@ package statuspage_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"testing"
 
@@ -11,8 +12,11 @@ import (
 )
 
 func TestWithService(t *testing.T) {
-	if _, err := statuspage.New(statuspage.WithService("x", nil)); err == nil {
-		t.Fatal("nil service accepted")
+	var typedNil *pooling.Service[net.Conn]
+	for _, src := range []statuspage.ServiceSource{nil, typedNil} {
+		if _, err := statuspage.New(statuspage.WithService("x", src)); !errors.Is(err, statuspage.ErrInvalidArgument) {
+			t.Fatalf("nil service %#v: err %v, want ErrInvalidArgument", src, err)
+		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
