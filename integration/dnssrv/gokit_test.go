@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -63,20 +62,6 @@ func TestGoKitInstancerMigration(t *testing.T) {
 		inputs[i] = fmt.Sprintf("call %d", i)
 		want[i] = stringsvc.Outcome{V: strings.ToUpper(inputs[i])}
 	}
-	run := func(c stringsvc.Client) (got []stringsvc.Outcome, served []int64) {
-		before := make([]int64, len(ins))
-		for i, in := range ins {
-			before[i] = in.Served.Load()
-		}
-		for _, s := range inputs {
-			got = append(got, stringsvc.Call(c.Uppercase, s))
-		}
-		for i, in := range ins {
-			served = append(served, in.Served.Load()-before[i])
-		}
-		return got, served
-	}
-
 	built := map[string]stringsvc.Client{}
 	for name, build := range clients {
 		c, err := build(instancer, factory, log.NewNopLogger())
@@ -88,54 +73,16 @@ func TestGoKitInstancerMigration(t *testing.T) {
 		stringsvc.WaitReady(t, c)
 	}
 	// Both clients see all three instances once every one has been called.
-	for name, c := range built {
-		deadline := time.Now().Add(10 * time.Second)
-		for ins[0].Served.Load() == 0 || ins[1].Served.Load() == 0 || ins[2].Served.Load() == 0 {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not every instance was called", name)
-			}
-			stringsvc.Call(c.Uppercase, "warm up")
-		}
+	for _, c := range built {
+		stringsvc.WaitServing(t, c, ins)
 	}
-	compare := func(stage string, zero int) {
-		t.Helper()
-		got, served := map[string][]stringsvc.Outcome{}, map[string][]int64{}
-		for name, c := range built {
-			got[name], served[name] = run(c)
-			if !reflect.DeepEqual(got[name], want) {
-				t.Errorf("%s, %s client:\n got %+v\nwant %+v", stage, name, got[name], want)
-			}
-			for i, n := range served[name] {
-				if (i == zero) != (n == 0) {
-					t.Errorf("%s, %s client: calls per instance %v", stage, name, served[name])
-					break
-				}
-			}
-		}
-		if !reflect.DeepEqual(served["go-kit"], served["lbkit"]) {
-			t.Errorf("%s: calls per instance: go-kit %v, lbkit %v", stage, served["go-kit"], served["lbkit"])
-		}
-	}
-	compare("three records", -1)
+	stringsvc.Compare(t, "three records", built, inputs, want, ins, -1)
 
 	// The record of s1 goes: once the instancer has polled, neither client
 	// calls it.
 	z.remove(name, dnsName("s1"))
-	for name, c := range built {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			before := ins[1].Served.Load()
-			for range 6 {
-				stringsvc.Call(c.Uppercase, "settle")
-			}
-			if ins[1].Served.Load() == before {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: still calls the removed instance", name)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+	for _, c := range built {
+		stringsvc.WaitGone(t, c, ins[1], len(ins))
 	}
-	compare("s1 removed", 1)
+	stringsvc.Compare(t, "s1 removed", built, inputs, want, ins, 1)
 }
