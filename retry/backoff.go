@@ -1,8 +1,9 @@
 package retry
 
 import (
-	"math/rand/v2"
 	"time"
+
+	"github.com/seed41aebe0c/lbkit/internal/backoff"
 )
 
 // Defaults of the back-off between attempts of a Retrier.
@@ -27,27 +28,14 @@ const (
 	NoEndpointsBackoffMax = 50 * time.Millisecond
 )
 
-// fullJitter returns the wait before retry number k (1 for the wait after
-// the first attempt): a uniformly random duration between zero and
-// min(ceil, base·2^(k-1)). Spreading retries over the whole interval, rather
-// than around its end, is what keeps clients that failed together from
-// retrying together (the "full jitter" of Brooker's "Exponential Backoff
-// and Jitter").
-func fullJitter(k int, base, ceil time.Duration, rnd func(n int64) int64) time.Duration {
-	return time.Duration(rnd(int64(exponential(k, base, ceil)) + 1))
+// fullJitter is the back-off of New and WithBackoff. Spreading retries
+// over the whole interval from zero to the ceiling, rather than around its
+// end, is what keeps clients that failed together from retrying together
+// (the "full jitter" of Brooker's "Exponential Backoff and Jitter").
+func fullJitter(base, ceiling time.Duration) backoff.Policy {
+	return backoff.Policy{Min: base, Max: ceiling, Jitter: backoff.Full}
 }
 
-// exponential returns min(ceil, base·2^(k-1)) without overflowing.
-func exponential(k int, base, ceil time.Duration) time.Duration {
-	d := base
-	for i := 1; i < k && d < ceil; i++ {
-		if d > ceil/2 {
-			return ceil
-		}
-		d *= 2
-	}
-	return min(d, ceil)
-}
-
-// randInt64N is the random source of back-off outside simulations.
-func randInt64N(n int64) int64 { return rand.Int64N(n) }
+// noEndpointsBackoff spaces the picks after consecutive ErrNoEndpoints. It
+// has no jitter: discovery, not the other clients, decides when they end.
+var noEndpointsBackoff = backoff.Policy{Min: NoEndpointsBackoffMin, Max: NoEndpointsBackoffMax, Jitter: backoff.None}

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,28 +15,31 @@ import (
 	"github.com/go-kit/kit/endpoint"
 	"github.com/go-kit/kit/sd"
 	"github.com/go-kit/kit/sd/lb"
+	httptransport "github.com/go-kit/kit/transport/http"
 	"github.com/go-kit/log"
 
-	"github.com/seed41aebe0c/lbkit/endpointcache"
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/publisher/static"
 	"github.com/seed41aebe0c/lbkit/retry"
+	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
 // These benchmarks compare whole chains, discovery to retry, of go-kit and
 // lbkit in one run. Compare the columns with
 //
-//	go test -run '^$' -bench 'Retry' -benchmem -count 10 ./retry > bench.txt
+//	go test -run '^$' -bench 'Retry' -benchmem -count 6 -benchtime 300ms ./retry > bench.txt
 //	benchstat -col /lib bench.txt
 //
 // go-kit: sd.NewEndpointer over an sd.FixedInstancer, lb.NewRoundRobin,
-// lb.Retry. lbkit: loadbalancer.NewRoundRobin over a static publisher
+// lb.Retry. lbkit: loadbalancer.New with round robin over a static publisher
 // (every call records its outcome in the host's statistics), then
 // retry.Retry ("lbkit") or retry.New ("lbkit-new": default options but
 // for a timeout like the others', no back-off, whose waits are not a cost,
 // and a budget large enough never to refuse the failing-attempt loops;
 // "lbkit-new-default" leaves the default budget). "lbkit-on-gokit-lb" is
 // retry.Retry over go-kit's endpointer and balancer: the retry alone.
+// Every chain but "lbkit-no-timeout" bounds each call with a deadline
+// context (context.WithTimeout in go-kit, context.WithDeadline in lbkit).
 
 const benchHosts = 10
 
@@ -83,7 +89,7 @@ func lbkitBalancer(b *testing.B, f sd.Factory) *loadbalancer.Balancer {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bal, err := loadbalancer.NewRoundRobin(pub, endpointcache.Factory(f))
+	bal, err := loadbalancer.New(pub, f, loadbalancer.WithStrategy(strategy.RoundRobin{}))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -131,12 +137,22 @@ var chains = []struct {
 	{"lbkit-on-gokit-lb", lbkitOnGoKitChain},
 }
 
+// lbkitNoTimeoutChain is retry.Retry with timeout 0: the caller's context
+// goes through, so the call makes no deadline context. The difference from
+// "lbkit" is the price of context.WithDeadline, which go-kit pays as well.
+func lbkitNoTimeoutChain(b *testing.B, f sd.Factory) chain {
+	bal := lbkitBalancer(b, f)
+	return chain{ep: retry.Retry(10, 0, bal), close: func() { bal.Close() }}
+}
+
 // BenchmarkRetrySuccess is one call that succeeds at the first attempt.
 func BenchmarkRetrySuccess(b *testing.B) {
-	all := append(chains[:len(chains):len(chains)], struct {
+	type lib = struct {
 		lib  string
 		make func(*testing.B, sd.Factory) chain
-	}{"lbkit-new-default", lbkitNewDefaultChain})
+	}
+	all := append(chains[:len(chains):len(chains)],
+		lib{"lbkit-new-default", lbkitNewDefaultChain}, lib{"lbkit-no-timeout", lbkitNoTimeoutChain})
 	for _, c := range all {
 		b.Run("lib="+c.lib, func(b *testing.B) {
 			ch := c.make(b, failingFactory(1))
@@ -192,5 +208,55 @@ func BenchmarkRetryAttempts(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkRetryHTTP is one real call, a go-kit HTTP client endpoint to an
+// httptest server on 127.0.0.1, through go-kit's round robin and a retry:
+// whether the deadline context of the retry's timeout costs anything
+// measurable on a real call. "lbkit" bounds the call with
+// context.WithDeadline, as Retry does; "lbkit-no-deadline" passes the
+// caller's context through (timeout 0), the floor that any cheaper, lazily
+// armed deadline context could reach, since net/http asks every request's
+// context for its Done channel. "gokit" is lb.Retry, for scale.
+func BenchmarkRetryHTTP(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	tr := &http.Transport{MaxIdleConnsPerHost: 4}
+	defer tr.CloseIdleConnections()
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	client := httptransport.NewClient(http.MethodGet, u,
+		func(context.Context, *http.Request, any) error { return nil },
+		func(_ context.Context, r *http.Response) (any, error) {
+			body, err := io.ReadAll(r.Body)
+			if err == nil && r.StatusCode != http.StatusOK {
+				err = fmt.Errorf("HTTP status %d", r.StatusCode)
+			}
+			return string(body), err
+		},
+		httptransport.SetClient(&http.Client{Transport: tr}))
+	bal := lb.NewRoundRobin(sd.FixedEndpointer{client.Endpoint()})
+	for _, c := range []struct {
+		lib string
+		ep  endpoint.Endpoint
+	}{
+		{"gokit", lb.Retry(3, time.Second, bal)},
+		{"lbkit", retry.Retry(3, time.Second, bal)},
+		{"lbkit-no-deadline", retry.Retry(3, 0, bal)},
+	} {
+		b.Run("lib="+c.lib, func(b *testing.B) {
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.ep(ctx, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

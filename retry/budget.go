@@ -76,11 +76,11 @@ type BudgetStats struct {
 func NewBudget(ratio, minPerSecond float64, window time.Duration) (*Budget, error) {
 	switch {
 	case !(ratio >= 0) || math.IsInf(ratio, 0):
-		return nil, fmt.Errorf("%w: budget ratio %v", ErrInvalidOption, ratio)
+		return nil, fmt.Errorf("%w: budget ratio %v", ErrInvalidArgument, ratio)
 	case !(minPerSecond >= 0) || math.IsInf(minPerSecond, 0):
-		return nil, fmt.Errorf("%w: budget floor %v per second", ErrInvalidOption, minPerSecond)
+		return nil, fmt.Errorf("%w: budget floor %v per second", ErrInvalidArgument, minPerSecond)
 	case window < budgetBuckets:
-		return nil, fmt.Errorf("%w: budget window %v", ErrInvalidOption, window)
+		return nil, fmt.Errorf("%w: budget window %v", ErrInvalidArgument, window)
 	}
 	return &Budget{
 		ratio:       ratio,

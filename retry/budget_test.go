@@ -21,8 +21,8 @@ func TestNewBudgetRejectsBadSettings(t *testing.T) {
 		{0.1, 1, 0},
 		{0.1, 1, -time.Second},
 	} {
-		if _, err := NewBudget(c.ratio, c.floor, c.window); !errors.Is(err, ErrInvalidOption) {
-			t.Errorf("NewBudget(%v, %v, %v) error = %v, want ErrInvalidOption", c.ratio, c.floor, c.window, err)
+		if _, err := NewBudget(c.ratio, c.floor, c.window); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("NewBudget(%v, %v, %v) error = %v, want ErrInvalidArgument", c.ratio, c.floor, c.window, err)
 		}
 	}
 }

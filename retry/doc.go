@@ -3,11 +3,13 @@
 //
 // Retry and RetryWithCallback are drop-in replacements for go-kit's lb.Retry
 // and lb.RetryWithCallback, on any go-kit lb.Balancer: same parameters, same
-// Callback type, same decisions, but attempts run inline (no goroutine and,
-// usually, no timer per call, which makes the success path several times
-// cheaper), the error after the last attempt keeps every attempt's error
-// even when the timeout ended the call, and ErrNoEndpoints is retried after
-// a short wait rather than in a spin. See Retry for the full list.
+// Callback type, same decisions (no attempt starts on a done context; a
+// success after the timeout is the deadline error; errors.Is(err,
+// context.DeadlineExceeded) reports the timeout), but attempts run inline
+// (no goroutine or channel per attempt, which makes each attempt several
+// times cheaper), the error after the last attempt keeps every attempt's
+// error even when the timeout ended the call, and ErrNoEndpoints is retried
+// after a short wait rather than in a spin. See Retry for the full list.
 //
 // New builds a Retrier for production use, where retries must heal rather
 // than multiply an outage:
@@ -29,9 +31,17 @@
 //     metrics, and Metrics (Prometheus or statsd) sampled off the request
 //     path.
 //
-// With a balancer that also implements TimedAvoider (lbkit's does), the
-// inline loop hands the balancer its own clock readings, so each attempt is
-// timed once for both the retry's records and the balancer's statistics.
+// The retry talks to a balancer through go-kit's lb.Balancer and the one
+// optional EndpointAvoider, nothing else: a balancer times and records its
+// own calls, and the retry reads the clock once per call and once per
+// failed attempt, for Attempt.Duration. Deadlines are the standard
+// library's (context.WithDeadline).
+//
+// Conventions: every invalid argument (a bad option or budget setting, a
+// nil or typed-nil balancer) is an error wrapping ErrInvalidArgument; a
+// Retrier, whose hedged attempts and metrics run in goroutines, has an
+// idempotent Close. Back-off delays and sleeps come from lbkit's one
+// back-off implementation (full jitter, capped exponential).
 //
 // Every failure is an *Error that lists each attempt (host, error,
 // duration) and works with errors.Is and errors.As, including errors.As

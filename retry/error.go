@@ -9,12 +9,17 @@ import (
 	"github.com/go-kit/kit/sd/lb"
 )
 
+// ErrInvalidArgument is wrapped by every error this package returns for an
+// invalid argument: a bad option or budget setting, a nil balancer.
+var ErrInvalidArgument = errors.New("retry: invalid argument")
+
 // Errors returned by this package.
 var (
 	// ErrNilBalancer is returned by New for a nil balancer (or a nil
 	// pointer or func in a balancer interface), and by the endpoint of
-	// Retry or RetryWithCallback over one, where go-kit panics.
-	ErrNilBalancer = errors.New("retry: nil balancer")
+	// Retry or RetryWithCallback over one, where go-kit panics. It wraps
+	// ErrInvalidArgument.
+	ErrNilBalancer = fmt.Errorf("%w: nil balancer", ErrInvalidArgument)
 	// ErrBudgetExhausted is the Final error of a call that stopped
 	// retrying because the retry budget was spent.
 	ErrBudgetExhausted = errors.New("retry: retry budget exhausted")
@@ -23,8 +28,6 @@ var (
 	// ErrNilEndpoint is an attempt's error when a balancer returns neither
 	// an endpoint nor an error.
 	ErrNilEndpoint = errors.New("retry: balancer returned a nil endpoint")
-	// ErrInvalidOption wraps every error New returns for a bad option.
-	ErrInvalidOption = errors.New("retry: invalid option")
 )
 
 // Attempt describes one try of a call.

@@ -13,6 +13,7 @@ import (
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/publisher/static"
 	"github.com/seed41aebe0c/lbkit/retry"
+	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
 // exampleFactory makes in-process endpoints: the instance 10.0.0.1:80 is
@@ -47,7 +48,7 @@ func (f fixedEndpointer) Endpoints() ([]endpoint.Endpoint, error) { return f, ni
 func ExampleNew() {
 	pub, _ := static.NewAddresses("10.0.0.1:80", "10.0.0.2:80")
 	defer pub.Stop()
-	bal, _ := loadbalancer.NewRoundRobin(pub, exampleFactory)
+	bal, _ := loadbalancer.New(pub, exampleFactory, loadbalancer.WithStrategy(strategy.RoundRobin{}))
 	defer bal.Close()
 
 	r, err := retry.New(bal,
@@ -161,12 +162,12 @@ func ExampleWithHedging() {
 	fast := func(context.Context, any) (any, error) { return "fast", nil }
 	pub, _ := static.NewAddresses("10.0.0.1:80", "10.0.0.2:80")
 	defer pub.Stop()
-	bal, _ := loadbalancer.NewRoundRobin(pub, func(instance string) (endpoint.Endpoint, io.Closer, error) {
+	bal, _ := loadbalancer.New(pub, func(instance string) (endpoint.Endpoint, io.Closer, error) {
 		if instance == "10.0.0.1:80" {
 			return slow, nil, nil
 		}
 		return fast, nil, nil
-	})
+	}, loadbalancer.WithStrategy(strategy.RoundRobin{}))
 	defer bal.Close()
 
 	r, err := retry.New(bal, retry.WithHedging(10*time.Millisecond), retry.WithHedgeCap(1))

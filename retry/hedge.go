@@ -2,17 +2,23 @@ package retry
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
+	"github.com/go-kit/kit/sd/lb"
 )
 
 // result is what an attempt goroutine reports.
 type result struct {
-	i    int // index into the call's attempts
-	resp any
-	err  error
-	end  int64 // package clock
+	i     int // index into the call's attempts
+	resp  any
+	err   error
+	end   int64 // package clock
+	panic any   // what the endpoint panicked with, if it did
+
+	noEndpoints bool // the balancer had no endpoint: nothing ran
 }
 
 // callHedged is call with hedging: attempts run in goroutines so that the
@@ -27,121 +33,196 @@ func (r *Retrier) callHedged(ctx context.Context, req any) (any, error) {
 	}
 	r.hedgeCap.deposit(start)
 
-	dl, hasDeadline := parentDeadline(ctx)
+	dl, hasDeadline, own := r.deadline(ctx, start)
 	var (
 		cctx   context.Context
 		cancel context.CancelFunc
 	)
-	if t := r.cfg.timeout; t > 0 && (!hasDeadline || start+int64(t) < dl) {
-		dl, hasDeadline = start+int64(t), true
-		cctx, cancel = context.WithDeadline(ctx, epoch.Add(time.Duration(dl)))
+	if own {
+		cctx, cancel = context.WithDeadline(ctx, onClock(dl))
 	} else {
 		cctx, cancel = context.WithCancel(ctx)
 	}
 	defer cancel()
 
-	maxAttempts := r.cfg.maxAttempts
-	var (
-		results  = make(chan result, maxAttempts)
-		attempts = make([]Attempt, 0, maxAttempts)
-		starts   = make([]int64, 0, maxAttempts)
-		running  = make([]bool, 0, maxAttempts)
-		tried    = make([]string, 0, maxAttempts)
-		inflight int
-		noEps    int
-	)
-	// launch starts attempt number len(attempts)+1. A balancer error is
-	// reported through results like any attempt's, so that one loop
-	// handles every outcome.
-	launch := func(hedge bool, at int64) {
-		i := len(attempts)
-		ep, host, err := r.pick.pick(tried)
-		attempts = append(attempts, Attempt{N: i + 1, Host: host, Hedge: hedge})
-		starts = append(starts, at)
-		running = append(running, true)
-		inflight++
-		if err == nil && !r.enter() {
-			err = ErrClosed
-		}
-		if err != nil {
-			results <- result{i: i, err: err, end: at}
-			return
-		}
-		if host != "" {
-			tried = append(tried, host)
-		}
-		go r.run(cctx, ep, req, i, at, dl, hasDeadline, results)
+	if err := cctx.Err(); err != nil {
+		return nil, newError(err, nil) // no attempt on a done context
 	}
-	fail := func(final error) (any, error) {
-		end := clock()
-		for i := range attempts {
-			if running[i] {
-				// Still running: it will see the call's context end.
-				attempts[i].Err = final
-				attempts[i].Duration = time.Duration(end - starts[i])
-			}
-		}
-		return nil, newError(final, attempts)
-	}
-
-	hedgeTimer := time.NewTimer(r.hedgeDelay())
-	defer hedgeTimer.Stop()
-	launch(false, start)
+	h := newHedgedCall(r, ctx, cctx, req, dl, hasDeadline)
+	defer h.timer.Stop()
+	h.launch(false, start)
 	for {
 		select {
-		case res := <-results:
-			inflight--
-			running[res.i] = false
-			a := &attempts[res.i]
-			a.Err, a.Duration = res.err, time.Duration(res.end-starts[res.i])
-			if r.cfg.observer != nil {
-				r.cfg.observer(*a)
+		case res := <-h.results:
+			if resp, err, done := h.onResult(res); done {
+				return resp, err
 			}
-			if res.err == nil {
-				r.won(a, res.end, starts[0], running[0])
-				return res.resp, nil
-			}
-			final, cause := r.verdict(ctx, a.N, res.err, res.end, dl, hasDeadline)
-			if final != nil {
-				return fail(final)
-			}
-			if inflight > 0 {
-				continue // another attempt may still succeed
-			}
-			if len(attempts) >= maxAttempts {
-				return fail(cause)
-			}
-			if _, err := r.pause(cctx, len(attempts), res.err, clock(), dl, hasDeadline, &noEps); err != nil {
-				return fail(err)
-			}
-			r.retries.Add(1)
-			launch(false, clock())
-			hedgeTimer.Reset(r.hedgeDelay())
-		case <-hedgeTimer.C:
-			if inflight == 0 || len(attempts) >= maxAttempts {
-				continue
-			}
-			at := clock()
-			if !r.hedgeCap.withdraw(at) {
-				r.hedgesCapped.Add(1)
-				continue
-			}
-			r.hedges.Add(1)
-			launch(true, at)
-			hedgeTimer.Reset(r.hedgeDelay())
+		case <-h.timer.C:
+			h.onHedgeTimer()
 		case <-cctx.Done():
-			err := ctx.Err()
-			if err == nil {
-				err = context.DeadlineExceeded // the call's own timeout
-			}
-			return fail(err)
+			return h.fail(h.doneErr())
 		}
 	}
 }
 
-// run is one attempt's goroutine.
+// hedgedCall is the state of one hedged call. Only the goroutine that made
+// the call touches it; attempts talk to it through results.
+type hedgedCall struct {
+	r           *Retrier
+	ctx         context.Context // the caller's
+	cctx        context.Context // the call's: ends when the call returns
+	req         any
+	dl          int64 // the call's deadline on the package clock, if hasDeadline
+	hasDeadline bool
+
+	results  chan result // buffered for every attempt: senders never block
+	attempts []Attempt
+	starts   []int64 // when each attempt started
+	running  []bool  // whether each attempt is still running
+	tried    []string
+	inflight int
+	noEps    int // consecutive ErrNoEndpoints
+	timer    *time.Timer
+}
+
+func newHedgedCall(r *Retrier, ctx, cctx context.Context, req any, dl int64, hasDeadline bool) *hedgedCall {
+	n := r.cfg.maxAttempts
+	return &hedgedCall{
+		r: r, ctx: ctx, cctx: cctx, req: req, dl: dl, hasDeadline: hasDeadline,
+		results:  make(chan result, n),
+		attempts: make([]Attempt, 0, n),
+		starts:   make([]int64, 0, n),
+		running:  make([]bool, 0, n),
+		tried:    make([]string, 0, n),
+		timer:    time.NewTimer(r.hedgeDelay()),
+	}
+}
+
+// launch starts attempt number len(attempts)+1 at at. A balancer error is
+// reported through results like any attempt's, so that one loop handles
+// every outcome.
+func (h *hedgedCall) launch(hedge bool, at int64) {
+	i := len(h.attempts)
+	ep, host, err := h.r.pick.pick(h.tried)
+	h.attempts = append(h.attempts, Attempt{N: i + 1, Host: host, Hedge: hedge})
+	h.starts = append(h.starts, at)
+	h.running = append(h.running, true)
+	h.inflight++
+	if err == nil && !h.r.enter() {
+		err = ErrClosed
+	}
+	if err != nil {
+		h.results <- result{i: i, err: err, end: at, noEndpoints: errors.Is(err, lb.ErrNoEndpoints)}
+		return
+	}
+	if host != "" {
+		h.tried = append(h.tried, host)
+	}
+	go h.r.run(h.cctx, ep, h.req, i, at, h.dl, h.hasDeadline, h.results)
+}
+
+// onResult takes an attempt's outcome. It reports done with the call's
+// result when the call ends there; otherwise it may have started a retry.
+func (h *hedgedCall) onResult(res result) (resp any, err error, done bool) {
+	h.inflight--
+	h.running[res.i] = false
+	a := &h.attempts[res.i]
+	a.Err, a.Duration = res.err, time.Duration(res.end-h.starts[res.i])
+	if res.panic != nil {
+		// The attempt goroutine survived; the caller gets the panic, as
+		// with an inline attempt.
+		a.Err = fmt.Errorf("retry: endpoint panicked: %v", res.panic)
+		if h.r.cfg.observer != nil {
+			h.r.cfg.observer(*a)
+		}
+		panic(res.panic)
+	}
+	if h.r.cfg.observer != nil {
+		h.r.cfg.observer(*a)
+	}
+	if res.err == nil {
+		if h.cctx.Err() != nil {
+			// Too late: the call is over, as in go-kit.
+			a.Err = h.doneErr()
+			resp, err = h.fail(a.Err)
+			return resp, err, true
+		}
+		h.r.won(a, res.end, h.starts[0], h.running[0])
+		return res.resp, nil, true
+	}
+	final, cause := h.r.verdict(h.ctx, a.N, res.err, res.end, h.dl, h.hasDeadline)
+	if final != nil {
+		resp, err = h.fail(final)
+		return resp, err, true
+	}
+	if h.inflight > 0 {
+		return nil, nil, false // another attempt may still succeed
+	}
+	if len(h.attempts) >= h.r.cfg.maxAttempts {
+		resp, err = h.fail(cause)
+		return resp, err, true
+	}
+	if _, err := h.r.pause(h.cctx, len(h.attempts), res.noEndpoints, clock(), h.dl, h.hasDeadline, &h.noEps); err != nil {
+		resp, err = h.fail(err)
+		return resp, err, true
+	}
+	if h.cctx.Err() != nil {
+		resp, err = h.fail(h.doneErr())
+		return resp, err, true
+	}
+	h.r.retries.Add(1)
+	h.launch(false, clock())
+	h.timer.Reset(h.r.hedgeDelay())
+	return nil, nil, false
+}
+
+// onHedgeTimer starts a hedge when an attempt is running, the call may make
+// another, and the hedge cap allows it.
+func (h *hedgedCall) onHedgeTimer() {
+	if h.inflight == 0 || len(h.attempts) >= h.r.cfg.maxAttempts || h.cctx.Err() != nil {
+		return
+	}
+	at := clock()
+	if !h.r.hedgeCap.withdraw(at) {
+		h.r.hedgesCapped.Add(1)
+		return
+	}
+	h.r.hedges.Add(1)
+	h.launch(true, at)
+	h.timer.Reset(h.r.hedgeDelay())
+}
+
+// doneErr is the error of a call whose context is done: the caller's
+// context's error, or else the call's own timeout.
+func (h *hedgedCall) doneErr() error {
+	if err := h.ctx.Err(); err != nil {
+		return err
+	}
+	return context.DeadlineExceeded
+}
+
+// fail ends the call with final. Attempts still running get final as
+// their error and their time so far; they see the call's context end.
+func (h *hedgedCall) fail(final error) (any, error) {
+	end := clock()
+	for i := range h.attempts {
+		if h.running[i] {
+			h.attempts[i].Err = final
+			h.attempts[i].Duration = time.Duration(end - h.starts[i])
+		}
+	}
+	return nil, newError(final, h.attempts)
+}
+
+// run is one attempt's goroutine. A panic in the endpoint is handed to the
+// call's goroutine rather than taking the process down from this one.
 func (r *Retrier) run(ctx context.Context, ep endpoint.Endpoint, req any, i int, at, dl int64, hasDeadline bool, results chan<- result) {
 	defer r.exit()
+	defer func() {
+		if p := recover(); p != nil {
+			results <- result{i: i, end: clock(), panic: p}
+		}
+	}()
 	resp, err := r.attempt(ctx, ep, req, at, dl, hasDeadline)
 	results <- result{i: i, resp: resp, err: err, end: clock()}
 }

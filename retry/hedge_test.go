@@ -230,3 +230,34 @@ func TestCloseRefusesHedgesOfCallsUnderWay(t *testing.T) {
 	}
 	<-closed
 }
+
+// A panic in a hedged attempt, which runs in a goroutine of the Retrier,
+// reaches the caller's goroutine; the attempt goroutine ends normally, so
+// Close still returns.
+func TestHedgedAttemptPanicReachesCaller(t *testing.T) {
+	var observed []retry.Attempt
+	r, err := retry.New(fixed(func(context.Context, any) (any, error) { panic("boom") }),
+		retry.WithHedging(time.Hour), retry.WithObserver(func(a retry.Attempt) { observed = append(observed, a) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		defer func() {
+			if p := recover(); p != "boom" {
+				t.Fatalf("recovered %v, want the endpoint's panic", p)
+			}
+		}()
+		r.Endpoint()(context.Background(), nil)
+		t.Fatal("the call returned")
+	}()
+	if len(observed) != 1 || observed[0].Err == nil {
+		t.Fatalf("observed %+v: the panicking attempt must count as a failure", observed)
+	}
+	done := make(chan struct{})
+	go func() { r.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waits for an attempt goroutine that panicked")
+	}
+}

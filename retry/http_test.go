@@ -17,10 +17,10 @@ import (
 	"github.com/go-kit/kit/endpoint"
 	httptransport "github.com/go-kit/kit/transport/http"
 
-	"github.com/seed41aebe0c/lbkit/endpointcache"
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/publisher/static"
 	"github.com/seed41aebe0c/lbkit/retry"
+	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
 // These tests run real HTTP servers on 127.0.0.1 and reach them through
@@ -34,7 +34,7 @@ func (e errStatus) Error() string { return fmt.Sprintf("HTTP status %d", int(e))
 
 // httpFactory makes a go-kit HTTP client endpoint for an instance address,
 // over one shared transport that the test closes.
-func httpFactory(client *http.Client) endpointcache.Factory {
+func httpFactory(client *http.Client) loadbalancer.Factory {
 	return func(instance string) (endpoint.Endpoint, io.Closer, error) {
 		u, err := url.Parse("http://" + instance + "/")
 		if err != nil {
@@ -75,11 +75,11 @@ func balancerOver(t *testing.T, client *http.Client, random bool, addrs ...strin
 		t.Fatal(err)
 	}
 	t.Cleanup(pub.Stop)
-	newBalancer := loadbalancer.NewRoundRobin
+	var s strategy.Strategy = strategy.RoundRobin{}
 	if random {
-		newBalancer = loadbalancer.NewRandom
+		s = strategy.Random{}
 	}
-	bal, err := newBalancer(pub, httpFactory(client))
+	bal, err := loadbalancer.New(pub, httpFactory(client), loadbalancer.WithStrategy(s))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,7 +67,7 @@ func NewPrometheusMetrics(reg prometheus.Registerer, namespace, subsystem string
 // named prefix + NAME. The caller runs the sender's SendLoop or WriteLoop.
 func NewStatsdMetrics(s *statsd.Statsd, prefix string) (*Metrics, error) {
 	if s == nil {
-		return nil, errors.New("retry: nil statsd sender")
+		return nil, fmt.Errorf("%w: nil statsd sender", ErrInvalidArgument)
 	}
 	return &Metrics{
 		Calls:           s.NewCounter(prefix+"retry.calls", 1),

@@ -98,10 +98,10 @@ func TestStatsdMetrics(t *testing.T) {
 
 func TestWithMetricsRejectsBadInput(t *testing.T) {
 	ok := func(context.Context, any) (any, error) { return "ok", nil }
-	if _, err := retry.New(fixed(ok), retry.WithMetrics(nil, 0)); !errors.Is(err, retry.ErrInvalidOption) {
+	if _, err := retry.New(fixed(ok), retry.WithMetrics(nil, 0)); !errors.Is(err, retry.ErrInvalidArgument) {
 		t.Fatalf("nil metrics: %v", err)
 	}
-	if _, err := retry.New(fixed(ok), retry.WithMetrics(&retry.Metrics{}, -1)); !errors.Is(err, retry.ErrInvalidOption) {
+	if _, err := retry.New(fixed(ok), retry.WithMetrics(&retry.Metrics{}, -1)); !errors.Is(err, retry.ErrInvalidArgument) {
 		t.Fatalf("negative interval: %v", err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/seed41aebe0c/lbkit/internal/backoff"
 )
 
 // Defaults of New.
@@ -17,15 +19,14 @@ const (
 )
 
 // Option configures a Retrier. Options that get a bad value make New
-// return an error wrapping ErrInvalidOption.
+// return an error wrapping ErrInvalidArgument.
 type Option func(*config) error
 
 type config struct {
 	maxAttempts    int // 0: no limit (RetryWithCallback)
 	timeout        time.Duration
 	attemptTimeout time.Duration
-	backoffBase    time.Duration // 0: no back-off
-	backoffCap     time.Duration
+	backoff        backoff.Policy   // zero Min: no back-off
 	retryable      func(error) bool // nil: every error
 	budget         *Budget
 	noBudget       bool
@@ -44,8 +45,7 @@ type config struct {
 func defaultConfig() config {
 	return config{
 		maxAttempts: DefaultMaxAttempts,
-		backoffBase: DefaultBackoffBase,
-		backoffCap:  DefaultBackoffCap,
+		backoff:     fullJitter(DefaultBackoffBase, DefaultBackoffCap),
 		retryable:   Retryable,
 		avoid:       true,
 		hedgeCap:    DefaultHedgeCap,
@@ -53,7 +53,7 @@ func defaultConfig() config {
 }
 
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...)
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidArgument}, args...)...)
 }
 
 // WithMaxAttempts sets how many attempts a call makes at most, the first
@@ -108,7 +108,7 @@ func WithBackoff(base, ceiling time.Duration) Option {
 		if base <= 0 || ceiling < base {
 			return invalid("back-off base %v, cap %v: need 0 < base <= cap", base, ceiling)
 		}
-		c.backoffBase, c.backoffCap = base, ceiling
+		c.backoff = fullJitter(base, ceiling)
 		return nil
 	}
 }
@@ -117,7 +117,7 @@ func WithBackoff(base, ceiling time.Duration) Option {
 // ErrNoEndpoints remain (see NoEndpointsBackoffMin).
 func WithoutBackoff() Option {
 	return func(c *config) error {
-		c.backoffBase, c.backoffCap = 0, 0
+		c.backoff = backoff.Policy{}
 		return nil
 	}
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/go-kit/kit/endpoint"
 	"github.com/go-kit/kit/sd/lb"
+
+	"github.com/seed41aebe0c/lbkit/internal/backoff"
 )
 
 // Retrier turns a balancer into one retrying endpoint with the production
@@ -144,9 +146,10 @@ func (r *Retrier) hedgeDelay() time.Duration {
 	return 0
 }
 
-// call is the retrying endpoint. Without hedging every attempt runs inline:
-// the success path reads the monotonic clock once and allocates at most one
-// small deadline context.
+// call is the retrying endpoint. Without hedging every attempt runs inline,
+// in the caller's goroutine. The call reads the clock once to start and
+// once after each failed attempt, for the attempt's Duration; the
+// balancer times its own calls.
 func (r *Retrier) call(ctx context.Context, req any) (any, error) {
 	if r.pick.b == nil {
 		return nil, ErrNilBalancer
@@ -160,15 +163,14 @@ func (r *Retrier) call(ctx context.Context, req any) (any, error) {
 	}
 	start := clock()
 	actx := ctx
-	dl, hasDeadline := parentDeadline(ctx)
-	if t := r.cfg.timeout; t > 0 {
-		// When the caller's deadline comes first it already bounds the
-		// call, and its context goes through unchanged.
-		if d := start + int64(t); !hasDeadline || d < dl {
-			dctx := newDeadlineCtx(ctx, d)
-			defer dctx.finish()
-			actx, dl, hasDeadline = dctx, d, true
-		}
+	dl, hasDeadline, own := r.deadline(ctx, start)
+	if own {
+		// Only the Retrier's own, earlier, deadline needs a context: a
+		// caller's earlier deadline already bounds the call, and its
+		// context goes through unchanged.
+		var cancel context.CancelFunc
+		actx, cancel = context.WithDeadline(ctx, onClock(dl))
+		defer cancel()
 	}
 	if r.budget != nil {
 		r.budget.deposit(start)
@@ -181,32 +183,28 @@ func (r *Retrier) call(ctx context.Context, req any) (any, error) {
 		at       = start
 	)
 	for n := 1; ; n++ {
-		ep, tc, host, err := r.pick.pickTimed(tried)
-		var (
-			resp  any
-			now   int64
-			timed bool // now was read by the balancer's timed call
-		)
+		// go-kit starts no attempt on a done context; neither do we, not
+		// even the first.
+		if err := actx.Err(); err != nil {
+			return nil, newError(err, attempts)
+		}
+		ep, host, err := r.pick.pick(tried)
+		noEndpoints := err != nil && errors.Is(err, lb.ErrNoEndpoints)
 		if err == nil {
-			if tc != nil {
-				resp, now, err = r.attemptTimed(actx, tc, req, at, dl, hasDeadline)
-				timed = true
-			} else {
-				resp, err = r.attempt(actx, ep, req, at, dl, hasDeadline)
-			}
-			if err == nil {
-				if r.cfg.observer != nil {
-					if !timed {
-						now = clock()
+			var resp any
+			if resp, err = r.attempt(actx, ep, req, at, dl, hasDeadline); err == nil {
+				// A success after the call's deadline or the caller's
+				// cancellation comes too late, as in go-kit, where the
+				// call has returned the context's error by then.
+				if err = actx.Err(); err == nil {
+					if r.cfg.observer != nil {
+						r.cfg.observer(Attempt{N: n, Host: host, Duration: time.Duration(clock() - at)})
 					}
-					r.cfg.observer(Attempt{N: n, Host: host, Duration: time.Duration(now - at)})
+					return resp, nil
 				}
-				return resp, nil
 			}
 		}
-		if !timed {
-			now = clock()
-		}
+		now := clock()
 		a := Attempt{N: n, Host: host, Err: err, Duration: time.Duration(now - at)}
 		attempts = append(attempts, a)
 		if r.cfg.observer != nil {
@@ -218,7 +216,7 @@ func (r *Retrier) call(ctx context.Context, req any) (any, error) {
 		}
 		if final == nil {
 			var waited bool
-			waited, final = r.pause(ctx, n, err, now, dl, hasDeadline, &noEps)
+			waited, final = r.pause(ctx, n, noEndpoints, now, dl, hasDeadline, &noEps)
 			if waited {
 				now = clock()
 			}
@@ -237,13 +235,17 @@ func (r *Retrier) call(ctx context.Context, req any) (any, error) {
 	}
 }
 
-// parentDeadline returns ctx's deadline on the package clock.
-func parentDeadline(ctx context.Context) (int64, bool) {
-	d, ok := ctx.Deadline()
-	if !ok {
-		return 0, false
+// deadline returns when a call that started at start must end, on the
+// package clock, if it must; own reports that the end is the Retrier's own
+// timeout, earlier than ctx's deadline.
+func (r *Retrier) deadline(ctx context.Context, start int64) (dl int64, has, own bool) {
+	if d, ok := ctx.Deadline(); ok {
+		dl, has = sinceEpoch(d), true
 	}
-	return sinceEpoch(d), true
+	if t := r.cfg.timeout; t > 0 && (!has || start+int64(t) < dl) {
+		return start + int64(t), true, true
+	}
+	return dl, has, false
 }
 
 // attempt calls ep under the per-attempt timeout, if any. start and dl are
@@ -251,30 +253,12 @@ func parentDeadline(ctx context.Context) (int64, bool) {
 func (r *Retrier) attempt(ctx context.Context, ep endpoint.Endpoint, req any, start, dl int64, hasDeadline bool) (any, error) {
 	if t := r.cfg.attemptTimeout; t > 0 {
 		if d := start + int64(t); !hasDeadline || d < dl {
-			actx := newDeadlineCtx(ctx, d)
-			resp, err := ep(actx, req)
-			actx.finish()
-			return resp, err
+			actx, cancel := context.WithDeadline(ctx, onClock(d))
+			defer cancel()
+			return ep(actx, req)
 		}
 	}
 	return ep(ctx, req)
-}
-
-// attemptTimed is attempt through a TimedCaller: the balancer starts its
-// timing at start (on our clock, shifted to its own) and returns when the
-// attempt ended, which serves as our clock reading too.
-func (r *Retrier) attemptTimed(ctx context.Context, tc TimedCaller, req any, start, dl int64, hasDeadline bool) (any, int64, error) {
-	shift := r.pick.shift
-	if t := r.cfg.attemptTimeout; t > 0 {
-		if d := start + int64(t); !hasDeadline || d < dl {
-			actx := newDeadlineCtx(ctx, d)
-			resp, end, err := tc.CallAt(actx, req, start+shift)
-			actx.finish()
-			return resp, end - shift, err
-		}
-	}
-	resp, end, err := tc.CallAt(ctx, req, start+shift)
-	return resp, end - shift, err
 }
 
 // verdict decides whether a call may go on after attempt n failed with err
@@ -305,15 +289,18 @@ func (r *Retrier) verdict(ctx context.Context, n int, err error, now, dl int64, 
 }
 
 // pause takes a retry from the budget and waits the back-off before retry
-// number n. It reports whether it waited, and the error that ends the call
-// instead of a retry, if any.
-func (r *Retrier) pause(ctx context.Context, n int, err error, now, dl int64, hasDeadline bool, noEps *int) (waited bool, final error) {
+// number n. noEndpoints reports that the balancer had no endpoint for the
+// failed attempt. pause reports whether it waited, and the error that ends
+// the call instead of a retry, if any.
+func (r *Retrier) pause(ctx context.Context, n int, noEndpoints bool, now, dl int64, hasDeadline bool, noEps *int) (waited bool, final error) {
 	var wait time.Duration
-	if errors.Is(err, lb.ErrNoEndpoints) {
+	if noEndpoints {
 		// No backend saw this attempt, so it costs no budget; but only
-		// discovery can cure it, and that takes time.
-		wait = exponential(*noEps+1, NoEndpointsBackoffMin, NoEndpointsBackoffMax)
+		// discovery can cure it, and that takes time. Only the pick's
+		// error counts: an endpoint's error that wraps ErrNoEndpoints
+		// came from a backend, and a backend's failures cost budget.
 		*noEps++
+		wait = noEndpointsBackoff.Ceiling(*noEps)
 	} else {
 		*noEps = 0
 		if r.budget != nil && !r.budget.withdraw(now) {
@@ -321,9 +308,7 @@ func (r *Retrier) pause(ctx context.Context, n int, err error, now, dl int64, ha
 			return false, ErrBudgetExhausted
 		}
 	}
-	if r.cfg.backoffBase > 0 {
-		wait = max(wait, fullJitter(n, r.cfg.backoffBase, r.cfg.backoffCap, randInt64N))
-	}
+	wait = max(wait, r.cfg.backoff.Delay(n))
 	if wait <= 0 {
 		return false, nil
 	}
@@ -332,12 +317,5 @@ func (r *Retrier) pause(ctx context.Context, n int, err error, now, dl int64, ha
 		// than sleep until it.
 		return false, context.DeadlineExceeded
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true, nil
-	case <-ctx.Done():
-		return true, ctx.Err()
-	}
+	return true, backoff.Sleep(ctx, wait)
 }

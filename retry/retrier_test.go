@@ -31,8 +31,8 @@ func TestNewRejectsBadInput(t *testing.T) {
 		t.Fatalf("New(nil) error = %v", err)
 	}
 	var typedNil *hosts
-	if _, err := retry.New(typedNil); !errors.Is(err, retry.ErrNilBalancer) {
-		t.Fatalf("New(typed nil) error = %v", err)
+	if _, err := retry.New(typedNil); !errors.Is(err, retry.ErrNilBalancer) || !errors.Is(err, retry.ErrInvalidArgument) {
+		t.Fatalf("New(typed nil) error = %v, want ErrNilBalancer wrapping ErrInvalidArgument", err)
 	}
 	b := fixed(ok("x"))
 	for name, opt := range map[string]retry.Option{
@@ -53,11 +53,11 @@ func TestNewRejectsBadInput(t *testing.T) {
 		"nil callback":             retry.WithCallback(nil),
 		"nil observer":             retry.WithObserver(nil),
 	} {
-		if _, err := retry.New(b, opt); !errors.Is(err, retry.ErrInvalidOption) {
-			t.Errorf("%s: error = %v, want ErrInvalidOption", name, err)
+		if _, err := retry.New(b, opt); !errors.Is(err, retry.ErrInvalidArgument) {
+			t.Errorf("%s: error = %v, want ErrInvalidArgument", name, err)
 		}
 	}
-	if _, err := retry.New(b, retry.WithHedging(time.Millisecond), retry.WithMaxAttempts(1)); !errors.Is(err, retry.ErrInvalidOption) {
+	if _, err := retry.New(b, retry.WithHedging(time.Millisecond), retry.WithMaxAttempts(1)); !errors.Is(err, retry.ErrInvalidArgument) {
 		t.Errorf("hedging with one attempt: error = %v", err)
 	}
 }

@@ -18,11 +18,14 @@ type Callback = lb.Callback
 // passed, whichever comes first. It is go-kit's lb.Retry, with these
 // differences:
 //
-//   - Attempts run inline, in the caller's goroutine: no goroutine and, when
-//     nothing asks for the context's Done channel, no timer per call. An
-//     endpoint that ignores its context's deadline therefore delays the
-//     return past the timeout, where go-kit would return on time and leave
-//     the attempt running.
+//   - Attempts run inline, in the caller's goroutine: no goroutine or
+//     channel per attempt. An endpoint that ignores its context's deadline
+//     therefore delays the return past the timeout, where go-kit would
+//     return on time and leave the attempt running; its late success is
+//     still the deadline error, as in go-kit. The timeout is a
+//     context.WithDeadline, as go-kit's is a context.WithTimeout; when the
+//     caller's deadline is earlier, the caller's context goes through
+//     unchanged.
 //   - A call that fails after trying is an *Error listing each attempt's
 //     error, host and duration, also when the timeout or the caller's
 //     cancellation ends the call (go-kit then returns the bare context

@@ -18,7 +18,12 @@ import (
 	"github.com/seed41aebe0c/lbkit/publisher"
 	"github.com/seed41aebe0c/lbkit/publisher/static"
 	"github.com/seed41aebe0c/lbkit/retry"
+	"github.com/seed41aebe0c/lbkit/strategy"
 )
+
+// lbkit's balancer steers retries away from hosts already tried; this is
+// the one interface beyond go-kit's that the retry asks of it.
+var _ retry.EndpointAvoider = (*loadbalancer.Balancer)(nil)
 
 var (
 	errA       = errors.New("a failed")
@@ -337,9 +342,9 @@ func TestRetryNoEndpointsThenDiscovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pub.Stop()
-	bal, err := loadbalancer.NewRoundRobin(pub, func(string) (endpoint.Endpoint, io.Closer, error) {
+	bal, err := loadbalancer.New(pub, func(string) (endpoint.Endpoint, io.Closer, error) {
 		return ok("found"), nil, nil
-	})
+	}, loadbalancer.WithStrategy(strategy.RoundRobin{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,6 +373,63 @@ func TestRetryAvoidsTriedHostsWithLbkitBalancer(t *testing.T) {
 		resp, err := retry.Retry(3, time.Second, h)(context.Background(), nil)
 		if err != nil || resp != "c" {
 			t.Fatalf("got %v, %v; with 3 attempts on 3 hosts one must reach c", resp, err)
+		}
+	}
+}
+
+// go-kit's contract: no attempt starts on a done context, not even the
+// first, and the call fails with the context's error.
+func TestRetryNoAttemptOnDoneContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var calls, picks atomic.Int64
+	b := balancerFunc(func() (endpoint.Endpoint, error) {
+		picks.Add(1)
+		return func(context.Context, any) (any, error) { calls.Add(1); return "ok", nil }, nil
+	})
+	for name, ep := range map[string]endpoint.Endpoint{
+		"Retry":             retry.Retry(3, time.Second, b),
+		"RetryWithCallback": retry.RetryWithCallback(0, b, nil),
+		"New":               mustNew(t, b).Endpoint(),
+		"New hedged":        mustNew(t, b, retry.WithHedging(time.Millisecond)).Endpoint(),
+	} {
+		_, err := ep(ctx, nil)
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: err = %v, want Canceled", name, err)
+		}
+	}
+	if calls.Load() != 0 || picks.Load() != 0 {
+		t.Fatalf("%d picks and %d attempts on a done context", picks.Load(), calls.Load())
+	}
+}
+
+// An endpoint that ignores its context and succeeds after the timeout has
+// answered too late: go-kit's call has returned the deadline error by then,
+// and so does ours (later, since the attempt runs inline).
+func TestRetryLateSuccessIsDeadlineError(t *testing.T) {
+	ep := retry.Retry(3, 20*time.Millisecond, fixed(func(context.Context, any) (any, error) {
+		time.Sleep(60 * time.Millisecond)
+		return "late", nil
+	}))
+	resp, err := ep(context.Background(), nil)
+	if resp != nil || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, %v; want the deadline error", resp, err)
+	}
+	var re *retry.Error
+	if !errors.As(err, &re) || len(re.Attempts) != 1 || re.Attempts[0].Duration < 60*time.Millisecond {
+		t.Fatalf("err %v: want the one late attempt with its duration", err)
+	}
+}
+
+func TestRetryKeepsContextValues(t *testing.T) {
+	type key struct{}
+	ctx := context.WithValue(context.Background(), key{}, "v")
+	for name, ep := range map[string]endpoint.Endpoint{
+		"own timeout":     retry.Retry(1, time.Hour, fixed(func(c context.Context, _ any) (any, error) { return c.Value(key{}), nil })),
+		"attempt timeout": mustNew(t, fixed(func(c context.Context, _ any) (any, error) { return c.Value(key{}), nil }), retry.WithAttemptTimeout(time.Hour)).Endpoint(),
+	} {
+		if got, err := ep(ctx, nil); got != "v" || err != nil {
+			t.Errorf("%s: the endpoint saw value %v (%v)", name, got, err)
 		}
 	}
 }

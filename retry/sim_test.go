@@ -11,9 +11,9 @@ import (
 
 // Deterministic discrete-event simulations of a retry storm and of hedging,
 // on a simulated clock (nothing sleeps; each runs in well under a second).
-// They drive the Retrier's own policy code (Budget, fullJitter, the latency
-// tracker, the hedge cap, Retrier.hedgeDelay and Retrier.won) with simulated
-// time, so the numbers describe this package, not a model of it. The
+// They drive the Retrier's own policy code (Budget, the back-off policy, the
+// latency tracker, the hedge cap, Retrier.hedgeDelay and Retrier.won) with
+// simulated time, so the numbers describe this package, not a model of it. The
 // real-server tests in http_test.go check the same properties end to end.
 //
 //	go test -run Sim -v ./retry
@@ -111,6 +111,8 @@ func TestSimRetryStorm(t *testing.T) {
 			connRefused    = time.Millisecond
 		)
 		rng := rand.New(rand.NewPCG(1, 2))
+		waits := defaultConfig().backoff // the Retrier's own back-off, on the simulation's randomness
+		waits.Rand = rng.Int64N
 		clk := &simClock{}
 		backends := []*simBackend{
 			{down: true},
@@ -204,7 +206,7 @@ func TestSimRetryStorm(t *testing.T) {
 						finished = true
 						o.refused++
 					default:
-						wait := fullJitter(n, DefaultBackoffBase, DefaultBackoffCap, rng.Int64N)
+						wait := waits.Delay(n)
 						if clk.now+int64(wait) >= deadline {
 							finished = true
 							return
