@@ -63,7 +63,8 @@ type Stats struct {
 // jitter between them, on hosts not yet tried when b is an EndpointAvoider,
 // retrying every error but those marked Permanent, within a retry budget of
 // its own, with no timeout but the caller's context and no hedging. A nil b
-// or a bad option is an error.
+// (or a nil pointer or func in b) or a bad option is an error wrapping
+// ErrInvalidArgument.
 func New(b lb.Balancer, opts ...Option) (*Retrier, error) {
 	if isNil(b) {
 		return nil, ErrNilBalancer
