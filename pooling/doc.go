@@ -23,10 +23,12 @@
 // Stats reports counts in the style of database/sql.
 //
 // The test on borrow is on by default but, as in HikariCP, skipped for a
-// connection lent within DefaultTestOnBorrowAfter (500 ms): it was working a
-// moment ago, and NetDriver's test is a system call that would cost several
-// times the pool itself on every Get. An idle connection older than that is
-// tested, and replaced if its peer closed it.
+// connection lent within the last DefaultTestOnBorrowAfter (500 ms): it was
+// working a moment ago, and NetDriver's test is a system call that would
+// cost many times the pool itself on every Get. An idle connection left
+// unborrowed for longer is tested, and replaced if its peer closed it. The
+// window is counted by a timer that runs while connections are lent, so
+// that a Get reads no clock.
 //
 // # Service: many hosts
 //

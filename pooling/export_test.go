@@ -12,18 +12,22 @@ func AgeIdle[C any](p *Pool[C], d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, e := range p.idle {
-		e.age(d)
+		p.age(e, d)
 	}
 }
 
 func AgeConn[C any](c Conn[C], d time.Duration) {
-	c.e.pool.mu.Lock()
-	defer c.e.pool.mu.Unlock()
-	c.e.age(d)
+	p := c.e.pool
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.age(c.e, d)
 }
 
-func (e *entry[C]) age(d time.Duration) {
+func (p *Pool[C]) age(e *entry[C], d time.Duration) {
 	e.created -= int64(d)
 	e.returned -= int64(d)
 	e.lent -= int64(d)
+	if p.windowed && d >= p.cfg.testAfter {
+		e.period = p.window.period - 1 // lent in a window now over
+	}
 }

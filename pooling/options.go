@@ -18,13 +18,14 @@ const (
 	DefaultConnRetries = 3
 	// DefaultRetryDelay is the pause between two dial attempts.
 	DefaultRetryDelay = 10 * time.Millisecond
-	// DefaultTestOnBorrowAfter is how long a connection must have gone
-	// unborrowed before Get runs Driver.TestOnBorrow on it (HikariCP's
-	// aliveBypassWindowMs). A connection lent within this window was
-	// working a moment ago, and testing it on every borrow would cost a
-	// system call each time (NetDriver's test is a non-blocking read),
-	// several times the pool's own cost; one that sat longer may have been
-	// closed by its peer and is tested.
+	// DefaultTestOnBorrowAfter is the test-on-borrow window, HikariCP's
+	// aliveBypassWindowMs: Get runs Driver.TestOnBorrow on an idle
+	// connection only if it was not lent within about this long. One that
+	// was working a moment ago needs no test, and testing every borrow
+	// would cost a system call each time (NetDriver's test is a
+	// non-blocking read), many times the pool's own cost. A connection left
+	// unborrowed for the whole window is always tested, and a busy one about
+	// once per window.
 	DefaultTestOnBorrowAfter = 500 * time.Millisecond
 	// DefaultPrespawn is how many connections a new pool dials in the
 	// background, so that the first request finds one ready.
@@ -207,9 +208,12 @@ func WithConnRetries(retries int, delay time.Duration) PoolOption {
 }
 
 // WithTestOnBorrow runs Driver.TestOnBorrow on an idle connection before
-// lending it unless the connection was lent less than after ago
-// (DefaultTestOnBorrowAfter by default). Zero tests every borrow, which
-// costs NetDriver a system call per Get.
+// lending it unless it was lent within the window after
+// (DefaultTestOnBorrowAfter by default, which this changes). The window is
+// counted in periods of that length: a connection last lent in the current
+// period is not tested, so one unborrowed for a whole window or longer
+// always is. Zero tests every borrow, which costs NetDriver a system call
+// per Get.
 func WithTestOnBorrow(after time.Duration) PoolOption {
 	return func(c *poolConfig) error {
 		if after < 0 {

@@ -19,13 +19,21 @@ import (
 // The request path (Get, Put) is in pool_get.go; prespawning, the idle
 // sweep, resizing and closing are in pool_lifecycle.go.
 type Pool[C any] struct {
-	addr   string
-	driver Driver[C]
-	cfg    poolConfig
-	m      Metrics
-	// Whether Get and Put need to read the clock at all: the default
-	// settings need it on Get only (for the test-on-borrow window).
-	timedGet, timedPut bool
+	// Set once. Whether Get and Put read the clock: only idle timeouts,
+	// lifetimes and the conns.active.period metric need it. The default
+	// settings do not, for the clock can cost as much as the rest of a Get
+	// and Put.
+	timed bool
+	// Whether the test on borrow is skipped for connections lent within
+	// the window (see pool_window.go).
+	windowed bool
+	addr     string
+	driver   Driver[C]
+	cfg      poolConfig
+	m        Metrics
+	// Keeps the fields above, read on every Get and Put, off the cache
+	// line of the lock, which every Get and Put writes.
+	_ [64]byte
 
 	mu       sync.Mutex
 	idle     []*entry[C] // a stack: the most recently returned on top
@@ -40,6 +48,7 @@ type Pool[C any] struct {
 	forced   bool
 	force    chan struct{}
 	c        counters
+	window   window
 
 	dialled      atomic.Uint64
 	dialFailures atomic.Uint64
@@ -66,10 +75,12 @@ type entry[C any] struct {
 	pool     *Pool[C]
 	conn     C
 	created  int64 // at dial
-	returned int64 // when last put back, if the pool reads the clock on Put
-	lent     int64 // when last lent, if the pool reads the clock on Get
+	returned int64  // when last put back, if the pool reads the clock
+	lent     int64  // when last lent, if the pool reads the clock
+	period   uint32 // the test-on-borrow window's period when last lent
 	gen      uint32
 	out      bool
+	borrow   borrow // set by a Service while lent
 }
 
 // epoch anchors the pools' clock.
@@ -135,8 +146,9 @@ func newPool[C any](addr string, driver Driver[C], cfg poolConfig) (*Pool[C], er
 	if cfg.metrics != nil {
 		p.m = *cfg.metrics
 	}
-	p.timedPut = cfg.idleTimeout > 0 || cfg.maxLifetime > 0 || p.m.ConnsActivePeriod != nil
-	p.timedGet = p.timedPut || (cfg.testOnBorrow && cfg.testAfter > 0)
+	p.timed = cfg.idleTimeout > 0 || cfg.maxLifetime > 0 || p.m.ConnsActivePeriod != nil
+	p.windowed = cfg.testOnBorrow && cfg.testAfter > 0
+	p.window.period = 1 // so that a connection never lent is tested
 	p.bg, p.stopBg = context.WithCancel(context.Background())
 	if every := sweepInterval(cfg.idleTimeout, cfg.maxLifetime); every > 0 {
 		p.wg.Add(1)

@@ -50,7 +50,7 @@ func (p *Pool[C]) get(ctx context.Context) (Conn[C], error) {
 	// section. A reading a little early only makes a connection look
 	// younger and less idle than it is.
 	var t int64
-	if p.timedGet {
+	if p.timed {
 		t = now()
 	}
 	p.mu.Lock()
@@ -68,7 +68,7 @@ func (p *Pool[C]) get(ctx context.Context) (Conn[C], error) {
 		}
 		// A connection lent within the window was in use a moment ago:
 		// skip the test, as HikariCP does.
-		test := p.cfg.testOnBorrow && (p.cfg.testAfter == 0 || t-e.lent >= int64(p.cfg.testAfter))
+		test := p.cfg.testOnBorrow && (!p.windowed || e.period != p.window.period)
 		p.lendLocked(e, t)
 		p.mu.Unlock()
 		if test {
@@ -242,21 +242,25 @@ func (p *Pool[C]) Put(c Conn[C], err error) error {
 	return c.giveBack(err, errorScore(err), false)
 }
 
-// put takes a connection back, reporting whether err was fatal for it.
-func (p *Pool[C]) put(c Conn[C], err error, discard bool) (fatal bool, _ error) {
+// put takes a connection back, reporting whether err was fatal for it and
+// what a Service recorded with it.
+func (p *Pool[C]) put(c Conn[C], err error, discard bool) (fatal bool, b borrow, _ error) {
 	e := c.e
 	fatal = err != nil && !p.driver.Temporary(err)
 	var t int64
-	if p.timedPut {
+	if p.timed {
 		t = now()
 	}
 	p.mu.Lock()
 	if !e.out || e.gen != c.gen {
 		p.mu.Unlock()
-		return false, ErrNotBorrowed
+		return false, b, ErrNotBorrowed
 	}
 	e.out = false
 	lent := e.lent
+	if e.borrow.host != nil {
+		b, e.borrow = e.borrow, borrow{} // and let the context go
+	}
 	p.inUse--
 	p.c.puts++
 	why := keep
@@ -290,7 +294,7 @@ func (p *Pool[C]) put(c Conn[C], err error, discard bool) (fatal bool, _ error) 
 	if why != keep {
 		p.closeConn(e)
 	}
-	return fatal, nil
+	return fatal, b, nil
 }
 
 // lendLocked marks e borrowed at t.
@@ -298,6 +302,9 @@ func (p *Pool[C]) lendLocked(e *entry[C], t int64) {
 	e.gen++
 	e.out = true
 	e.lent = t
+	if p.windowed {
+		p.stampLocked(e)
+	}
 	p.inUse++
 	p.c.gets++
 }
@@ -308,10 +315,7 @@ func (p *Pool[C]) returnLocked(e *entry[C], t int64) {
 	e.returned = t
 	if len(p.waiters) > 0 {
 		w := p.popWaiter()
-		// t may be zero when Put does not read the clock; a hand-over
-		// wakes a goroutine anyway, so the reading costs nothing that
-		// matters, and it keeps the test-on-borrow window right.
-		p.lendLocked(e, now())
+		p.lendLocked(e, t)
 		w.ch <- grant[C]{e: e}
 		return
 	}

@@ -156,6 +156,7 @@ func (p *Pool[C]) Close() error {
 		return nil
 	}
 	p.closed = true
+	p.stopWindowLocked()
 	idle := p.idle
 	p.idle = nil
 	p.total -= len(idle)

@@ -600,23 +600,38 @@ func TestPoolTestOnBorrowOnlyAfterWindow(t *testing.T) {
 		return p
 	}
 
-	// The default window: a connection just dialled or just used is lent
-	// untested.
-	p := mk()
+	// A connection just used is lent untested. (The window is long so that
+	// no period ends during the test.)
+	p := mk(pooling.WithTestOnBorrow(time.Hour))
+	put(t, p, get(t, p), nil) // dialled: lent without a test
 	put(t, p, get(t, p), nil)
 	put(t, p, get(t, p), nil)
 	if n := tests.Load(); n != 0 {
 		t.Errorf("%d tests within the window, want none", n)
 	}
-	pooling.AgeIdle(p, pooling.DefaultTestOnBorrowAfter/2)
+	pooling.AgeIdle(p, 30*time.Minute)
 	put(t, p, get(t, p), nil)
 	if n := tests.Load(); n != 0 {
 		t.Errorf("%d tests inside the window, want none", n)
 	}
-	pooling.AgeIdle(p, pooling.DefaultTestOnBorrowAfter)
+	pooling.AgeIdle(p, time.Hour)
 	put(t, p, get(t, p), nil) // unborrowed for the whole window: tested
 	if n := tests.Load(); n != 1 {
 		t.Errorf("%d tests, want 1", n)
+	}
+
+	// A connection prespawned and never lent is tested on its first
+	// borrow.
+	tests.Store(0)
+	pre := mk(pooling.WithTestOnBorrow(time.Hour))
+	if err := pre.New(1); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the prespawned connection", func() bool { return pre.Stats().Idle == 1 })
+	put(t, pre, get(t, pre), nil)
+	put(t, pre, get(t, pre), nil)
+	if n := tests.Load(); n != 1 {
+		t.Errorf("%d tests of a prespawned connection, want 1", n)
 	}
 
 	// A window of zero tests every borrow of an idle connection.

@@ -17,7 +17,7 @@ import (
 // these record without allocating. Their With ignores label values; use
 // constLabels, or your own metrics through go-kit's adapters, for labels.
 func NewPrometheusMetrics(reg prometheus.Registerer, namespace string, constLabels prometheus.Labels) (*Metrics, error) {
-	if reg == nil {
+	if isNil(reg) {
 		return nil, invalid("nil prometheus registerer")
 	}
 	const sub = "pooling"

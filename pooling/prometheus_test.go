@@ -79,4 +79,7 @@ func TestPrometheusMetrics(t *testing.T) {
 	if _, err := pooling.NewPrometheusMetrics(nil, "app", nil); !errors.Is(err, pooling.ErrInvalidArgument) {
 		t.Errorf("nil registerer: %v", err)
 	}
+	if _, err := pooling.NewPrometheusMetrics((*prometheus.Registry)(nil), "app", nil); !errors.Is(err, pooling.ErrInvalidArgument) {
+		t.Errorf("typed nil registerer: %v", err)
+	}
 }

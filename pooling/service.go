@@ -193,7 +193,9 @@ func (s *Service[C]) getConn(ctx context.Context) (Conn[C], error) {
 		start := h.Begin()
 		c, err := m.Value.Get(ctx)
 		if err == nil {
-			c.host, c.start, c.ctx = h, start, ctx
+			// The Conn is this goroutine's alone until it is given
+			// back, and put reads the borrow under the pool's lock.
+			c.e.borrow = borrow{host: h, start: start, ctx: ctx}
 			return c, nil
 		}
 		if errors.Is(err, ErrClosed) {

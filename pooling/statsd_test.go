@@ -2,6 +2,7 @@ package pooling_test
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 
@@ -12,12 +13,12 @@ import (
 )
 
 func TestStatsdMetrics(t *testing.T) {
-	if _, err := pooling.NewStatsdMetrics(nil, "", 1); err == nil {
+	if _, err := pooling.NewStatsdMetrics(nil, "", 1); !errors.Is(err, pooling.ErrInvalidArgument) {
 		t.Fatal("nil sender accepted")
 	}
 	sender := statsd.New("svc.", log.NewNopLogger())
 	for _, rate := range []float64{0, -1, 1.5} {
-		if _, err := pooling.NewStatsdMetrics(sender, "", rate); err == nil {
+		if _, err := pooling.NewStatsdMetrics(sender, "", rate); !errors.Is(err, pooling.ErrInvalidArgument) {
 			t.Fatalf("sample rate %v accepted", rate)
 		}
 	}
