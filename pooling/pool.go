@@ -74,7 +74,7 @@ type counters struct {
 type entry[C any] struct {
 	pool     *Pool[C]
 	conn     C
-	created  int64 // at dial
+	created  int64  // at dial
 	returned int64  // when last put back, if the pool reads the clock
 	lent     int64  // when last lent, if the pool reads the clock
 	period   uint32 // the test-on-borrow window's period when last lent
