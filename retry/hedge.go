@@ -124,56 +124,67 @@ func (h *hedgedCall) launch(hedge bool, at int64) {
 // onResult takes an attempt's outcome. It reports done with the call's
 // result when the call ends there; otherwise it may have started a retry.
 func (h *hedgedCall) onResult(res result) (resp any, err error, done bool) {
+	a := h.record(res)
+	if a.Err == nil {
+		h.r.won(a, res.end, h.starts[0], h.running[0])
+		return res.resp, nil, true
+	}
+	if final := h.next(a, res); final != nil {
+		resp, err = h.fail(final)
+		return resp, err, true
+	}
+	return nil, nil, false
+}
+
+// record books an attempt's outcome and shows it to the observer. A success
+// after the call's context ended is too late, as in go-kit, and gets the
+// call's error. A panic in the endpoint is raised again here, in the
+// caller's goroutine, as it would be from an inline attempt.
+func (h *hedgedCall) record(res result) *Attempt {
 	h.inflight--
 	h.running[res.i] = false
 	a := &h.attempts[res.i]
 	a.Err, a.Duration = res.err, time.Duration(res.end-h.starts[res.i])
-	if res.panic != nil {
-		// The attempt goroutine survived; the caller gets the panic, as
-		// with an inline attempt.
+	switch {
+	case res.panic != nil:
 		a.Err = fmt.Errorf("retry: endpoint panicked: %v", res.panic)
-		if h.r.cfg.observer != nil {
-			h.r.cfg.observer(*a)
-		}
-		panic(res.panic)
+	case res.err == nil && h.cctx.Err() != nil:
+		a.Err = h.doneErr()
 	}
 	if h.r.cfg.observer != nil {
 		h.r.cfg.observer(*a)
 	}
-	if res.err == nil {
-		if h.cctx.Err() != nil {
-			// Too late: the call is over, as in go-kit.
-			a.Err = h.doneErr()
-			resp, err = h.fail(a.Err)
-			return resp, err, true
-		}
-		h.r.won(a, res.end, h.starts[0], h.running[0])
-		return res.resp, nil, true
+	if res.panic != nil {
+		panic(res.panic)
 	}
-	final, cause := h.r.verdict(h.ctx, a.N, res.err, res.end, h.dl, h.hasDeadline)
-	if final != nil {
-		resp, err = h.fail(final)
-		return resp, err, true
+	return a
+}
+
+// next follows failed attempt a: it returns the error that ends the call,
+// or nil when another attempt is still running or a retry has started.
+func (h *hedgedCall) next(a *Attempt, res result) error {
+	if h.cctx.Err() != nil {
+		return h.doneErr()
 	}
-	if h.inflight > 0 {
-		return nil, nil, false // another attempt may still succeed
-	}
-	if len(h.attempts) >= h.r.cfg.maxAttempts {
-		resp, err = h.fail(cause)
-		return resp, err, true
+	final, cause := h.r.verdict(h.ctx, a.N, a.Err, res.end, h.dl, h.hasDeadline)
+	switch {
+	case final != nil:
+		return final
+	case h.inflight > 0:
+		return nil // another attempt may still succeed
+	case len(h.attempts) >= h.r.cfg.maxAttempts:
+		return cause
 	}
 	if _, err := h.r.pause(h.cctx, len(h.attempts), res.noEndpoints, clock(), h.dl, h.hasDeadline, &h.noEps); err != nil {
-		resp, err = h.fail(err)
-		return resp, err, true
+		return err
 	}
 	if h.cctx.Err() != nil {
-		resp, err = h.fail(h.doneErr())
-		return resp, err, true
+		return h.doneErr() // the wait ended at the deadline
 	}
 	h.r.retries.Add(1)
 	h.launch(false, clock())
 	h.timer.Reset(h.r.hedgeDelay())
-	return nil, nil, false
+	return nil
 }
 
 // onHedgeTimer starts a hedge when an attempt is running, the call may make
