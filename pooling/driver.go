@@ -15,7 +15,7 @@ type Driver[C any] interface {
 	// Temporary reports whether err, met while using a connection, leaves
 	// the connection usable. When it returns false the connection is
 	// closed instead of going back to the pool, and a Service scores the
-	// host HostDown. It is called only with non-nil errors.
+	// host strategy.HostDown. It is called only with non-nil errors.
 	Temporary(err error) bool
 }
 

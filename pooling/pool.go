@@ -16,10 +16,11 @@ import (
 // All methods are safe for concurrent use. Get and Put of an idle connection
 // allocate nothing and hold the pool's lock only to pop and push.
 //
-// The request path (Get, Put) is in pool_get.go; prespawning, the idle
-// sweep, resizing and closing are in pool_lifecycle.go.
+// The request path (Get, Put) is in pool_get.go, the test-on-borrow
+// window in pool_window.go; prespawning, the idle sweep, resizing and
+// closing are in pool_lifecycle.go.
 type Pool[C any] struct {
-	// Set once. Whether Get and Put read the clock: only idle timeouts,
+	// Whether Get and Put read the clock: only idle timeouts,
 	// lifetimes and the conns.active.period metric need it. The default
 	// settings do not, for the clock can cost as much as the rest of a Get
 	// and Put.
@@ -31,9 +32,6 @@ type Pool[C any] struct {
 	driver   Driver[C]
 	cfg      poolConfig
 	m        Metrics
-	// Keeps the fields above, read on every Get and Put, off the cache
-	// line of the lock, which every Get and Put writes.
-	_ [64]byte
 
 	mu       sync.Mutex
 	idle     []*entry[C] // a stack: the most recently returned on top

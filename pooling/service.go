@@ -75,8 +75,7 @@ func NewService[C any](name string, driver Driver[C], opts ...ServiceOption) (*S
 	// The pools report per-connection events; GetConn reports its own.
 	s.pool.metrics = cfg.pool.metrics.forPools()
 	if s.m.HostsScore != nil {
-		s.wg.Add(1)
-		go s.reportScores()
+		s.wg.Go(s.reportScores)
 	}
 	return s, nil
 }
@@ -220,7 +219,6 @@ func (s *Service[C]) getConn(ctx context.Context) (Conn[C], error) {
 
 // reportScores refreshes the hosts.score gauge until Close.
 func (s *Service[C]) reportScores() {
-	defer s.wg.Done()
 	t := time.NewTicker(s.metricsInterval)
 	defer t.Stop()
 	for {
