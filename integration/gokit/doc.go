@@ -5,5 +5,6 @@
 // loadbalancer.New, retry.Retry) call the same HTTP services on 127.0.0.1
 // and return the same results. The two clients stand side by side in
 // internal/stringsvc/client.go; integration/dnssrv runs them under go-kit's
-// DNS SRV instancer against a real DNS server.
+// DNS SRV instancer against a real DNS server, integration/consul under
+// go-kit's Consul instancer against a real agent.
 package gokit
