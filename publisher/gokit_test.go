@@ -148,3 +148,22 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// go-kit serves a nil FixedInstancer as "no instances"; so must the adapter.
+func TestFromInstancerAcceptsNilFixedInstancer(t *testing.T) {
+	p, err := publisher.FromInstancer(sd.FixedInstancer(nil))
+	if err != nil {
+		t.Fatalf("FromInstancer(sd.FixedInstancer(nil)) = %v", err)
+	}
+	defer p.Stop()
+	sub := p.Subscribe()
+	defer sub.Cancel()
+	select {
+	case ev := <-sub.C():
+		if len(ev.Instances) != 0 || ev.Err != nil {
+			t.Fatalf("event %+v, want an empty set", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event")
+	}
+}

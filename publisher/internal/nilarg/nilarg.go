@@ -6,14 +6,16 @@ package nilarg
 
 import "reflect"
 
-// IsNil reports whether v is nil or holds a nil pointer, map, slice,
-// channel, function or interface.
+// IsNil reports whether v is nil or holds a nil pointer, channel,
+// function or interface: the values that panic on use. A nil slice or map
+// is usable (go-kit's sd.FixedInstancer(nil) serves no instances), so it
+// is not nil here.
 func IsNil(v any) bool {
 	if v == nil {
 		return true
 	}
 	switch rv := reflect.ValueOf(v); rv.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Chan, reflect.Func, reflect.Interface, reflect.UnsafePointer:
+	case reflect.Pointer, reflect.Chan, reflect.Func, reflect.Interface, reflect.UnsafePointer:
 		return rv.IsNil()
 	}
 	return false

@@ -20,6 +20,8 @@ func TestIsNil(t *testing.T) {
 		"pointer":           {strings.NewReader(""), false},
 		"value":             {42, false},
 		"func":              {func() {}, false},
+		"nil slice":         {[]string(nil), false},
+		"nil map":           {map[string]int(nil), false},
 	} {
 		if got := IsNil(c.v); got != c.want {
 			t.Errorf("%s: IsNil = %v, want %v", name, got, c.want)
