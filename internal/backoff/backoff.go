@@ -2,6 +2,7 @@ package backoff
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"time"
 )
@@ -24,8 +25,8 @@ const (
 )
 
 // Policy is capped exponential back-off: wait number n (from 1) is
-// Min·2^(n-1), capped at Max, with jitter applied. The zero Policy waits
-// nothing.
+// Min·2^(n-1), capped at Max (no cap when Max is zero or less), with
+// jitter applied. The zero Policy waits nothing.
 type Policy struct {
 	Min, Max time.Duration
 	Jitter   Jitter
@@ -40,14 +41,19 @@ func (p Policy) Ceiling(n int) time.Duration {
 	if p.Min <= 0 {
 		return 0
 	}
+	limit := p.Max
+	if limit <= 0 {
+		limit = math.MaxInt64 // no cap of the caller's
+	}
 	d := p.Min
-	for i := 1; i < n && d < p.Max; i++ {
+	for i := 1; i < n && d < limit; i++ {
+		if d > limit/2 {
+			d = limit // doubling would pass the cap, or overflow
+			break
+		}
 		d *= 2
 	}
-	if p.Max > 0 && d > p.Max {
-		d = p.Max
-	}
-	return d
+	return min(d, limit)
 }
 
 // Delay returns the jittered delay before try n (n ≥ 1).

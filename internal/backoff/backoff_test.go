@@ -2,6 +2,7 @@ package backoff
 
 import (
 	"context"
+	"math"
 	"errors"
 	"testing"
 	"time"
@@ -68,5 +69,24 @@ func TestSleepEndsWithContext(t *testing.T) {
 	}
 	if err := Sleep(context.Background(), 0); err != nil {
 		t.Fatalf("Sleep(0) = %v", err)
+	}
+}
+
+// Doubling a huge delay must saturate, never wrap negative (which would
+// make Delay return 0 and turn back-off into a hot loop).
+func TestCeilingSaturates(t *testing.T) {
+	for _, p := range []Policy{
+		{Min: time.Second, Max: math.MaxInt64},
+		{Min: time.Second},
+		{Min: time.Duration(math.MaxInt64/2 + 1), Max: math.MaxInt64},
+	} {
+		for n := 1; n < 200; n++ {
+			if d := p.Ceiling(n); d < p.Min {
+				t.Fatalf("%+v: Ceiling(%d) = %v, below Min", p, n, d)
+			}
+			if d := p.Delay(n); d < p.Min/2 {
+				t.Fatalf("%+v: Delay(%d) = %v", p, n, d)
+			}
+		}
 	}
 }
