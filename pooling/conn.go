@@ -94,9 +94,3 @@ func (c Conn[C]) giveBack(err error, score float64, discard bool) error {
 	}
 	return nil
 }
-
-// errorScore is the all-or-nothing score of a use that ended with err.
-func errorScore(err error) float64 {
-	score, _ := strategy.ErrorScorer(err, 0)
-	return score
-}

@@ -239,7 +239,10 @@ func (p *Pool[C]) Put(c Conn[C], err error) error {
 	if c.e == nil || c.e.pool != p {
 		return ErrNotBorrowed
 	}
-	return c.giveBack(err, errorScore(err), false)
+	// Only a Service records a borrow, and its pools are its own: a Conn
+	// given to Put has nothing to score.
+	_, _, perr := p.put(c, err, false)
+	return perr
 }
 
 // put takes a connection back, reporting whether err was fatal for it and

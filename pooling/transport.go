@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
 // HTTP transport settings: http.DefaultTransport's, except the idle limit
@@ -112,7 +114,8 @@ func (c *httpConn) Close() error {
 	c.closed = true
 	err := c.failed
 	c.mu.Unlock()
-	return c.lease.Discard(err, errorScore(err))
+	score, _ := strategy.ErrorScorer(err, 0) // HostUp, or HostDown after a failure
+	return c.lease.Discard(err, score)
 }
 
 // NetConn returns the underlying connection.
