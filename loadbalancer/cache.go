@@ -37,6 +37,7 @@ type cache struct {
 
 	mu      sync.Mutex // serialises updates
 	items   []*item    // the live set, in discovery order
+	spare   []*item    // the list before, whose array the next update reuses
 	byAddr  map[string]*item
 	gen     uint64
 	version uint64
@@ -46,18 +47,18 @@ type cache struct {
 	closed  bool
 }
 
-// item is one live instance. Only gen changes after an item is published.
+// item is one live instance, private to the cache (guarded by its lock).
 type item struct {
 	inst   publisher.Instance
 	host   *strategy.Host
 	ep     endpoint.Endpoint // recording, with the middlewares inside
 	closer io.Closer
-	gen    uint64 // touched only under the cache's lock
+	gen    uint64
 }
 
 // view is what Status and the metrics read: the set as of one update.
 type view struct {
-	items   []*item // shared with the cache, never modified
+	members []strategy.Member[endpoint.Endpoint] // shared with the host set, never modified
 	err     error
 	version uint64
 }
@@ -91,7 +92,12 @@ func (c *cache) replace(instances []publisher.Instance) {
 	}
 	c.gen++
 	gen := c.gen
-	items := make([]*item, 0, len(instances))
+	// The previous-but-one list is garbage by now (no view holds items):
+	// reuse its array.
+	items := c.spare[:0]
+	if cap(items) < len(instances) {
+		items = make([]*item, 0, len(instances))
+	}
 	for i := range instances {
 		in := &instances[i]
 		var it *item
@@ -112,15 +118,10 @@ func (c *cache) replace(instances []publisher.Instance) {
 		case it.gen == gen:
 			continue // duplicate address in one event: first wins
 		case !sameInstance(&it.inst, in):
-			// Items are immutable once published (views share them), so
-			// a changed instance gets a new item with the same host and
-			// endpoint.
-			moved := *it
-			moved.inst = *in
-			it = &moved
-			c.byAddr[in.Address] = it
+			it.inst = *in
 			it.host.SetWeight(in.EffectiveWeight())
 			it.host.SetPriority(in.Priority)
+			it.host.SetMetadata(in.Metadata)
 			changed = true
 		}
 		it.gen = gen
@@ -136,7 +137,8 @@ func (c *cache) replace(instances []publisher.Instance) {
 			}
 		}
 	}
-	c.items = items
+	clear(items[len(items):cap(items)]) // drop stale pointers beyond the new length
+	c.spare, c.items = c.items, items
 	if changed {
 		c.publish()
 	}
@@ -160,6 +162,7 @@ func (c *cache) create(in publisher.Instance) *item {
 	}
 	h := c.set.NewHost(in.Address, in.EffectiveWeight())
 	h.SetPriority(in.Priority)
+	h.SetMetadata(in.Metadata)
 	return &item{inst: in, host: h, ep: recording(h, ep), closer: closer}
 }
 
@@ -217,7 +220,7 @@ func (c *cache) dropAll() {
 		c.closing.add(it.inst.Address, it.closer)
 	}
 	clear(c.byAddr)
-	c.items = nil
+	c.items, c.spare = nil, nil
 }
 
 // close drops every endpoint and refuses further updates. Called once, by
@@ -240,7 +243,7 @@ func (c *cache) publish() {
 	for i, it := range c.items {
 		members[i] = strategy.Member[endpoint.Endpoint]{Host: it.host, Value: it.ep}
 	}
-	v := &view{items: c.items, err: c.err, version: c.version}
+	v := &view{members: members, err: c.err, version: c.version}
 	none := ErrNoEndpoints
 	switch {
 	case c.closed:

@@ -88,8 +88,8 @@ func newCacheBalancer(t *testing.T, f Factory, opts ...Option) *Balancer {
 
 func live(b *Balancer) string {
 	var addrs []string
-	for _, it := range b.view.Load().items {
-		addrs = append(addrs, it.inst.Address)
+	for _, m := range b.view.Load().members {
+		addrs = append(addrs, m.Host.Address())
 	}
 	return strings.Join(addrs, ",")
 }
@@ -128,7 +128,7 @@ func TestFactoryOnlyForNewAndCloseExactlyOnce(t *testing.T) {
 	if got := r.counts(r.closed); got != "map[a:1 b:1 c:1 d:1]" {
 		t.Fatalf("closes after Close %s, want every endpoint exactly once", got)
 	}
-	if v := b.view.Load(); len(v.items) != 0 || !errors.Is(v.err, ErrClosed) {
+	if v := b.view.Load(); len(v.members) != 0 || !errors.Is(v.err, ErrClosed) {
 		t.Fatalf("view after Close: %+v", v)
 	}
 	b.cache.update(ev("e"))
@@ -272,16 +272,13 @@ func TestChangedWeightKeepsEndpointAndStats(t *testing.T) {
 	b := newCacheBalancer(t, r.factory)
 	b.cache.update(ev("a"))
 	before := b.view.Load()
-	b.cache.update(publisher.Event{Instances: []publisher.Instance{{Address: "a", Weight: 7, Priority: 2}}})
+	b.cache.update(publisher.Event{Instances: []publisher.Instance{{Address: "a", Weight: 7, Priority: 2, Metadata: map[string]string{"zone": "b"}}}})
 	after := b.view.Load()
-	if after.items[0].host != before.items[0].host {
+	if after.members[0].Host != before.members[0].Host {
 		t.Fatal("weight change replaced the statistics")
 	}
-	if st := after.items[0].host.Stats(); st.Weight != 7 || st.Priority != 2 || after.items[0].inst.Weight != 7 {
-		t.Fatalf("weight or priority not updated: %+v", st)
-	}
-	if before.items[0].inst.Weight != 0 {
-		t.Fatal("old view was modified")
+	if st := after.members[0].Host.Stats(); st.Weight != 7 || st.Priority != 2 || st.Metadata["zone"] != "b" {
+		t.Fatalf("weight, priority or metadata not updated: %+v", st)
 	}
 	if got := r.counts(r.made); got != "map[a:1]" {
 		t.Fatalf("factory calls %s", got)
@@ -294,8 +291,8 @@ func TestChangedWeightKeepsEndpointAndStats(t *testing.T) {
 func TestDuplicateAddressesFirstWins(t *testing.T) {
 	b := newCacheBalancer(t, newRecorder().factory)
 	b.cache.update(publisher.Event{Instances: []publisher.Instance{{Address: "a", Weight: 2}, {Address: "a", Weight: 9}}})
-	if v := b.view.Load(); len(v.items) != 1 || v.items[0].inst.Weight != 2 {
-		t.Fatalf("items %+v", v.items)
+	if v := b.view.Load(); len(v.members) != 1 || v.members[0].Host.Weight() != 2 {
+		t.Fatalf("members %+v", v.members)
 	}
 }
 

@@ -160,8 +160,8 @@ func (r *reporter) note(v *view) {
 	if r.fresh == nil {
 		r.fresh = map[*strategy.Host]string{}
 	}
-	for _, it := range v.items {
-		r.fresh[it.host] = it.inst.Address
+	for _, m := range v.members {
+		r.fresh[m.Host] = m.Host.Address()
 	}
 }
 
@@ -178,14 +178,14 @@ func (r *reporter) report(current *view, none uint64) {
 			r.known[s] = &hostCounts{addr: addr}
 		}
 	}
-	for _, it := range current.items {
-		if _, ok := r.known[it.host]; !ok {
-			r.known[it.host] = &hostCounts{addr: it.inst.Address}
+	for _, m := range current.members {
+		if _, ok := r.known[m.Host]; !ok {
+			r.known[m.Host] = &hostCounts{addr: m.Host.Address()}
 		}
 	}
-	live := make(map[*strategy.Host]bool, len(current.items))
-	for _, it := range current.items {
-		live[it.host] = true
+	live := make(map[*strategy.Host]bool, len(current.members))
+	for _, m := range current.members {
+		live[m.Host] = true
 	}
 	for s, c := range r.known {
 		st := s.Stats()
@@ -201,13 +201,13 @@ func (r *reporter) report(current *view, none uint64) {
 			delete(r.known, s)
 		}
 	}
-	for _, it := range current.items {
-		st := it.host.Stats()
+	for _, m := range current.members {
+		st := m.Host.Stats()
 		r.m.InFlight.With("host", st.Address).Set(float64(st.InFlight))
 		r.m.Score.With("host", st.Address).Set(st.Score)
 		r.m.Latency.With("host", st.Address).Set(st.Latency.Seconds())
 	}
-	r.m.Hosts.Set(float64(len(current.items)))
+	r.m.Hosts.Set(float64(len(current.members)))
 	if none > r.noneAt {
 		r.m.NoEndpoints.Add(float64(none - r.noneAt))
 		r.noneAt = none

@@ -6,8 +6,8 @@ import "github.com/seed41aebe0c/lbkit/strategy"
 type Status struct {
 	// Strategy is the strategy's name.
 	Strategy string
-	// Hosts lists every live instance with its statistics, in discovery
-	// order; Metadata is what discovery said about it.
+	// Hosts lists every live instance with its statistics (its Metadata is
+	// what discovery said about it), in discovery order.
 	Hosts []strategy.HostStats
 	// DiscoveryErr is the discovery error in force, if any.
 	DiscoveryErr error
@@ -21,13 +21,12 @@ func (b *Balancer) Status() Status {
 	v := b.view.Load()
 	out := Status{
 		Strategy:     b.set.Strategy().Name(),
-		Hosts:        make([]strategy.HostStats, len(v.items)),
+		Hosts:        make([]strategy.HostStats, len(v.members)),
 		DiscoveryErr: v.err,
 		Version:      v.version,
 	}
-	for i, it := range v.items {
-		out.Hosts[i] = it.host.Stats()
-		out.Hosts[i].Metadata = it.inst.Metadata
+	for i, m := range v.members {
+		out.Hosts[i] = m.Host.Stats()
 	}
 	return out
 }

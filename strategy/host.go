@@ -46,6 +46,7 @@ type Host struct {
 	scorer   Scorer
 	window   float64 // decay time constant, in nanoseconds
 	priority atomic.Int64
+	metadata atomic.Pointer[map[string]string]
 
 	inflight atomic.Int64
 	weight   atomic.Int64
@@ -117,6 +118,17 @@ func (s *Host) Priority() int { return int(s.priority.Load()) }
 
 // SetPriority changes the backend's priority.
 func (s *Host) SetPriority(p int) { s.priority.Store(int64(p)) }
+
+// SetMetadata records what discovery says about the backend (tags, zone,
+// version), for status pages; strategies do not read it. The map must not
+// be modified afterwards.
+func (s *Host) SetMetadata(m map[string]string) {
+	if m == nil {
+		s.metadata.Store(nil)
+		return
+	}
+	s.metadata.Store(&m)
+}
 
 // InFlight returns the number of calls begun and not yet recorded.
 func (s *Host) InFlight() int64 { return s.inflight.Load() }
@@ -300,8 +312,7 @@ type HostStats struct {
 	Address  string
 	Weight   int
 	Priority int
-	// Metadata is what discovery said about the host, filled in by callers
-	// that know it (the load balancer); Host.Stats leaves it nil.
+	// Metadata is what discovery said about the host (Host.SetMetadata).
 	Metadata map[string]string
 	// InFlight is the number of calls under way.
 	InFlight int64
@@ -324,8 +335,13 @@ type HostStats struct {
 func (s *Host) Stats() HostStats {
 	now := s.clock()
 	recent, _ := s.recentScore(now)
+	var meta map[string]string
+	if m := s.metadata.Load(); m != nil {
+		meta = *m
+	}
 	return HostStats{
 		Address:     s.address,
+		Metadata:    meta,
 		Weight:      s.Weight(),
 		Priority:    s.Priority(),
 		InFlight:    s.inflight.Load(),

@@ -112,11 +112,21 @@ func (s *HostSet[T]) Pick(tried []string) (Member[T], error) {
 	v := s.cur.Load()
 	i := v.picker.Pick()
 	// One unsigned comparison covers both "no host" (-1) and the bounds
-	// check the index would otherwise cost.
+	// check the index would otherwise cost. The common case is kept small
+	// enough to inline into the caller.
+	if uint(i) < uint(len(v.members)) && len(tried) == 0 {
+		return v.members[i], nil
+	}
+	return v.pickAvoiding(i, tried)
+}
+
+// pickAvoiding is the rest of Pick: an empty set, or a pick that must skip
+// tried hosts.
+func (v *hostView[T]) pickAvoiding(i int, tried []string) (Member[T], error) {
 	if uint(i) >= uint(len(v.members)) {
 		return Member[T]{}, v.none
 	}
-	if len(tried) > 0 && slices.Contains(tried, v.hosts[i].address) {
+	if slices.Contains(tried, v.hosts[i].address) {
 		i = v.avoid(tried, i)
 	}
 	return v.members[i], nil
