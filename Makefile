@@ -8,7 +8,7 @@ GO        ?= go
 # Consul's agent stay out of the library's go.mod.
 INTEG     := integration
 
-.PHONY: test fmt-check vet unit integration servers bench demo registry
+.PHONY: test fmt-check vet unit integration servers bench bench-compare demo registry
 
 test: fmt-check vet servers unit integration
 
@@ -38,6 +38,11 @@ integration:
 # bench runs every benchmark once; see README for the comparison commands.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# bench-compare runs the go-kit and puddle comparisons into docs/bench and
+# prints the benchstat ratios the README quotes (idle machine, ~10 minutes).
+bench-compare:
+	@scripts/bench.sh
 
 demo:
 	$(GO) run ./examples/demo
