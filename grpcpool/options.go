@@ -3,10 +3,11 @@ package grpcpool
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"time"
 
 	"github.com/go-kit/log"
+
+	"github.com/seed41aebe0c/lbkit/internal/nilarg"
 	"google.golang.org/grpc"
 )
 
@@ -206,7 +207,7 @@ func WithDialTimeout(d time.Duration) Option {
 func WithDialOptions(opts ...grpc.DialOption) Option {
 	return func(c *config) error {
 		for _, o := range opts {
-			if isNil(o) {
+			if nilarg.IsNil(o) {
 				return fmt.Errorf("%w: nil dial option", ErrInvalidArgument)
 			}
 		}
@@ -248,24 +249,10 @@ func WithFailover(n int) Option {
 // default discards them.
 func WithLogger(l log.Logger) Option {
 	return func(c *config) error {
-		if isNil(l) {
+		if nilarg.IsNil(l) {
 			return fmt.Errorf("%w: nil logger", ErrInvalidArgument)
 		}
 		c.logger = l
 		return nil
 	}
-}
-
-// isNil reports whether v is nil or an interface holding a nil pointer or
-// func: such a typed nil passes a plain nil check and panics later, far
-// from the mistake.
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	switch r := reflect.ValueOf(v); r.Kind() {
-	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
-		return r.IsNil()
-	}
-	return false
 }

@@ -3,11 +3,12 @@ package herd
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"time"
 
 	"github.com/go-kit/kit/metrics"
 	"github.com/go-kit/log"
+
+	"github.com/seed41aebe0c/lbkit/internal/nilarg"
 )
 
 // Defaults.
@@ -119,7 +120,7 @@ func WithOutputBuffer(n int) Option {
 // discards them.
 func WithLogger(l log.Logger) Option {
 	return func(c *config) error {
-		if isNil(l) {
+		if nilarg.IsNil(l) {
 			return fmt.Errorf("%w: nil logger", ErrInvalidArgument)
 		}
 		c.logger = l
@@ -175,18 +176,4 @@ func typedCallback[B, R any](v any, name string) (func(*Work[B, R]), error) {
 		return nil, fmt.Errorf("%w: %s callback is a %T, want a %T", ErrInvalidArgument, name, v, f)
 	}
 	return f, nil
-}
-
-// isNil reports whether v is nil or an interface holding a nil pointer,
-// func, map, slice or channel: a typed nil logger would pass a plain nil
-// check and panic at the first log line, far from the mistake.
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	switch r := reflect.ValueOf(v); r.Kind() {
-	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
-		return r.IsNil()
-	}
-	return false
 }

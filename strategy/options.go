@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"reflect"
 	"time"
+
+	"github.com/seed41aebe0c/lbkit/internal/nilarg"
 )
 
 // ErrInvalidArgument is wrapped by every error the package returns for a
@@ -151,7 +152,7 @@ func Validate(s Strategy) error {
 	if s == nil {
 		return invalid("nil strategy")
 	}
-	if v := reflect.ValueOf(s); v.Kind() == reflect.Pointer && v.IsNil() {
+	if nilarg.IsNil(s) {
 		return invalid("nil %T strategy", s)
 	}
 	if v, ok := s.(interface{ Validate() error }); ok {

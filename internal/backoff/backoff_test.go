@@ -2,8 +2,8 @@ package backoff
 
 import (
 	"context"
-	"math"
 	"errors"
+	"math"
 	"testing"
 	"time"
 )
