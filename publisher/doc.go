@@ -9,6 +9,13 @@
 // latest state wins), so it can never block the publisher or another
 // subscriber.
 //
+// Every instance on every path in is validated by ValidateAll, which
+// Fanout.Publish runs: an instance with an empty address or a negative
+// weight, and a second instance with an address already seen, are left
+// out, logged (Fanout.SetLogger, or each publisher's WithLogger), counted
+// (Fanout.Dropped, Metrics.Invalid) and described in the event's Invalid
+// error; the valid instances go through.
+//
 // FromInstancer and ToInstancer adapt in both directions between Publisher
 // and go-kit's sd.Instancer, so any go-kit discovery (ZooKeeper, Eureka, a
 // user's own) feeds lbkit, and lbkit's publishers feed go-kit's sd package.

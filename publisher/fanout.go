@@ -1,9 +1,11 @@
 package publisher
 
 import (
-	"cmp"
-	"slices"
+	"errors"
 	"sync"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
 )
 
 // Fanout delivers events to any number of subscribers with latest-state-wins
@@ -25,6 +27,8 @@ type Fanout struct {
 	closed  bool
 	subs    map[*Subscription]struct{}
 	metrics *Metrics
+	logger  log.Logger
+	dropped uint64
 }
 
 // Subscription is one subscriber's view of a publisher. Receive events from
@@ -76,30 +80,78 @@ func (f *Fanout) Subscribe() *Subscription {
 
 // Publish makes ev the current state and offers it to every subscriber.
 //
-// The instances are copied and sorted by address, so the caller may reuse its
-// slice. An event with an error and no instances keeps the last known
-// instances, so subscribers can go on using them. An event equal to the
-// current state is delivered again (a consumer may use it to retry what
-// failed last time, as the endpoint cache does with failed factory calls).
-// Publish after Close does nothing.
+// The instances are validated by ValidateAll (copied and sorted by
+// address, so the caller may reuse its slice): each invalid or duplicate
+// instance is left out, logged at warning level, counted (Dropped and
+// Metrics.Invalid) and described in the event's Invalid error, joined to
+// any Invalid the caller set. When every instance offered was invalid, the
+// event becomes an error event (Err = that description). An event with an
+// error and no instances keeps the last known instances, so subscribers
+// can go on using them. An event equal to the current state is delivered
+// again (a consumer may use it to retry what failed last time, as the
+// balancer does with failed factory calls). Publish after Close does
+// nothing.
 func (f *Fanout) Publish(ev Event) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
 		return
 	}
-	if ev.Err != nil && len(ev.Instances) == 0 {
+	offered := len(ev.Instances)
+	ins, ie := validate(ev.Instances)
+	if ie != nil {
+		f.dropped += uint64(ie.Dropped)
+		f.logDropped(ie)
+		if ev.Invalid == nil {
+			ev.Invalid = ie
+		} else {
+			ev.Invalid = errors.Join(ev.Invalid, ie)
+		}
+		if ev.Err == nil && len(ins) == 0 && offered > 0 {
+			ev.Err = ie // nothing usable: a failure of the source
+		}
+	}
+	if ev.Err != nil && len(ins) == 0 {
 		ev.Instances = f.cur.Instances
 	} else {
-		ins := slices.Clone(ev.Instances)
-		slices.SortStableFunc(ins, func(a, b Instance) int { return cmp.Compare(a.Address, b.Address) })
 		ev.Instances = ins
 	}
 	f.cur, f.has = ev, true
-	f.record(ev)
+	f.record(ev, ie)
 	for s := range f.subs {
 		offer(s.ch, ev)
 	}
+}
+
+// logDropped logs the reasons ie kept, and how many more there were.
+// Called with f.mu held.
+func (f *Fanout) logDropped(ie *InvalidError) {
+	if f.logger == nil {
+		return
+	}
+	for _, r := range ie.Reasons {
+		level.Warn(f.logger).Log("component", "publisher", "msg", "instance dropped", "err", r)
+	}
+	if more := ie.Dropped - len(ie.Reasons); more > 0 {
+		level.Warn(f.logger).Log("component", "publisher", "msg", "more instances dropped", "count", more)
+	}
+}
+
+// SetLogger makes Publish log every instance it drops (the first few of
+// each event, then a count), at warning level. A nil logger logs nothing,
+// as does the zero Fanout.
+func (f *Fanout) SetLogger(l log.Logger) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.logger = l
+}
+
+// Dropped returns how many instances Publish has left out as invalid or
+// duplicate so far.
+func (f *Fanout) Dropped() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.dropped
 }
 
 // Current returns the current state and whether there is one.

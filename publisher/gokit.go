@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/go-kit/kit/sd"
+	"github.com/go-kit/log"
 
 	"github.com/seed41aebe0c/lbkit/publisher/internal/nilarg"
 )
@@ -13,24 +14,58 @@ import (
 // own) into a Publisher. Every go-kit instance string becomes an Instance
 // with that address and default weight and priority.
 //
+// Instances are validated like every publisher's (see ValidateAll): an
+// empty string or a repeated address is left out, described in the event's
+// Invalid error, and logged to the WithLogger logger.
+//
 // Stop deregisters from the instancer and ends the adapter's goroutine; it
 // does not stop the instancer itself, which the caller owns. A nil
 // instancer (typed nil included) is an error wrapping ErrInvalidArgument.
-func FromInstancer(inst sd.Instancer) (Publisher, error) {
+func FromInstancer(inst sd.Instancer, opts ...Option) (Publisher, error) {
 	if nilarg.IsNil(inst) {
 		return nil, fmt.Errorf("%w: nil sd.Instancer", ErrInvalidArgument)
+	}
+	var cfg adapterConfig
+	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: nil option", ErrInvalidArgument)
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
 	}
 	a := &instancerPublisher{
 		inst: inst,
 		ch:   make(chan sd.Event),
 		done: make(chan struct{}),
 	}
+	a.fan.SetLogger(cfg.logger)
 	a.wg.Add(1)
 	go a.run()
 	// go-kit instancers send the current state from within Register, so the
 	// reader must be running before we register.
 	inst.Register(a.ch)
 	return a, nil
+}
+
+// Option configures FromInstancer.
+type Option func(*adapterConfig) error
+
+type adapterConfig struct {
+	logger log.Logger
+}
+
+// WithLogger sets the logger for the instances FromInstancer drops as
+// invalid (at warning level). The default logs nothing. A nil logger,
+// typed nil included, is an error wrapping ErrInvalidArgument.
+func WithLogger(l log.Logger) Option {
+	return func(c *adapterConfig) error {
+		if nilarg.IsNil(l) {
+			return fmt.Errorf("%w: nil logger", ErrInvalidArgument)
+		}
+		c.logger = l
+		return nil
+	}
 }
 
 type instancerPublisher struct {
@@ -94,16 +129,32 @@ type forwarder struct {
 	done chan struct{}
 }
 
-// Register implements sd.Instancer.
+// Register implements sd.Instancer. As go-kit's contract says, the current
+// state is sent on ch before Register returns (the empty state if the
+// publisher has none yet, as go-kit's instancers do): Register blocks until
+// ch takes it, so the reader must be running. Later states follow from a
+// goroutine, latest state wins, until Deregister.
 func (k *kitInstancer) Register(ch chan<- sd.Event) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if _, ok := k.regs[ch]; ok {
 		return
 	}
-	f := &forwarder{sub: k.p.Subscribe(), stop: make(chan struct{}), done: make(chan struct{})}
+	sub := k.p.Subscribe()
+	var first Event
+	select {
+	case first = <-sub.C(): // the zero Event once the publisher stopped
+	default: // no state yet
+	}
+	ch <- toKit(first)
+	f := &forwarder{sub: sub, stop: make(chan struct{}), done: make(chan struct{})}
 	k.regs[ch] = f
 	go f.run(ch)
+}
+
+// toKit is the go-kit form of ev: the addresses, and the error.
+func toKit(ev Event) sd.Event {
+	return sd.Event{Instances: Addresses(ev.Instances), Err: ev.Err}
 }
 
 func (f *forwarder) run(ch chan<- sd.Event) {
@@ -114,7 +165,7 @@ func (f *forwarder) run(ch chan<- sd.Event) {
 			if !ok {
 				return
 			}
-			kev := sd.Event{Instances: Addresses(ev.Instances), Err: ev.Err}
+			kev := toKit(ev)
 			select {
 			case ch <- kev:
 			case <-f.stop:

@@ -167,3 +167,88 @@ func TestFromInstancerAcceptsNilFixedInstancer(t *testing.T) {
 		t.Fatal("no event")
 	}
 }
+
+// TestToInstancerRegisterSendsAtOnce: go-kit's sd.Instancer contract sends
+// the current state from within Register, before it returns, as go-kit's
+// own instancers do; never later from a goroutine.
+func TestToInstancerRegisterSendsAtOnce(t *testing.T) {
+	var fan publisher.Fanout
+	fan.Publish(publisher.Event{Instances: publisher.FromAddresses("a:1", "b:1")})
+	inst, err := publisher.ToInstancer(&fanPublisher{&fan})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inst.Stop()
+	for range 50 {
+		ch := make(chan sd.Event, 1)
+		inst.Register(ch)
+		select {
+		case ev := <-ch:
+			if fmt.Sprint(ev.Instances) != "[a:1 b:1]" || ev.Err != nil {
+				t.Fatalf("first event %+v", ev)
+			}
+		default:
+			t.Fatal("Register returned before sending the current state")
+		}
+		inst.Deregister(ch)
+	}
+	// An unbuffered channel, as go-kit's endpointer registers: Register
+	// blocks until the state is taken.
+	ch := make(chan sd.Event)
+	got := make(chan sd.Event, 1)
+	go func() { got <- <-ch }()
+	inst.Register(ch)
+	select {
+	case ev := <-got:
+		if len(ev.Instances) != 2 {
+			t.Fatalf("first event %+v", ev)
+		}
+	default:
+		// The reader may not have stored it yet, but it must have taken it.
+		if ev := <-got; len(ev.Instances) != 2 {
+			t.Fatalf("first event %+v", ev)
+		}
+	}
+	// Later states still follow.
+	fan.Publish(publisher.Event{Instances: publisher.FromAddresses("c:1")})
+	select {
+	case ev := <-ch:
+		if fmt.Sprint(ev.Instances) != "[c:1]" {
+			t.Fatalf("later event %+v", ev)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("later state not forwarded")
+	}
+	inst.Deregister(ch)
+}
+
+// TestToInstancerRegisterBeforeAnyState: a publisher with no state yet
+// gives the empty state at once, as go-kit's instancer cache does, and the
+// first real state later.
+func TestToInstancerRegisterBeforeAnyState(t *testing.T) {
+	var fan publisher.Fanout
+	inst, err := publisher.ToInstancer(&fanPublisher{&fan})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inst.Stop()
+	ch := make(chan sd.Event, 1)
+	inst.Register(ch)
+	select {
+	case ev := <-ch:
+		if len(ev.Instances) != 0 || ev.Err != nil {
+			t.Fatalf("first event %+v, want the empty state", ev)
+		}
+	default:
+		t.Fatal("Register returned before sending the current state")
+	}
+	fan.Publish(publisher.Event{Instances: publisher.FromAddresses("a:1")})
+	select {
+	case ev := <-ch:
+		if fmt.Sprint(ev.Instances) != "[a:1]" {
+			t.Fatalf("later event %+v", ev)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("first real state not forwarded")
+	}
+}

@@ -1,8 +1,11 @@
 package publisher
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
+	"slices"
+	"strings"
 )
 
 // DefaultWeight is the weight of an instance whose discovery system does not
@@ -79,11 +82,98 @@ func FromAddresses(addresses ...string) []Instance {
 //
 // When Err is nil, Instances is the whole current set (possibly empty). When
 // Err is not nil, the discovery backend could not be read; Instances is then
-// the last known set, which consumers may keep using (see the
-// endpointcache package for the policy).
+// the last known set, which consumers may keep using (the loadbalancer
+// package keeps it unless told to invalidate it).
+//
+// Invalid, when not nil, describes the instances the source offered that
+// failed validation (see ValidateAll) and were left out of Instances; it is
+// an *InvalidError. The valid instances are the set in force, so Invalid is
+// not a discovery failure; when every instance offered was invalid, the
+// event is one (Err is the same error) and keeps the last known set.
 //
 // Instances is shared between all subscribers and must not be modified.
 type Event struct {
 	Instances []Instance
 	Err       error
+	Invalid   error
+}
+
+// maxInvalidReasons bounds the reasons an InvalidError keeps, so that a
+// source publishing thousands of bad instances does not make a huge error
+// on every event.
+const maxInvalidReasons = 5
+
+// InvalidError describes the instances ValidateAll left out: how many, and
+// the reasons for the first few. It wraps ErrInvalidArgument (through each
+// reason), so errors.Is matches it.
+type InvalidError struct {
+	// Dropped is how many instances were left out.
+	Dropped int
+	// Reasons are the errors of the first few left out (at most 5), each
+	// wrapping ErrInvalidArgument.
+	Reasons []error
+}
+
+func (e *InvalidError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "publisher: %d instances dropped: ", e.Dropped)
+	for n, r := range e.Reasons {
+		if n > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(r.Error())
+	}
+	if more := e.Dropped - len(e.Reasons); more > 0 {
+		fmt.Fprintf(&b, "; and %d more", more)
+	}
+	return b.String()
+}
+
+// Unwrap returns the reasons kept, so errors.Is and errors.As see them.
+func (e *InvalidError) Unwrap() []error { return e.Reasons }
+
+// ValidateAll is the one instance validator of lbkit's publishers: Fanout
+// runs it on every event, so every publisher, FromInstancer and a discovery
+// source of your own get it. It returns the instances that can be used,
+// sorted by address, leaving out each one that fails Validate (an empty
+// address, a negative weight) and each later instance with an address
+// already seen (the first wins, in the order given). The error, nil when
+// nothing was left out, is an *InvalidError saying what and why.
+//
+// instances is not modified.
+func ValidateAll(instances []Instance) ([]Instance, error) {
+	out, ie := validate(instances)
+	if ie == nil {
+		return out, nil
+	}
+	return out, ie
+}
+
+// validate is ValidateAll with a concrete error type.
+func validate(instances []Instance) ([]Instance, *InvalidError) {
+	ins := slices.Clone(instances)
+	// A stable sort puts duplicates side by side, first given first: no
+	// map needed to find them.
+	slices.SortStableFunc(ins, func(a, b Instance) int { return cmp.Compare(a.Address, b.Address) })
+	var ie *InvalidError
+	out := ins[:0]
+	for _, in := range ins {
+		err := in.Validate()
+		if err == nil && len(out) > 0 && out[len(out)-1].Address == in.Address {
+			err = fmt.Errorf("%w: duplicate address %s", ErrInvalidArgument, in.Address)
+		}
+		if err == nil {
+			out = append(out, in)
+			continue
+		}
+		if ie == nil {
+			ie = &InvalidError{}
+		}
+		ie.Dropped++
+		if len(ie.Reasons) < maxInvalidReasons {
+			ie.Reasons = append(ie.Reasons, err)
+		}
+	}
+	clear(ins[len(out):]) // no stale metadata maps beyond the length
+	return out[:len(out):len(out)], ie
 }

@@ -21,7 +21,12 @@ func TestInvalidArguments(t *testing.T) {
 		"typed nil instancer":      func() error { _, err := publisher.FromInstancer(nilFixed); return err },
 		"nil publisher":            func() error { _, err := publisher.ToInstancer(nil); return err },
 		"typed nil publisher":      func() error { _, err := publisher.ToInstancer(nilPub); return err },
-		"nil statsd sender":        func() error { _, err := publisher.NewStatsdMetrics(nil, "x_"); return err },
+		"nil option":               func() error { _, err := publisher.FromInstancer(sd.FixedInstancer{}, nil); return err },
+		"nil logger": func() error {
+			_, err := publisher.FromInstancer(sd.FixedInstancer{}, publisher.WithLogger(nil))
+			return err
+		},
+		"nil statsd sender": func() error { _, err := publisher.NewStatsdMetrics(nil, "x_"); return err },
 	} {
 		if err := call(); !errors.Is(err, publisher.ErrInvalidArgument) {
 			t.Errorf("%s: err = %v, want ErrInvalidArgument", name, err)

@@ -21,6 +21,9 @@ type Metrics struct {
 	Errors metrics.Counter
 	// Instances is the number of instances in the latest event.
 	Instances metrics.Gauge
+	// Invalid counts instances left out of events because they failed
+	// validation (see ValidateAll).
+	Invalid metrics.Counter
 }
 
 // NewPrometheusMetrics builds the discovery metrics as Prometheus collectors
@@ -36,13 +39,16 @@ func NewPrometheusMetrics(reg prometheus.Registerer, namespace, subsystem string
 		Name: "discovery_errors_total", Help: "Discovery events that carried an error."}, nil)
 	instances := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Subsystem: subsystem,
 		Name: "discovery_instances", Help: "Instances in the latest discovery event."}, nil)
-	if err := errors.Join(reg.Register(updates), reg.Register(errs), reg.Register(instances)); err != nil {
+	invalid := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Subsystem: subsystem,
+		Name: "discovery_invalid_instances_total", Help: "Instances left out of discovery events because they failed validation."}, nil)
+	if err := errors.Join(reg.Register(updates), reg.Register(errs), reg.Register(instances), reg.Register(invalid)); err != nil {
 		return nil, fmt.Errorf("publisher: registering metrics: %w", err)
 	}
 	return &Metrics{
 		Updates:   kitprometheus.NewCounter(updates),
 		Errors:    kitprometheus.NewCounter(errs),
 		Instances: kitprometheus.NewGauge(instances),
+		Invalid:   kitprometheus.NewCounter(invalid),
 	}, nil
 }
 
@@ -56,6 +62,7 @@ func NewStatsdMetrics(s *statsd.Statsd, prefix string) (*Metrics, error) {
 		Updates:   s.NewCounter(prefix+"discovery_updates", 1),
 		Errors:    s.NewCounter(prefix+"discovery_errors", 1),
 		Instances: s.NewGauge(prefix + "discovery_instances"),
+		Invalid:   s.NewCounter(prefix+"discovery_invalid_instances", 1),
 	}, nil
 }
 
@@ -69,6 +76,9 @@ func (m *Metrics) withDefaults() *Metrics {
 	}
 	if c.Instances == nil {
 		c.Instances = discard.NewGauge()
+	}
+	if c.Invalid == nil {
+		c.Invalid = discard.NewCounter()
 	}
 	return &c
 }
@@ -89,9 +99,12 @@ func (f *Fanout) SetMetrics(m *Metrics) {
 }
 
 // record is called by Publish with f.mu held.
-func (f *Fanout) record(ev Event) {
+func (f *Fanout) record(ev Event, ie *InvalidError) {
 	if f.metrics == nil {
 		return
+	}
+	if ie != nil {
+		f.metrics.Invalid.Add(float64(ie.Dropped))
 	}
 	f.metrics.Updates.Add(1)
 	if ev.Err != nil {

@@ -87,16 +87,12 @@ func (p *Publisher) Stop() { p.fan.Close() }
 
 func (p *Publisher) stopped() bool { return p.fan.Closed() }
 
+// check refuses a list with any instance publisher.ValidateAll would drop:
+// a static list is the caller's own, so a mistake in it is an error at
+// once rather than a dropped instance.
 func check(instances []publisher.Instance) error {
-	seen := make(map[string]struct{}, len(instances))
-	for _, in := range instances {
-		if err := in.Validate(); err != nil {
-			return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
-		}
-		if _, dup := seen[in.Address]; dup {
-			return fmt.Errorf("%w: duplicate address %s", ErrInvalidArgument, in.Address)
-		}
-		seen[in.Address] = struct{}{}
+	if _, err := publisher.ValidateAll(instances); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 	}
 	return nil
 }

@@ -3,8 +3,13 @@ package static_test
 import (
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"testing"
 
+	"github.com/go-kit/kit/endpoint"
+
+	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/publisher"
 	"github.com/seed41aebe0c/lbkit/publisher/static"
 )
@@ -91,5 +96,39 @@ func TestReplaceAndFail(t *testing.T) {
 	}
 	if err := p.Fail(boom); !errors.Is(err, static.ErrStopped) {
 		t.Fatalf("Fail after Stop: %v", err)
+	}
+}
+
+// TestTypedNilPublisherRefused: a nil *Publisher inside the
+// publisher.Publisher interface is refused where it is handed over, not
+// met later as a panic on the balancer's goroutine or a status request.
+func TestTypedNilPublisherRefused(t *testing.T) {
+	var p *static.Publisher
+	factory := func(string) (endpoint.Endpoint, io.Closer, error) { return endpoint.Nop, nil, nil }
+	if _, err := loadbalancer.New(p, factory); !errors.Is(err, loadbalancer.ErrInvalidArgument) {
+		t.Errorf("loadbalancer.New(typed nil *static.Publisher) = %v, want ErrInvalidArgument", err)
+	}
+	if _, err := publisher.ToInstancer(p); !errors.Is(err, publisher.ErrInvalidArgument) {
+		t.Errorf("publisher.ToInstancer(typed nil *static.Publisher) = %v, want ErrInvalidArgument", err)
+	}
+}
+
+// TestReplaceReasonsNameTheInstance: the error says which instance and
+// why, from the validator every publisher shares.
+func TestReplaceReasonsNameTheInstance(t *testing.T) {
+	p, err := static.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	err = p.Replace(publisher.Instance{Address: "a:1"}, publisher.Instance{Address: "b:1", Weight: -3}, publisher.Instance{Address: "a:1"})
+	var ie *publisher.InvalidError
+	if !errors.As(err, &ie) || ie.Dropped != 2 {
+		t.Fatalf("Replace = %v, want an InvalidError with 2 instances", err)
+	}
+	for _, want := range []string{"b:1: negative weight -3", "duplicate address a:1"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Replace = %q, want it to say %q", err, want)
+		}
 	}
 }
