@@ -30,8 +30,21 @@ type Factory = sd.Factory
 // ErrNoEndpoints and the discovery error.
 var ErrNoEndpoints = lb.ErrNoEndpoints
 
-// ErrClosed is returned by Endpoint after Close. It wraps ErrNoEndpoints.
-var ErrClosed = fmt.Errorf("loadbalancer: closed: %w", ErrNoEndpoints)
+// ErrClosed is returned by Endpoint after Close. It wraps ErrNoEndpoints,
+// and its Closed method reports true: that is how package retry
+// (retry.ClosedError) tells a closed balancer, which ends a call at once,
+// from an empty one, whose endpoints discovery may still deliver.
+var ErrClosed error = closedError{}
+
+// closedError is ErrClosed's type. It satisfies retry.ClosedError without
+// importing retry: the method set is the contract.
+type closedError struct{}
+
+func (closedError) Error() string { return "loadbalancer: closed: " + ErrNoEndpoints.Error() }
+func (closedError) Unwrap() error { return ErrNoEndpoints }
+
+// Closed reports true: a closed balancer never has an endpoint again.
+func (closedError) Closed() bool { return true }
 
 // ErrEndpointPanicked is the error a call's outcome is recorded with when
 // its endpoint panicked. The panic itself goes on up the caller's

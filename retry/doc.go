@@ -7,9 +7,13 @@
 // success after the timeout is the deadline error; errors.Is(err,
 // context.DeadlineExceeded) reports the timeout), but attempts run inline
 // (no goroutine or channel per attempt, which makes each attempt several
-// times cheaper), the error after the last attempt keeps every attempt's
-// error even when the timeout ended the call, and ErrNoEndpoints is retried
-// after a short wait rather than in a spin. See Retry for the full list.
+// times cheaper), the error after the last attempt keeps the attempts'
+// errors even when the timeout ended the call (the first and last few of a
+// long call: MaxErrorAttempts), ErrNoEndpoints is retried after a short
+// wait rather than in a spin, attempts beyond the first few retries are
+// paced so that hosts that all fail at once are not hammered, and a closed
+// balancer (ClosedError) ends the call at once. See Retry for the full
+// list.
 //
 // New builds a Retrier for production use, where retries must heal rather
 // than multiply an outage:
@@ -32,8 +36,9 @@
 //     path.
 //
 // The retry talks to a balancer through go-kit's lb.Balancer and the one
-// optional EndpointAvoider, nothing else: a balancer times and records its
-// own calls, and the retry reads the clock once per call and once per
+// optional EndpointAvoider, nothing else but one optional interface of the
+// balancer's errors, ClosedError: a balancer times and records its own
+// calls, and the retry reads the clock once per call and once per
 // failed attempt, for Attempt.Duration. Deadlines are the standard
 // library's (context.WithDeadline).
 //
@@ -44,6 +49,7 @@
 // back-off implementation (full jitter, capped exponential).
 //
 // Every failure is an *Error that lists each attempt (host, error,
-// duration) and works with errors.Is and errors.As, including errors.As
-// into go-kit's lb.RetryError.
+// duration), at most MaxErrorAttempts of them with a count of all, and
+// works with errors.Is and errors.As, including errors.As into go-kit's
+// lb.RetryError.
 package retry

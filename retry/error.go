@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-kit/kit/sd/lb"
 )
@@ -47,37 +48,101 @@ type Attempt struct {
 	Hedge bool
 }
 
+// MaxErrorAttempts bounds the attempts an *Error keeps: of a call that made
+// more, the first MaxErrorAttempts/2 and the last MaxErrorAttempts/2, so
+// that a call retried for a long time (RetryWithCallback with no callback,
+// or a large maximum) neither holds memory per attempt nor builds a huge
+// message. Error.Total still counts every attempt.
+const MaxErrorAttempts = 16
+
+// maxErrorText bounds the text of each error that Error.Error quotes.
+const maxErrorText = 256
+
 // Error is the error of a call whose every attempt failed, or that stopped
 // before one succeeded (deadline, the caller's cancellation, the budget, a
-// permanent error, the callback). It is always returned as *Error.
+// permanent error, the callback, a closed balancer). It is always returned
+// as *Error.
 //
-// RawErrors and Final keep the meaning of go-kit's lb.RetryError: every
-// attempt's error, and the error that ended the call (the last attempt's,
+// RawErrors and Final keep the meaning of go-kit's lb.RetryError: the
+// attempts' errors, and the error that ended the call (the last attempt's,
 // or the callback's replacement for it, or context.DeadlineExceeded,
 // context.Canceled, ErrBudgetExhausted). errors.Is and errors.As see Final
-// and every attempt's error, and errors.As into an *lb.RetryError fills it
-// in, so go-kit code that inspects lb.RetryError keeps working.
+// and the error of every attempt kept, and errors.As into an
+// *lb.RetryError fills it in, so go-kit code that inspects lb.RetryError
+// keeps working. Unlike go-kit's, which keeps every attempt's error, a call
+// of more than MaxErrorAttempts attempts keeps the first and the last
+// MaxErrorAttempts/2.
 type Error struct {
 	RawErrors []error
 	Final     error
-	// Attempts lists every attempt in the order they were started.
+	// Attempts lists the attempts kept, in the order they were started:
+	// all of them when Total is at most MaxErrorAttempts, else the first
+	// and the last MaxErrorAttempts/2 (their N tells which).
 	Attempts []Attempt
+	// Total counts every attempt of the call, kept or not.
+	Total int
 }
 
-func newError(final error, attempts []Attempt) *Error {
-	e := &Error{Final: final, Attempts: make([]Attempt, len(attempts)), RawErrors: make([]error, len(attempts))}
-	copy(e.Attempts, attempts)
-	for i, a := range attempts {
+const (
+	keepFirst = MaxErrorAttempts / 2
+	keepLast  = MaxErrorAttempts - keepFirst
+)
+
+// keepAttempt adds a, the attempt after the first total, to kept. Past
+// MaxErrorAttempts the first keepFirst stay and the rest of kept is a ring
+// of the latest attempts, which ordered puts back in order; so a call that
+// retries for ever holds a fixed amount of memory.
+func keepAttempt(kept []Attempt, a Attempt, total int) []Attempt {
+	if len(kept) < MaxErrorAttempts {
+		return append(kept, a)
+	}
+	kept[keepFirst+(total-keepFirst)%keepLast] = a
+	return kept
+}
+
+// ordered returns the attempts kept by keepAttempt of a call of total
+// attempts, in the order they were started.
+func ordered(kept []Attempt, total int) []Attempt {
+	if total <= len(kept) {
+		return kept
+	}
+	oldest := keepFirst + (total-keepFirst)%keepLast
+	out := make([]Attempt, 0, len(kept))
+	out = append(out, kept[:keepFirst]...)
+	out = append(out, kept[oldest:]...)
+	return append(out, kept[keepFirst:oldest]...)
+}
+
+// bounded returns the attempts an *Error keeps of all, in order.
+func bounded(all []Attempt) []Attempt {
+	if len(all) <= MaxErrorAttempts {
+		return all
+	}
+	out := make([]Attempt, 0, MaxErrorAttempts)
+	out = append(out, all[:keepFirst]...)
+	return append(out, all[len(all)-keepLast:]...)
+}
+
+// newError returns the error of a call of total attempts, of which kept
+// (in order, at most MaxErrorAttempts) are kept.
+func newError(final error, kept []Attempt, total int) *Error {
+	e := &Error{Final: final, Attempts: make([]Attempt, len(kept)), RawErrors: make([]error, len(kept)), Total: total}
+	copy(e.Attempts, kept)
+	for i, a := range kept {
 		e.RawErrors[i] = a.Err
 	}
 	return e
 }
 
-// Error lists the final error and then every attempt.
+// Error gives the final error, the number of attempts, and every attempt
+// kept, with a note of how many were left out between the first and the
+// last. Each error's text is cut at a few hundred bytes, so the message
+// stays short however long the call retried.
 func (e *Error) Error() string {
+	total := max(e.Total, len(e.Attempts))
 	var b strings.Builder
-	fmt.Fprintf(&b, "retry: %v after %d attempt", e.Final, len(e.Attempts))
-	if len(e.Attempts) != 1 {
+	fmt.Fprintf(&b, "retry: %s after %d attempt", clip(e.Final), total)
+	if total != 1 {
 		b.WriteByte('s')
 	}
 	for i, a := range e.Attempts {
@@ -86,6 +151,9 @@ func (e *Error) Error() string {
 		} else {
 			b.WriteString("; ")
 		}
+		if i > 0 && a.N > e.Attempts[i-1].N+1 {
+			fmt.Fprintf(&b, "(%d more); ", a.N-e.Attempts[i-1].N-1)
+		}
 		fmt.Fprintf(&b, "#%d", a.N)
 		if a.Hedge {
 			b.WriteString(" (hedge)")
@@ -93,9 +161,25 @@ func (e *Error) Error() string {
 		if a.Host != "" {
 			fmt.Fprintf(&b, " %s", a.Host)
 		}
-		fmt.Fprintf(&b, " %v: %v", a.Duration.Round(time.Microsecond), a.Err)
+		fmt.Fprintf(&b, " %v: %s", a.Duration.Round(time.Microsecond), clip(a.Err))
 	}
 	return b.String()
+}
+
+// clip is err's text, cut to maxErrorText bytes at a rune boundary.
+func clip(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	s := err.Error()
+	if len(s) <= maxErrorText {
+		return s
+	}
+	i := maxErrorText
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }
 
 // Unwrap returns Final followed by every attempt's error, for errors.Is and

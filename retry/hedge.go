@@ -19,6 +19,7 @@ type result struct {
 	panic any   // what the endpoint panicked with, if it did
 
 	noEndpoints bool // the balancer had no endpoint: nothing ran
+	closed      bool // the balancer is closed: nothing will ever run
 }
 
 // callHedged is call with hedging: attempts run in goroutines so that the
@@ -46,7 +47,7 @@ func (r *Retrier) callHedged(ctx context.Context, req any) (any, error) {
 	defer cancel()
 
 	if err := cctx.Err(); err != nil {
-		return nil, newError(err, nil) // no attempt on a done context
+		return nil, newError(err, nil, 0) // no attempt on a done context
 	}
 	h := newHedgedCall(r, ctx, cctx, req, dl, hasDeadline)
 	defer h.timer.Stop()
@@ -112,7 +113,8 @@ func (h *hedgedCall) launch(hedge bool, at int64) {
 		err = ErrClosed
 	}
 	if err != nil {
-		h.results <- result{i: i, err: err, end: at, noEndpoints: errors.Is(err, lb.ErrNoEndpoints)}
+		closed := balancerClosed(err)
+		h.results <- result{i: i, err: err, end: at, closed: closed, noEndpoints: !closed && errors.Is(err, lb.ErrNoEndpoints)}
 		return
 	}
 	if host != "" {
@@ -166,6 +168,9 @@ func (h *hedgedCall) next(a *Attempt, res result) error {
 	if h.cctx.Err() != nil {
 		return h.doneErr()
 	}
+	if res.closed {
+		return a.Err // the balancer will never have an endpoint again
+	}
 	final, cause := h.r.verdict(h.ctx, a.N, a.Err, res.end, h.dl, h.hasDeadline)
 	switch {
 	case final != nil:
@@ -175,7 +180,7 @@ func (h *hedgedCall) next(a *Attempt, res result) error {
 	case len(h.attempts) >= h.r.cfg.maxAttempts:
 		return cause
 	}
-	if _, err := h.r.pause(h.cctx, len(h.attempts), res.noEndpoints, clock(), h.dl, h.hasDeadline, &h.noEps); err != nil {
+	if _, err := h.r.pause(h.cctx, len(h.attempts), res.noEndpoints, res.end, clock(), h.dl, h.hasDeadline, &h.noEps); err != nil {
 		return err
 	}
 	if h.cctx.Err() != nil {
@@ -222,7 +227,7 @@ func (h *hedgedCall) fail(final error) (any, error) {
 			h.attempts[i].Duration = time.Duration(end - h.starts[i])
 		}
 	}
-	return nil, newError(final, h.attempts)
+	return nil, newError(final, bounded(h.attempts), len(h.attempts))
 }
 
 // run is one attempt's goroutine. A panic in the endpoint is handed to the

@@ -31,6 +31,7 @@ type config struct {
 	budget         *Budget
 	noBudget       bool
 	avoid          bool
+	pace           bool // Retry and RetryWithCallback: see ImmediateRetries
 	hedgeDelay     time.Duration
 	hedgeP         float64 // > 0: hedge after this tracked percentile
 	hedgeInitial   time.Duration

@@ -3,6 +3,7 @@ package retry
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -178,7 +179,7 @@ func (r *Retrier) call(ctx context.Context, req any) (any, error) {
 	}
 	var (
 		buf      [4]Attempt // most calls that fail fail in a few attempts
-		attempts = buf[:0]
+		attempts = buf[:0]  // at most MaxErrorAttempts: see keepAttempt
 		tried    []string
 		noEps    int // consecutive ErrNoEndpoints
 		at       = start
@@ -187,11 +188,14 @@ func (r *Retrier) call(ctx context.Context, req any) (any, error) {
 		// go-kit starts no attempt on a done context; neither do we, not
 		// even the first.
 		if err := actx.Err(); err != nil {
-			return nil, newError(err, attempts)
+			return nil, newError(err, ordered(attempts, n-1), n-1)
 		}
 		ep, host, err := r.pick.pick(tried)
-		noEndpoints := err != nil && errors.Is(err, lb.ErrNoEndpoints)
-		if err == nil {
+		var noEndpoints, closed bool
+		if err != nil {
+			closed = balancerClosed(err)
+			noEndpoints = !closed && errors.Is(err, lb.ErrNoEndpoints)
+		} else {
 			var resp any
 			if resp, err = r.attempt(actx, ep, req, at, dl, hasDeadline); err == nil {
 				// A success after the call's deadline or the caller's
@@ -207,25 +211,32 @@ func (r *Retrier) call(ctx context.Context, req any) (any, error) {
 		}
 		now := clock()
 		a := Attempt{N: n, Host: host, Err: err, Duration: time.Duration(now - at)}
-		attempts = append(attempts, a)
+		attempts = keepAttempt(attempts, a, n-1)
 		if r.cfg.observer != nil {
 			r.cfg.observer(a)
 		}
-		final, cause := r.verdict(ctx, n, err, now, dl, hasDeadline)
+		var final, cause error
+		if closed {
+			final = err // the balancer will never have an endpoint again
+		} else {
+			final, cause = r.verdict(ctx, n, err, now, dl, hasDeadline)
+		}
 		if final == nil && r.cfg.maxAttempts > 0 && n >= r.cfg.maxAttempts {
 			final = cause
 		}
 		if final == nil {
 			var waited bool
-			waited, final = r.pause(ctx, n, noEndpoints, now, dl, hasDeadline, &noEps)
+			waited, final = r.pause(ctx, n, noEndpoints, at, now, dl, hasDeadline, &noEps)
 			if waited {
 				now = clock()
 			}
 		}
 		if final != nil {
-			return nil, newError(final, attempts)
+			return nil, newError(final, ordered(attempts, n), n)
 		}
-		if host != "" {
+		if host != "" && !slices.Contains(tried, host) {
+			// A host tried again (every host has been) is not listed
+			// twice: tried stays as short as the set of hosts.
 			if tried == nil {
 				tried = make([]string, 0, 4)
 			}
@@ -290,10 +301,11 @@ func (r *Retrier) verdict(ctx context.Context, n int, err error, now, dl int64, 
 }
 
 // pause takes a retry from the budget and waits the back-off before retry
-// number n. noEndpoints reports that the balancer had no endpoint for the
-// failed attempt. pause reports whether it waited, and the error that ends
-// the call instead of a retry, if any.
-func (r *Retrier) pause(ctx context.Context, n int, noEndpoints bool, now, dl int64, hasDeadline bool, noEps *int) (waited bool, final error) {
+// number n, whose failed attempt started at at and ended at now.
+// noEndpoints reports that the balancer had no endpoint for the failed
+// attempt. pause reports whether it waited, and the error that ends the
+// call instead of a retry, if any.
+func (r *Retrier) pause(ctx context.Context, n int, noEndpoints bool, at, now, dl int64, hasDeadline bool, noEps *int) (waited bool, final error) {
 	var wait time.Duration
 	if noEndpoints {
 		// No backend saw this attempt, so it costs no budget; but only
@@ -310,6 +322,10 @@ func (r *Retrier) pause(ctx context.Context, n int, noEndpoints bool, now, dl in
 		}
 	}
 	wait = max(wait, r.cfg.backoff.Delay(n))
+	if r.cfg.pace && n > ImmediateRetries {
+		// The next attempt starts an interval after this one started.
+		wait = max(wait, pacing.Ceiling(n-ImmediateRetries)-time.Duration(now-at))
+	}
 	if wait <= 0 {
 		return false, nil
 	}

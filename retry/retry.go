@@ -29,12 +29,20 @@ type Callback = lb.Callback
 //   - A call that fails after trying is an *Error listing each attempt's
 //     error, host and duration, also when the timeout or the caller's
 //     cancellation ends the call (go-kit then returns the bare context
-//     error). errors.Is(err,
-//     context.DeadlineExceeded) still reports the timeout.
+//     error). errors.Is(err, context.DeadlineExceeded) still reports the
+//     timeout. A call of more than MaxErrorAttempts attempts keeps the
+//     first and the last few, and Error.Total counts them all (go-kit
+//     keeps every attempt's error, without bound).
 //   - timeout <= 0 means no timeout of Retry's own: only the caller's
 //     context bounds the call (go-kit's would fail every call at once).
 //   - After ErrNoEndpoints the next attempt waits briefly (see
 //     NoEndpointsBackoffMin), never past the deadline, instead of spinning.
+//   - After ImmediateRetries retries at once, attempts are paced (see
+//     PacingMax): a call whose every host fails at once makes about one
+//     attempt per PacingMax, where go-kit's spins.
+//   - A closed balancer (an error that is a ClosedError, as lbkit's
+//     loadbalancer.ErrClosed is) ends the call at once, where go-kit's
+//     retries it until the timeout.
 //   - With an EndpointAvoider balancer (lbkit's), each retry goes to a host
 //     not yet tried by the call when there is one.
 //   - A nil b gives an endpoint that returns ErrNilBalancer instead of a
@@ -52,14 +60,17 @@ func Retry(max int, timeout time.Duration, b lb.Balancer) endpoint.Endpoint {
 // RetryWithCallback is Retry with the decision to go on after each failed
 // attempt left to cb (go-kit's semantics; see Callback): there is no limit
 // on attempts but cb and timeout. A nil cb keeps trying until the timeout,
-// or, with timeout <= 0, until the caller's context ends. The differences
-// from go-kit listed under Retry apply.
+// or, with timeout <= 0, until the caller's context ends or the balancer
+// is closed; the pacing beyond ImmediateRetries keeps such a call from
+// spinning, and its error from growing, however long it lasts. The
+// differences from go-kit listed under Retry apply.
 func RetryWithCallback(timeout time.Duration, b lb.Balancer, cb Callback) endpoint.Endpoint {
 	return newGoKit(timeout, b, cb, 0).call
 }
 
-// newGoKit returns a Retrier configured as go-kit's retry: no back-off, no
-// budget, every error retried, maxAttempts 0 meaning no limit.
+// newGoKit returns a Retrier configured as go-kit's retry: no back-off (but
+// pacing beyond ImmediateRetries), no budget, every error retried,
+// maxAttempts 0 meaning no limit.
 func newGoKit(timeout time.Duration, b lb.Balancer, cb Callback, maxAttempts int) *Retrier {
 	return &Retrier{
 		pick: newPicker(b, true),
@@ -68,6 +79,7 @@ func newGoKit(timeout time.Duration, b lb.Balancer, cb Callback, maxAttempts int
 			timeout:     max(timeout, 0),
 			callback:    cb,
 			avoid:       true,
+			pace:        true,
 		},
 		idle: make(chan struct{}),
 	}

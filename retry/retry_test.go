@@ -433,3 +433,115 @@ func TestRetryKeepsContextValues(t *testing.T) {
 		}
 	}
 }
+
+// Every host failing at once must not make RetryWithCallback with a nil
+// callback spin: go-kit's retries at once for ever (720,020 attempts in
+// 1.3 s, a 20.8 MB error string). After a few immediate retries the
+// attempts are paced, and the error keeps only the first and last few.
+func TestRetryEveryHostFailingInstantlyBacksOffAndBoundsTheError(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		b    func(ep endpoint.Endpoint) lb.Balancer
+	}{
+		{"EndpointAvoider", func(ep endpoint.Endpoint) lb.Balancer {
+			return newHosts(map[string]endpoint.Endpoint{"a": ep, "b": ep, "c": ep})
+		}},
+		{"go-kit balancer", fixed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			var attempts, late atomic.Int64
+			ep := func(context.Context, any) (any, error) {
+				attempts.Add(1)
+				if time.Since(start) > 500*time.Millisecond {
+					late.Add(1)
+				}
+				return nil, errA
+			}
+			// No timeout of the retry's own: the caller's deadline ends it.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			_, err := retry.RetryWithCallback(0, tc.b(ep), nil)(ctx, nil)
+			if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, errA) {
+				t.Fatalf("err = %.200v", err)
+			}
+			n, l := attempts.Load(), late.Load()
+			t.Logf("%d attempts in 1 s, %d in the last 0.5 s (%.0f/s)", n, l, float64(l)/0.5)
+			// Paced at up to PacingMax apart, a second holds about 30
+			// attempts, its last half about 10; the bounds leave room.
+			if maxLate := int64(500*time.Millisecond/retry.PacingMax) + 5; n > 100 || l > maxLate {
+				t.Fatalf("%d attempts in 1 s, %d in the last half (want at most %d): no back-off", n, l, maxLate)
+			}
+			if n <= retry.ImmediateRetries {
+				t.Fatalf("%d attempts: the first retries are immediate", n)
+			}
+			var re *retry.Error
+			if !errors.As(err, &re) || len(re.Attempts) != retry.MaxErrorAttempts || len(re.RawErrors) != len(re.Attempts) || int64(re.Total) != n {
+				t.Fatalf("the error keeps %d of %d attempts (made %d)", len(re.Attempts), re.Total, n)
+			}
+			half := retry.MaxErrorAttempts / 2
+			for i, a := range re.Attempts {
+				want := i + 1
+				if i >= half {
+					want = re.Total - len(re.Attempts) + i + 1
+				}
+				if a.N != want || a.Err != errA {
+					t.Fatalf("kept attempt %d is #%d (%v), want #%d: the first and last %d, in order", i, a.N, a.Err, want, half)
+				}
+			}
+			s := err.Error()
+			if len(s) > 4096 || !strings.Contains(s, fmt.Sprintf("after %d attempts", n)) || !strings.Contains(s, fmt.Sprintf("(%d more)", re.Total-retry.MaxErrorAttempts)) {
+				t.Fatalf("error string of %d bytes: %.300s", len(s), s)
+			}
+		})
+	}
+}
+
+// A closed balancer cannot come back: the call ends at once with its
+// error, even with no timeout at all, rather than waiting for endpoints
+// like on an empty balancer.
+func TestRetryEndsAtOnceOnClosedBalancer(t *testing.T) {
+	if c, ok := loadbalancer.ErrClosed.(retry.ClosedError); !ok || !c.Closed() || !errors.Is(c, loadbalancer.ErrNoEndpoints) {
+		t.Fatal("loadbalancer.ErrClosed is not a retry.ClosedError wrapping ErrNoEndpoints")
+	}
+	pub, err := static.NewAddresses()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Stop()
+	bal, err := loadbalancer.New(pub, func(string) (endpoint.Endpoint, io.Closer, error) {
+		return ok("ok"), nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A call waiting on the empty balancer when it closes.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	waiting := make(chan error, 1)
+	go func() {
+		_, err := retry.RetryWithCallback(0, bal, nil)(ctx, nil)
+		waiting <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	closed := time.Now()
+	bal.Close()
+	if err := <-waiting; !errors.Is(err, loadbalancer.ErrClosed) || time.Since(closed) > time.Second {
+		t.Fatalf("call under way: err %.300v %v after Close", err, time.Since(closed))
+	}
+	for name, ep := range map[string]endpoint.Endpoint{
+		"Retry":             retry.Retry(1000, 0, bal),
+		"RetryWithCallback": retry.RetryWithCallback(0, bal, nil),
+		"New":               mustNew(t, bal, retry.WithMaxAttempts(1000), retry.WithoutBudget()).Endpoint(),
+		"New hedged":        mustNew(t, bal, retry.WithMaxAttempts(1000), retry.WithHedging(time.Millisecond)).Endpoint(),
+	} {
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		_, err := ep(ctx, nil)
+		cancel()
+		var re *retry.Error
+		if !errors.Is(err, loadbalancer.ErrClosed) || !errors.As(err, &re) || len(re.Attempts) != 1 || time.Since(start) > time.Second {
+			t.Errorf("%s: err %.300v after %v", name, err, time.Since(start))
+		}
+	}
+}
