@@ -103,15 +103,26 @@ type Event struct {
 // on every event.
 const maxInvalidReasons = 5
 
-// InvalidError describes the instances ValidateAll left out: how many, and
-// the reasons for the first few. It wraps ErrInvalidArgument (through each
-// reason), so errors.Is matches it.
+// InvalidError describes the instances left out of an event: how many,
+// and the reasons for the first few. It unwraps to those reasons: the
+// validator's wrap ErrInvalidArgument; a publisher's own (a record or value
+// it could not decode) wrap that publisher's error, such as
+// dnssrv.ErrBadRecord or etcd.ErrBadValue.
 type InvalidError struct {
 	// Dropped is how many instances were left out.
 	Dropped int
-	// Reasons are the errors of the first few left out (at most 5), each
-	// wrapping ErrInvalidArgument.
+	// Reasons are the errors of the first few left out (at most 5).
 	Reasons []error
+}
+
+// NewInvalidError returns an *InvalidError for the instances a publisher
+// left out for the given reasons (keeping the first few), or nil when there
+// are none. A publisher puts it in Event.Invalid; Publish adds its own.
+func NewInvalidError(reasons ...error) error {
+	if len(reasons) == 0 {
+		return nil
+	}
+	return &InvalidError{Dropped: len(reasons), Reasons: slices.Clone(reasons[:min(len(reasons), maxInvalidReasons)])}
 }
 
 func (e *InvalidError) Error() string {

@@ -31,7 +31,9 @@ const maxNameLen = 253
 // A "." target (RFC 2782: the service is not available) is left out without
 // an error. When two records name the same target and port, the one with
 // the lower priority, then the higher weight, is kept, so the result does
-// not depend on the order the resolver returned them in.
+// not depend on the order the resolver returned them in; the other is
+// described in skipped (an address is an instance's identity, so a second
+// one is never merged silently).
 func Decode(records []*net.SRV) (instances []publisher.Instance, skipped []error) {
 	instances = make([]publisher.Instance, 0, len(records))
 	var seen map[string]int
@@ -48,9 +50,12 @@ func Decode(records []*net.SRV) (instances []publisher.Instance, skipped []error
 			seen = make(map[string]int, len(records))
 		}
 		if at, dup := seen[in.Address]; dup {
+			lost := in
 			if better(in, instances[at]) {
-				instances[at] = in
+				lost, instances[at] = instances[at], in
 			}
+			skipped = append(skipped, fmt.Errorf("%w: duplicate address %s (priority %d, weight %d) left out",
+				ErrBadRecord, lost.Address, lost.Priority, lost.Weight))
 			continue
 		}
 		seen[in.Address] = len(instances)
@@ -107,8 +112,23 @@ func canonicalTarget(target string) (string, error) {
 		}
 		return ip.String(), nil
 	}
+	if reason := checkName(name); reason != "" {
+		return "", fmt.Errorf("%w: target %q: %s", ErrBadRecord, target, reason)
+	}
+	return strings.ToLower(name), nil
+}
+
+// checkName says what is wrong with a domain name in presentation format
+// without its trailing dot, or "" if nothing is: at most maxNameLen bytes,
+// labels of 1 to 63 letters, digits, hyphens or underscores (SRV names
+// start with "_service._proto"). It is the one check of names, for SRV
+// targets and for the name New is given.
+func checkName(name string) string {
+	if name == "" {
+		return "empty name"
+	}
 	if len(name) > maxNameLen {
-		return "", fmt.Errorf("%w: target longer than %d characters", ErrBadRecord, maxNameLen)
+		return fmt.Sprintf("longer than %d characters", maxNameLen)
 	}
 	label := 0
 	for i := 0; i < len(name); i++ {
@@ -116,23 +136,23 @@ func canonicalTarget(target string) (string, error) {
 		switch {
 		case c == '.':
 			if label == 0 {
-				return "", fmt.Errorf("%w: target %q: empty label", ErrBadRecord, target)
+				return "empty label"
 			}
 			label = 0
 			continue
 		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
 		default:
-			return "", fmt.Errorf("%w: target %q: invalid character %q", ErrBadRecord, target, c)
+			return fmt.Sprintf("invalid character %q", c)
 		}
 		label++
 		if label > 63 {
-			return "", fmt.Errorf("%w: target %q: label longer than 63 characters", ErrBadRecord, target)
+			return "label longer than 63 characters"
 		}
 	}
 	if label == 0 {
-		return "", fmt.Errorf("%w: target %q: empty label", ErrBadRecord, target)
+		return "empty label"
 	}
-	return strings.ToLower(name), nil
+	return ""
 }
 
 // validZone reports whether an IPv6 zone is made of interface-name

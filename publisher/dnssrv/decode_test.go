@@ -61,8 +61,13 @@ func TestDecodeDuplicatesDoNotDependOnOrder(t *testing.T) {
 	c := &net.SRV{Target: "x.example", Port: 1, Priority: 1, Weight: 9}
 	for _, order := range [][]*net.SRV{{a, b, c}, {c, b, a}, {b, a, c}} {
 		ins, skipped := Decode(order)
-		if len(skipped) != 0 || len(ins) != 1 {
-			t.Fatalf("Decode = %v, %v; want one instance", ins, skipped)
+		if len(skipped) != 2 || len(ins) != 1 {
+			t.Fatalf("Decode = %v, %v; want one instance and two duplicates skipped", ins, skipped)
+		}
+		for _, err := range skipped {
+			if !errors.Is(err, ErrBadRecord) || !strings.Contains(err.Error(), "duplicate address x.example:1") {
+				t.Errorf("skipped %v, want a duplicate described", err)
+			}
 		}
 		if got := ins[0]; got.Priority != 1 || got.Weight != 9 {
 			t.Errorf("kept %+v, want priority 1 weight 9", got)

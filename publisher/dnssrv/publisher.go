@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -64,10 +65,14 @@ var _ publisher.Publisher = (*Publisher)(nil)
 
 // New returns a publisher of the SRV records of name (for example
 // "_http._tcp.example.com"), looked up at once and then every interval.
-// Its goroutine runs until Stop.
+// Its goroutine runs until Stop. A name that is not a DNS name (empty, an
+// empty label as in "a..b", a label over 63 bytes, more than 253 bytes, a
+// character other than a letter, digit, hyphen or underscore, as in a URL
+// or host:port) is an error wrapping ErrInvalidArgument: it could never be
+// found, and would be polled for ever.
 func New(name string, interval time.Duration, opts ...Option) (*Publisher, error) {
-	if name == "" {
-		return nil, invalid("empty SRV name")
+	if reason := checkName(strings.TrimSuffix(name, ".")); reason != "" {
+		return nil, invalid("SRV name %q: %s", name, reason)
 	}
 	if interval <= 0 {
 		return nil, invalid("interval %v: must be positive", interval)
@@ -82,6 +87,7 @@ func New(name string, interval time.Duration, opts ...Option) (*Publisher, error
 		}
 	}
 	p := &Publisher{name: name, interval: interval, cfg: cfg, done: make(chan struct{})}
+	p.fan.SetLogger(cfg.logger)
 	if cfg.honourTTL {
 		tr, ok := cfg.resolver.(TTLResolver)
 		if !ok {
@@ -171,7 +177,7 @@ func (p *Publisher) poll() time.Duration {
 		p.fan.Publish(publisher.Event{Err: err})
 		return next
 	}
-	p.fan.Publish(publisher.Event{Instances: ins})
+	p.fan.Publish(publisher.Event{Instances: ins, Invalid: publisher.NewInvalidError(skipped...)})
 	return next
 }
 

@@ -176,6 +176,11 @@ func TestPublishesRecordsAndSkipsPortZero(t *testing.T) {
 	if !logs.contains("port 0") || !logs.contains("warn") {
 		t.Errorf("no warning about the port-0 record in %v", logs.lines)
 	}
+	// The event says what was left out, and why.
+	var ie *publisher.InvalidError
+	if !errors.As(ev.Invalid, &ie) || ie.Dropped != 1 || !errors.Is(ev.Invalid, ErrBadRecord) || !strings.Contains(ev.Invalid.Error(), "port 0") {
+		t.Errorf("event Invalid = %v, want the port-0 record described", ev.Invalid)
+	}
 	st := p.Stats()
 	if st.Lookups != 1 || st.SkippedRecords != 1 || st.Instances != 2 || st.LastErr != nil || st.NextPoll != time.Hour {
 		t.Errorf("stats %+v", st)
