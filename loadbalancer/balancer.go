@@ -27,7 +27,7 @@ type Factory = sd.Factory
 // ErrNoEndpoints is returned by Endpoint when there is no live instance. It
 // is go-kit's lb.ErrNoEndpoints, so code that compares against either keeps
 // working. When discovery is failing, the error returned wraps both
-// ErrNoEndpoints and the discovery error.
+// ErrNoEndpoints and the discovery error (the first of the spell).
 var ErrNoEndpoints = lb.ErrNoEndpoints
 
 // ErrClosed is returned by Endpoint after Close. It wraps ErrNoEndpoints,

@@ -16,7 +16,8 @@ import (
 
 // ErrInvalidated is wrapped, with the discovery error, by what Endpoint
 // returns once WithInvalidateOnError's timeout has passed and the endpoints
-// have been dropped.
+// have been dropped. The discovery error is the first of the spell: later
+// errors, until discovery succeeds again, are logged but do not replace it.
 var ErrInvalidated = errors.New("loadbalancer: endpoints invalidated after discovery error")
 
 // cache is the balancer's private endpoint cache, as go-kit keeps its own:
@@ -177,8 +178,15 @@ func (c *cache) callFactory(addr string) (ep endpoint.Endpoint, closer io.Closer
 	return c.factory(addr)
 }
 
-// fail records a discovery error. Called with c.mu held.
+// fail records a discovery error. Called with c.mu held. The first error
+// of a spell is the one reported (and wrapped with ErrInvalidated) until
+// discovery succeeds again, as go-kit's endpoint cache keeps its original
+// error: later ones are only logged.
 func (c *cache) fail(err error) {
+	c.logger.Log("component", "loadbalancer", "during", "discovery", "err", err)
+	if c.err != nil {
+		return // already failing: keep the first error, and its timer
+	}
 	c.err = err
 	switch {
 	case !c.invalidate:

@@ -418,3 +418,57 @@ type chanInstancer struct{ ch chan<- sd.Event }
 func (c *chanInstancer) Register(ch chan<- sd.Event) { c.ch = ch }
 func (c *chanInstancer) Deregister(chan<- sd.Event)  {}
 func (c *chanInstancer) Stop()                       {}
+
+// While discovery keeps failing, the error reported is the first of the
+// spell, as in go-kit's endpoint cache: a second error neither replaces it
+// before the invalidation timeout nor strips ErrInvalidated after it. The
+// next spell, after a recovery, reports its own first error.
+func TestSecondDiscoveryErrorKeepsTheFirst(t *testing.T) {
+	first, second, third := errors.New("first: consul down"), errors.New("second: still down"), errors.New("third")
+	check := func(t *testing.T, b *Balancer, when string, invalidated bool) {
+		t.Helper()
+		err := b.Status().DiscoveryErr
+		if !errors.Is(err, first) || errors.Is(err, second) || errors.Is(err, third) || errors.Is(err, ErrInvalidated) != invalidated {
+			t.Fatalf("%s: discovery error %v; want the first (invalidated %v)", when, err, invalidated)
+		}
+		if !invalidated {
+			return
+		}
+		if _, err := b.Endpoint(); !errors.Is(err, ErrNoEndpoints) || !errors.Is(err, ErrInvalidated) || !errors.Is(err, first) || errors.Is(err, second) {
+			t.Fatalf("%s: Endpoint error %v", when, err)
+		}
+	}
+	t.Run("default", func(t *testing.T) {
+		b := newCacheBalancer(t, newRecorder().factory)
+		b.cache.update(ev("a"))
+		b.cache.update(publisher.Event{Err: first})
+		b.cache.update(publisher.Event{Err: second})
+		check(t, b, "second error", false)
+		if live(b) != "a" {
+			t.Fatal("the last set was dropped")
+		}
+		b.cache.update(ev("a"))
+		b.cache.update(publisher.Event{Err: third})
+		if err := b.Status().DiscoveryErr; err != third {
+			t.Fatalf("a new spell reports %v, want its own first error", err)
+		}
+	})
+	t.Run("invalidate after timeout", func(t *testing.T) {
+		b := newCacheBalancer(t, newRecorder().factory, WithInvalidateOnError(100*time.Millisecond))
+		b.cache.update(ev("a"))
+		b.cache.update(publisher.Event{Err: first})
+		b.cache.update(publisher.Event{Err: second})
+		check(t, b, "second error before the timeout", false)
+		waitFor(t, "invalidation", func() bool { return live(b) == "" })
+		check(t, b, "after the timeout", true)
+		b.cache.update(publisher.Event{Err: third})
+		check(t, b, "third error after the timeout", true)
+	})
+	t.Run("invalidate at once", func(t *testing.T) {
+		b := newCacheBalancer(t, newRecorder().factory, WithInvalidateOnError(0))
+		b.cache.update(ev("a"))
+		b.cache.update(publisher.Event{Err: first})
+		b.cache.update(publisher.Event{Err: second})
+		check(t, b, "second error", true)
+	})
+}

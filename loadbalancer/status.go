@@ -9,7 +9,9 @@ type Status struct {
 	// Hosts lists every live instance with its statistics (its Metadata is
 	// what discovery said about it), in discovery order.
 	Hosts []strategy.HostStats
-	// DiscoveryErr is the discovery error in force, if any.
+	// DiscoveryErr is the discovery error in force, if any: the first of
+	// the current spell of failures (go-kit keeps its first error too),
+	// wrapped with ErrInvalidated once the endpoints have been dropped.
 	DiscoveryErr error
 	// Version increases with every change of the live set.
 	Version uint64
