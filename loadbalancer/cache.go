@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,9 +43,11 @@ type cache struct {
 	byAddr  map[string]*item
 	gen     uint64
 	version uint64
-	err     error       // the discovery error in force
-	timer   *time.Timer // pending invalidation
-	spell   uint64      // bumps when an error spell ends, to defuse timers
+	err     error            // the discovery error in force
+	failed  []FactoryFailure // instances of the last update whose factory failed
+	nFailed uint64           // factory calls that failed since New
+	timer   *time.Timer      // pending invalidation
+	spell   uint64           // bumps when an error spell ends, to defuse timers
 	closed  bool
 }
 
@@ -61,6 +64,8 @@ type item struct {
 type view struct {
 	members []strategy.Member[endpoint.Endpoint] // shared with the host set, never modified
 	err     error
+	failed  []FactoryFailure // never modified
+	nFailed uint64
 	version uint64
 }
 
@@ -85,7 +90,8 @@ func (c *cache) update(ev publisher.Event) {
 
 // replace makes instances the live set. Called with c.mu held.
 func (c *cache) replace(instances []publisher.Instance) {
-	changed := len(instances) != len(c.items) || c.err != nil
+	changed := len(instances) != len(c.items) || c.err != nil || len(c.failed) > 0
+	c.failed = nil // a new list: views keep the old one
 	if c.err != nil {
 		c.stopTimer()
 		c.spell++
@@ -112,8 +118,11 @@ func (c *cache) replace(instances []publisher.Instance) {
 		}
 		switch {
 		case it == nil:
-			if it = c.create(*in); it == nil {
-				continue // logged; tried again on the next update
+			var err error
+			if it, err = c.create(*in); err != nil {
+				// Logged and counted; tried again on the next update.
+				c.failed = append(c.failed, FactoryFailure{Address: in.Address, Err: err})
+				continue
 			}
 			c.byAddr[in.Address] = it
 		case it.gen == gen:
@@ -145,18 +154,24 @@ func (c *cache) replace(instances []publisher.Instance) {
 	}
 }
 
-// create runs the factory for a new instance. Called with c.mu held.
-func (c *cache) create(in publisher.Instance) *item {
+// ErrNilEndpoint is a factory failure's error when the factory returned
+// neither an endpoint nor an error.
+var ErrNilEndpoint = errors.New("loadbalancer: factory returned a nil endpoint")
+
+// create runs the factory for a new instance. Called with c.mu held. A
+// failure (an error, a nil endpoint, a panic) is logged and counted.
+func (c *cache) create(in publisher.Instance) (*item, error) {
 	ep, closer, err := c.callFactory(in.Address)
 	if err == nil && ep == nil {
-		err = errors.New("factory returned a nil endpoint")
+		err = ErrNilEndpoint
 	}
 	if err != nil {
+		c.nFailed++
 		c.logger.Log("component", "loadbalancer", "instance", in.Address, "during", "factory", "err", err)
 		if closer != nil {
 			c.closing.add(in.Address, closer)
 		}
-		return nil
+		return nil, err
 	}
 	for i := len(c.middlewares) - 1; i >= 0; i-- {
 		ep = c.middlewares[i](in, ep)
@@ -164,7 +179,7 @@ func (c *cache) create(in publisher.Instance) *item {
 	h := c.set.NewHost(in.Address, in.EffectiveWeight())
 	h.SetPriority(in.Priority)
 	h.SetMetadata(in.Metadata)
-	return &item{inst: in, host: h, ep: recording(h, ep), closer: closer}
+	return &item{inst: in, host: h, ep: recording(h, ep), closer: closer}, nil
 }
 
 // callFactory runs the factory, turning a panic into an error so that a
@@ -228,7 +243,7 @@ func (c *cache) dropAll() {
 		c.closing.add(it.inst.Address, it.closer)
 	}
 	clear(c.byAddr)
-	c.items, c.spare = nil, nil
+	c.items, c.spare, c.failed = nil, nil, nil
 }
 
 // close drops every endpoint and refuses further updates. Called once, by
@@ -251,16 +266,48 @@ func (c *cache) publish() {
 	for i, it := range c.items {
 		members[i] = strategy.Member[endpoint.Endpoint]{Host: it.host, Value: it.ep}
 	}
-	v := &view{members: members, err: c.err, version: c.version}
+	v := &view{members: members, err: c.err, failed: c.failed, nFailed: c.nFailed, version: c.version}
 	none := ErrNoEndpoints
+	allFailed := len(members) == 0 && len(c.failed) > 0
 	switch {
 	case c.closed:
 		none = ErrClosed
+	case allFailed && c.err != nil:
+		none = fmt.Errorf("%w; discovery: %w", c.unusable(), c.err)
+	case allFailed:
+		none = c.unusable()
 	case c.err != nil:
 		none = fmt.Errorf("%w: discovery: %w", ErrNoEndpoints, c.err)
 	}
 	c.set.Update(members, none)
 	c.onPublish(v)
+}
+
+// maxFailuresInError bounds the factory failures an Endpoint error quotes.
+const maxFailuresInError = 3
+
+// unusable is Endpoint's error when discovery knows instances but every
+// factory call failed: it says how many, and why (the first few; every
+// one is in Status and the log). It wraps ErrNoEndpoints and the first
+// failure's error. Called with c.mu held, with c.failed not empty.
+func (c *cache) unusable() error {
+	n := len(c.failed)
+	var rest strings.Builder
+	for _, f := range c.failed[1:min(n, maxFailuresInError)] {
+		fmt.Fprintf(&rest, "; %s: %v", f.Address, f.Err)
+	}
+	if more := n - maxFailuresInError; more > 0 {
+		fmt.Fprintf(&rest, "; and %d more", more)
+	}
+	return fmt.Errorf("%w: %d instance%s known, none usable: factory failed for %d: %s: %w%s",
+		ErrNoEndpoints, n, plural(n), n, c.failed[0].Address, c.failed[0].Err, rest.String())
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 // sameInstance is Instance.Equal without copying two structs per call, which

@@ -472,3 +472,74 @@ func TestSecondDiscoveryErrorKeepsTheFirst(t *testing.T) {
 		check(t, b, "second error", true)
 	})
 }
+
+// When no instance is usable because every factory call failed, Endpoint
+// says how many instances discovery knows and why none is usable, rather
+// than a bare "no endpoints available"; Status lists the failures and
+// counts them.
+func TestFactoryFailuresAreInTheErrorAndStatus(t *testing.T) {
+	var buf syncBuffer
+	fail := map[string]bool{"a": true, "b": true, "c": true}
+	var mu sync.Mutex
+	b := newCacheBalancer(t, func(addr string) (endpoint.Endpoint, io.Closer, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case !fail[addr]:
+			return func(context.Context, any) (any, error) { return addr, nil }, nil, nil
+		case addr == "a":
+			return nil, nil, fmt.Errorf("cannot dial %s", addr)
+		case addr == "b":
+			return nil, nil, nil
+		}
+		panic("factory bug")
+	}, WithLogger(log.NewLogfmtLogger(&buf)))
+	b.cache.update(ev("a", "b", "c"))
+	_, err := b.Endpoint()
+	if !errors.Is(err, ErrNoEndpoints) {
+		t.Fatalf("Endpoint err %v, want ErrNoEndpoints", err)
+	}
+	for _, want := range []string{"3 instances", "cannot dial a", "nil endpoint", "factory panicked: factory bug"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Endpoint error %q does not say %q", err, want)
+		}
+	}
+	for _, want := range []string{"cannot dial a", "nil endpoint", "factory bug"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("log %q lacks %q", buf.String(), want)
+		}
+	}
+	if !errors.Is(err, ErrNoEndpoints) || !strings.Contains(err.Error(), "a: cannot dial a") {
+		t.Fatalf("Endpoint error %v does not wrap the first failure", err)
+	}
+	checkStatus(t, b, 3, "a: cannot dial a", "b: "+ErrNilEndpoint.Error(), "c: factory panicked: factory bug")
+	if st := b.Status(); !errors.Is(st.FactoryFailures[1].Err, ErrNilEndpoint) {
+		t.Fatalf("nil endpoint failure %v", st.FactoryFailures[1].Err)
+	}
+
+	// b recovers: the set is usable again, and only a and c are listed.
+	mu.Lock()
+	fail["b"] = false
+	mu.Unlock()
+	b.cache.update(ev("a", "b", "c"))
+	if e, err := b.Endpoint(); err != nil || e == nil {
+		t.Fatalf("Endpoint with b usable: %v", err)
+	}
+	checkStatus(t, b, 5, "a: cannot dial a", "c: factory panicked: factory bug")
+	b.cache.update(ev("b"))
+	checkStatus(t, b, 5)
+}
+
+// checkStatus checks the factory failures Status reports: the count since
+// New and the instances failing now, as "address: error", in order.
+func checkStatus(t *testing.T, b *Balancer, count uint64, failing ...string) {
+	t.Helper()
+	st := b.Status()
+	var got []string
+	for _, f := range st.FactoryFailures {
+		got = append(got, fmt.Sprintf("%s: %v", f.Address, f.Err))
+	}
+	if st.FactoryErrors != count || strings.Join(got, "|") != strings.Join(failing, "|") {
+		t.Fatalf("Status: %d factory errors, failing %q; want %d, %q", st.FactoryErrors, got, count, failing)
+	}
+}

@@ -21,6 +21,13 @@
 // update builds an immutable host set that Endpoint reads with one atomic
 // load. The factory runs only for new instances, on the discovery
 // goroutine; closers of removed instances run on a goroutine of their own,
-// exactly once each, so a slow closer never delays the next update. Every
-// invalid argument is an error wrapping ErrInvalidArgument.
+// exactly once each, so a slow closer never delays the next update. A
+// factory call that fails (an error, a nil endpoint, a panic) is logged,
+// counted (Status.FactoryErrors, Metrics.FactoryErrors), listed in
+// Status.FactoryFailures and tried again on the next update; when no
+// instance is usable, Endpoint's error says how many are known and why.
+// While discovery fails, the first error of the spell is the one reported,
+// as in go-kit; a closed balancer's ErrClosed tells package retry to stop
+// at once (retry.ClosedError). Every invalid argument is an error wrapping
+// ErrInvalidArgument.
 package loadbalancer

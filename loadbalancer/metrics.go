@@ -42,6 +42,9 @@ type Metrics struct {
 	Hosts metrics.Gauge
 	// NoEndpoints counts Endpoint calls that found no live host.
 	NoEndpoints metrics.Counter
+	// FactoryErrors counts factory calls that failed (an error, a nil
+	// endpoint or a panic); Status lists the instances failing now.
+	FactoryErrors metrics.Counter
 }
 
 // NewPrometheusMetrics builds every balancer metric as a Prometheus
@@ -64,13 +67,14 @@ func NewPrometheusMetrics(reg prometheus.Registerer, namespace, subsystem string
 		return kitprometheus.NewGauge(gv)
 	}
 	m := &Metrics{
-		Picks:       counter("picks_total", "Calls started through each host.", "host"),
-		Failures:    counter("failures_total", "Calls that failed, per host.", "host"),
-		InFlight:    gauge("in_flight", "Calls under way, per host.", "host"),
-		Score:       gauge("score", "Decayed mean outcome score in [0,1], per host.", "host"),
-		Latency:     gauge("latency_seconds", "Decayed mean call latency, per host.", "host"),
-		Hosts:       gauge("hosts", "Live hosts."),
-		NoEndpoints: counter("no_endpoints_total", "Endpoint calls that found no live host."),
+		Picks:         counter("picks_total", "Calls started through each host.", "host"),
+		Failures:      counter("failures_total", "Calls that failed, per host.", "host"),
+		InFlight:      gauge("in_flight", "Calls under way, per host.", "host"),
+		Score:         gauge("score", "Decayed mean outcome score in [0,1], per host.", "host"),
+		Latency:       gauge("latency_seconds", "Decayed mean call latency, per host.", "host"),
+		Hosts:         gauge("hosts", "Live hosts."),
+		NoEndpoints:   counter("no_endpoints_total", "Endpoint calls that found no live host."),
+		FactoryErrors: counter("factory_errors_total", "Factory calls that failed: an error, a nil endpoint or a panic."),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("loadbalancer: registering metrics: %w", err)
@@ -87,13 +91,14 @@ func NewStatsdMetrics(s *statsd.Statsd, prefix string) (*Metrics, error) {
 		return nil, invalid("nil statsd sender")
 	}
 	return &Metrics{
-		Picks:       s.NewCounter(prefix+"picks", 1),
-		Failures:    s.NewCounter(prefix+"failures", 1),
-		InFlight:    s.NewGauge(prefix + "in_flight"),
-		Score:       s.NewGauge(prefix + "score"),
-		Latency:     s.NewGauge(prefix + "latency_seconds"),
-		Hosts:       s.NewGauge(prefix + "hosts"),
-		NoEndpoints: s.NewCounter(prefix+"no_endpoints", 1),
+		Picks:         s.NewCounter(prefix+"picks", 1),
+		Failures:      s.NewCounter(prefix+"failures", 1),
+		InFlight:      s.NewGauge(prefix + "in_flight"),
+		Score:         s.NewGauge(prefix + "score"),
+		Latency:       s.NewGauge(prefix + "latency_seconds"),
+		Hosts:         s.NewGauge(prefix + "hosts"),
+		NoEndpoints:   s.NewCounter(prefix+"no_endpoints", 1),
+		FactoryErrors: s.NewCounter(prefix+"factory_errors", 1),
 	}, nil
 }
 
@@ -126,6 +131,9 @@ func (m *Metrics) withDefaults() *Metrics {
 	if c.NoEndpoints == nil {
 		c.NoEndpoints = discard.NewCounter()
 	}
+	if c.FactoryErrors == nil {
+		c.FactoryErrors = discard.NewCounter()
+	}
 	for _, g := range []*metrics.Gauge{&c.InFlight, &c.Score, &c.Latency, &c.Hosts} {
 		if *g == nil {
 			*g = discard.NewGauge()
@@ -143,8 +151,9 @@ type reporter struct {
 	mu    sync.Mutex
 	fresh map[*strategy.Host]string // hosts seen in snapshots since the last report
 
-	known  map[*strategy.Host]*hostCounts
-	noneAt uint64
+	known     map[*strategy.Host]*hostCounts
+	noneAt    uint64
+	factoryAt uint64
 }
 
 type hostCounts struct {
@@ -211,5 +220,9 @@ func (r *reporter) report(current *view, none uint64) {
 	if none > r.noneAt {
 		r.m.NoEndpoints.Add(float64(none - r.noneAt))
 		r.noneAt = none
+	}
+	if n := current.nFailed; n > r.factoryAt {
+		r.m.FactoryErrors.Add(float64(n - r.factoryAt))
+		r.factoryAt = n
 	}
 }

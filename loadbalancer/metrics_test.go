@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-kit/kit/endpoint"
 	"github.com/go-kit/kit/metrics/statsd"
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,10 +53,16 @@ func TestPrometheusMetrics(t *testing.T) {
 	if _, err := loadbalancer.NewPrometheusMetrics(reg, "lbkit", "users"); err == nil {
 		t.Fatal("duplicate registration not reported")
 	}
-	p := mustStatic(t, "good", "bad")
+	p := mustStatic(t, "good", "bad", "broken")
 	be := newBackends()
 	be.failing["bad"] = errors.New("boom")
-	b, err := loadbalancer.New(p, be.factory, roundRobin, loadbalancer.WithMetrics(m, 0))
+	factory := func(addr string) (endpoint.Endpoint, io.Closer, error) {
+		if addr == "broken" {
+			return nil, nil, errors.New("cannot dial")
+		}
+		return be.factory(addr)
+	}
+	b, err := loadbalancer.New(p, factory, roundRobin, loadbalancer.WithMetrics(m, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,6 +86,7 @@ func TestPrometheusMetrics(t *testing.T) {
 		"lbkit_users_failures_total{host=good}": 0,
 		"lbkit_users_hosts":                     0,
 		"lbkit_users_no_endpoints_total":        3,
+		"lbkit_users_factory_errors_total":      1,
 	} {
 		if got[key] != want {
 			t.Errorf("%s = %v, want %v (all: %v)", key, got[key], want, got)

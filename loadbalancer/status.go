@@ -1,6 +1,10 @@
 package loadbalancer
 
-import "github.com/seed41aebe0c/lbkit/strategy"
+import (
+	"slices"
+
+	"github.com/seed41aebe0c/lbkit/strategy"
+)
 
 // Status is a point-in-time view of a balancer.
 type Status struct {
@@ -13,8 +17,23 @@ type Status struct {
 	// the current spell of failures (go-kit keeps its first error too),
 	// wrapped with ErrInvalidated once the endpoints have been dropped.
 	DiscoveryErr error
+	// FactoryFailures lists the instances of the last discovery update that
+	// have no endpoint because their factory call failed, in discovery
+	// order. Hosts and FactoryFailures together are every instance
+	// discovery reported. Each is tried again on the next update.
+	FactoryFailures []FactoryFailure
+	// FactoryErrors counts the factory calls that failed since New.
+	FactoryErrors uint64
 	// Version increases with every change of the live set.
 	Version uint64
+}
+
+// FactoryFailure is an instance without an endpoint because its factory
+// call failed: Err is the factory's error, ErrNilEndpoint for a nil
+// endpoint, or an error naming the panic for a factory that panicked.
+type FactoryFailure struct {
+	Address string
+	Err     error
 }
 
 // Status returns the current state of every live instance. It allocates;
@@ -22,10 +41,12 @@ type Status struct {
 func (b *Balancer) Status() Status {
 	v := b.view.Load()
 	out := Status{
-		Strategy:     b.set.Strategy().Name(),
-		Hosts:        make([]strategy.HostStats, len(v.members)),
-		DiscoveryErr: v.err,
-		Version:      v.version,
+		Strategy:        b.set.Strategy().Name(),
+		Hosts:           make([]strategy.HostStats, len(v.members)),
+		DiscoveryErr:    v.err,
+		FactoryFailures: slices.Clone(v.failed),
+		FactoryErrors:   v.nFailed,
+		Version:         v.version,
 	}
 	for i, m := range v.members {
 		out.Hosts[i] = m.Host.Stats()
