@@ -9,6 +9,9 @@
 // which the page then offers to change.
 //
 // Each balancer's hosts are shown from their strategy.HostStats snapshots,
-// through HostRow, the page's JSON view of one. Every invalid argument to
+// through HostRow, the page's JSON view of one; instances without a host
+// because their factory call failed are listed with the error
+// (FactoryFailureRow), with the count of failed factory calls. Every
+// invalid argument to
 // New is an error wrapping ErrInvalidArgument.
 package statuspage

@@ -185,6 +185,18 @@ type BalancerStatus struct {
 	Version      uint64    `json:"version"`
 	DiscoveryErr string    `json:"discoveryErr,omitempty"`
 	Hosts        []HostRow `json:"hosts"`
+	// FactoryFailures lists the instances without a host row because
+	// their factory call failed (loadbalancer.Status.FactoryFailures).
+	FactoryFailures []FactoryFailureRow `json:"factoryFailures,omitempty"`
+	// FactoryErrors counts failed factory calls since the balancer began.
+	FactoryErrors uint64 `json:"factoryErrors"`
+}
+
+// FactoryFailureRow is the page's JSON view of one
+// loadbalancer.FactoryFailure.
+type FactoryFailureRow struct {
+	Address string `json:"address"`
+	Err     string `json:"err"`
 }
 
 // HostRow is the page's JSON view of one strategy.HostStats: the fields the
@@ -224,6 +236,10 @@ func (p *Page) Snapshot() Snapshot {
 		bs := BalancerStatus{Name: nb.name, Strategy: st.Strategy, Version: st.Version, Hosts: hostRows(st.Hosts)}
 		if st.DiscoveryErr != nil {
 			bs.DiscoveryErr = st.DiscoveryErr.Error()
+		}
+		bs.FactoryErrors = st.FactoryErrors
+		for _, f := range st.FactoryFailures {
+			bs.FactoryFailures = append(bs.FactoryFailures, FactoryFailureRow{Address: f.Address, Err: f.Err.Error()})
 		}
 		s.Balancers = append(s.Balancers, bs)
 	}

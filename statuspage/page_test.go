@@ -187,3 +187,49 @@ func TestBadOptions(t *testing.T) {
 		t.Errorf("distinct names refused: %v", err)
 	}
 }
+
+// Instances whose factory call failed have no host row; the page lists them
+// with their error, and counts the failures.
+func TestFactoryFailuresShown(t *testing.T) {
+	p, err := static.NewAddresses("127.0.0.1:1", "127.0.0.1:3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
+	b, err := loadbalancer.New(p, func(addr string) (endpoint.Endpoint, io.Closer, error) {
+		if strings.HasSuffix(addr, ":3") {
+			return nil, nil, errors.New("cannot dial 127.0.0.1:3")
+		}
+		return func(context.Context, any) (any, error) { return nil, nil }, nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	page, err := statuspage.New(statuspage.WithBalancer("users", b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(page)
+	defer srv.Close()
+	_, body := get(t, srv, "/status.json")
+	var snap struct {
+		Balancers []struct {
+			FactoryErrors   uint64 `json:"factoryErrors"`
+			FactoryFailures []struct {
+				Address string `json:"address"`
+				Err     string `json:"err"`
+			} `json:"factoryFailures"`
+		} `json:"balancers"`
+	}
+	if err := json.Unmarshal([]byte(body), &snap); err != nil {
+		t.Fatal(err)
+	}
+	if bs := snap.Balancers[0]; bs.FactoryErrors != 1 || len(bs.FactoryFailures) != 1 ||
+		bs.FactoryFailures[0].Address != "127.0.0.1:3" || bs.FactoryFailures[0].Err != "cannot dial 127.0.0.1:3" {
+		t.Fatalf("status.json does not show the factory failure: %s", body)
+	}
+	if _, js := get(t, srv, "/app.js"); !strings.Contains(js, "factoryFailures") || !strings.Contains(js, "factoryErrors") {
+		t.Fatal("the page does not render factory failures")
+	}
+}

@@ -83,6 +83,10 @@ function render(snap) {
     const sec = el("section", { class: "balancer", "data-name": b.name });
     sec.appendChild(el("h2", { text: `${b.name} · ${b.strategy} · ${b.hosts.length} hosts` }));
     if (b.discoveryErr) sec.appendChild(el("p", { class: "error", text: "discovery: " + b.discoveryErr }));
+    for (const f of b.factoryFailures || []) {
+      sec.appendChild(el("p", { class: "error", text: `no endpoint for ${f.address}: ${f.err}` }));
+    }
+    if (b.factoryErrors) sec.appendChild(el("p", { class: "muted", text: `${b.factoryErrors} failed factory calls` }));
     const head = el("tr", {}, ...["host", "weight", "in flight", "score", "latency", "requests", "failures", "share"].map(h => el("th", { text: h })));
     const table = el("table", {}, el("thead", {}, head));
     const body = el("tbody");
