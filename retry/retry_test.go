@@ -545,3 +545,84 @@ func TestRetryEndsAtOnceOnClosedBalancer(t *testing.T) {
 		}
 	}
 }
+
+// A late success is the deadline error for every form of the retry (the
+// hedged one returns at the deadline, the inline ones when the attempt
+// returns), and lbkit's balancer still records it as the host's success:
+// the host answered; the caller was too impatient.
+func TestLateSuccessIsDeadlineErrorButRecordedForTheHost(t *testing.T) {
+	for name, mk := range map[string]func(b lb.Balancer) endpoint.Endpoint{
+		"Retry":             func(b lb.Balancer) endpoint.Endpoint { return retry.Retry(3, 20*time.Millisecond, b) },
+		"RetryWithCallback": func(b lb.Balancer) endpoint.Endpoint { return retry.RetryWithCallback(20*time.Millisecond, b, nil) },
+		"New": func(b lb.Balancer) endpoint.Endpoint {
+			return mustNew(t, b, retry.WithTimeout(20*time.Millisecond)).Endpoint()
+		},
+		"New hedged": func(b lb.Balancer) endpoint.Endpoint {
+			return mustNew(t, b, retry.WithTimeout(20*time.Millisecond), retry.WithHedging(time.Hour)).Endpoint()
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			pub, err := static.NewAddresses("a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pub.Stop()
+			bal, err := loadbalancer.New(pub, func(string) (endpoint.Endpoint, io.Closer, error) {
+				return func(context.Context, any) (any, error) {
+					time.Sleep(60 * time.Millisecond) // ignores its context
+					return "late", nil
+				}, nil, nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer bal.Close()
+			resp, err := mk(bal)(context.Background(), nil)
+			if resp != nil || !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("got %v, %v; want the deadline error", resp, err)
+			}
+			waitFor(t, "the late success recorded", func() bool {
+				h := bal.Status().Hosts[0]
+				return h.Requests == 1 && h.InFlight == 0
+			})
+			if h := bal.Status().Hosts[0]; h.Failures != 0 || h.Started != 1 {
+				t.Fatalf("host %+v: the late success must count as the host's success", h)
+			}
+		})
+	}
+}
+
+// A panicking endpoint under an inline retry reaches the caller as a
+// panic, and the balancer has recorded it as a failure and released the
+// host's in-flight count.
+func TestRetryEndpointPanicReachesCallerAndReleasesHost(t *testing.T) {
+	pub, err := static.NewAddresses("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Stop()
+	bal, err := loadbalancer.New(pub, func(string) (endpoint.Endpoint, io.Closer, error) {
+		return func(context.Context, any) (any, error) { panic("handler bug") }, nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bal.Close()
+	for name, ep := range map[string]endpoint.Endpoint{
+		"Retry": retry.Retry(3, time.Second, bal),
+		"New":   mustNew(t, bal).Endpoint(),
+	} {
+		func() {
+			defer func() {
+				if p := recover(); p != "handler bug" {
+					t.Fatalf("%s: recovered %v, want the endpoint's panic", name, p)
+				}
+			}()
+			ep(context.Background(), nil)
+			t.Fatalf("%s: the call returned", name)
+		}()
+	}
+	if h := bal.Status().Hosts[0]; h.InFlight != 0 || h.Failures != 2 {
+		t.Fatalf("host %+v: want 2 failures and nothing in flight", h)
+	}
+}

@@ -12,6 +12,5 @@
 // through HostRow, the page's JSON view of one; instances without a host
 // because their factory call failed are listed with the error
 // (FactoryFailureRow), with the count of failed factory calls. Every
-// invalid argument to
-// New is an error wrapping ErrInvalidArgument.
+// invalid argument to New is an error wrapping ErrInvalidArgument.
 package statuspage
