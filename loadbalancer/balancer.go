@@ -14,6 +14,7 @@ import (
 	"github.com/go-kit/kit/sd/lb"
 	"github.com/go-kit/log"
 
+	"github.com/seed41aebe0c/lbkit/internal/backoff"
 	"github.com/seed41aebe0c/lbkit/publisher"
 	"github.com/seed41aebe0c/lbkit/strategy"
 )
@@ -135,6 +136,22 @@ func isNilPointer(v any) bool {
 	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
+// Retries of failed factory calls. Discovery may not publish again for a
+// long time (a static publisher never does, a watch only on a change), so
+// the balancer runs the factory again by itself for the instances whose
+// call failed: after FactoryRetryMin, then doubling waits up to
+// FactoryRetryMax, with jitter, until every one succeeds or leaves the set.
+// A new discovery event retries them at once as well.
+const (
+	// FactoryRetryMin is the wait before the first retry of failed
+	// factory calls.
+	FactoryRetryMin = 250 * time.Millisecond
+	// FactoryRetryMax bounds the doubling waits between retries.
+	FactoryRetryMax = 30 * time.Second
+)
+
+var factoryRetry = backoff.Policy{Min: FactoryRetryMin, Max: FactoryRetryMax, Jitter: backoff.Equal}
+
 func (b *Balancer) run() {
 	defer b.wg.Done()
 	var tick <-chan time.Time
@@ -143,6 +160,20 @@ func (b *Balancer) run() {
 		defer t.Stop()
 		tick = t.C
 	}
+	// retry is armed while some factory calls have failed.
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
+	retries := backoff.Counter{Policy: factoryRetry}
+	rearm := func(failing bool) {
+		if !failing {
+			retries.Reset()
+			retry.Stop()
+			return
+		}
+		retry.Reset(retries.Next())
+	}
+	rearm(b.cache.failing())
 	for {
 		select {
 		case <-tick:
@@ -152,6 +183,11 @@ func (b *Balancer) run() {
 				return // the publisher stopped: keep the last known set
 			}
 			b.cache.update(ev)
+			if failing := b.cache.failing(); !failing || retries.Tries() == 0 {
+				rearm(failing)
+			}
+		case <-retry.C:
+			rearm(b.cache.retryFailed())
 		case <-b.done:
 			return
 		}

@@ -43,11 +43,12 @@ type cache struct {
 	byAddr  map[string]*item
 	gen     uint64
 	version uint64
-	err     error            // the discovery error in force
-	failed  []FactoryFailure // instances of the last update whose factory failed
-	nFailed uint64           // factory calls that failed since New
-	timer   *time.Timer      // pending invalidation
-	spell   uint64           // bumps when an error spell ends, to defuse timers
+	err     error                // the discovery error in force
+	failed  []FactoryFailure     // instances of the last update whose factory failed
+	last    []publisher.Instance // the last set discovery published, for retryFailed
+	nFailed uint64               // factory calls that failed since New
+	timer   *time.Timer          // pending invalidation
+	spell   uint64               // bumps when an error spell ends, to defuse timers
 	closed  bool
 }
 
@@ -85,18 +86,22 @@ func (c *cache) update(ev publisher.Event) {
 		c.fail(ev.Err)
 		return
 	}
-	c.replace(ev.Instances)
-}
-
-// replace makes instances the live set. Called with c.mu held.
-func (c *cache) replace(instances []publisher.Instance) {
-	changed := len(instances) != len(c.items) || c.err != nil || len(c.failed) > 0
-	c.failed = nil // a new list: views keep the old one
-	if c.err != nil {
+	recovered := c.err != nil
+	if recovered {
+		// The error spell ends: defuse its invalidation.
 		c.stopTimer()
 		c.spell++
 		c.err = nil
 	}
+	c.replace(ev.Instances, recovered)
+}
+
+// replace makes instances the live set, and publishes it if it changed or
+// force is set. Called with c.mu held.
+func (c *cache) replace(instances []publisher.Instance, force bool) {
+	changed := force || len(instances) != len(c.items) || len(c.failed) > 0
+	c.failed = nil // a new list: views keep the old one
+	c.last = instances
 	c.gen++
 	gen := c.gen
 	// The previous-but-one list is garbage by now (no view holds items):
@@ -193,6 +198,28 @@ func (c *cache) callFactory(addr string) (ep endpoint.Endpoint, closer io.Closer
 	return c.factory(addr)
 }
 
+// retryFailed runs the factory again for the instances of the last set
+// whose factory call failed, as if discovery had published the set again,
+// but leaving a discovery error in force. It reports whether some still
+// fail.
+func (c *cache) retryFailed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || len(c.failed) == 0 {
+		return false
+	}
+	c.replace(c.last, false)
+	return len(c.failed) > 0
+}
+
+// failing reports whether some instances of the last set have no endpoint
+// because their factory call failed.
+func (c *cache) failing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.failed) > 0
+}
+
 // fail records a discovery error. Called with c.mu held. The first error
 // of a spell is the one reported (and wrapped with ErrInvalidated) until
 // discovery succeeds again, as go-kit's endpoint cache keeps its original
@@ -243,7 +270,7 @@ func (c *cache) dropAll() {
 		c.closing.add(it.inst.Address, it.closer)
 	}
 	clear(c.byAddr)
-	c.items, c.spare, c.failed = nil, nil, nil
+	c.items, c.spare, c.failed, c.last = nil, nil, nil, nil
 }
 
 // close drops every endpoint and refuses further updates. Called once, by

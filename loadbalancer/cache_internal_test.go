@@ -543,3 +543,52 @@ func checkStatus(t *testing.T, b *Balancer, count uint64, failing ...string) {
 		t.Fatalf("Status: %d factory errors, failing %q; want %d, %q", st.FactoryErrors, got, count, failing)
 	}
 }
+
+// A failed factory call is retried without waiting for discovery to
+// publish again: a static publisher never does, nor does a watch on a
+// stable set, and the instance would stay unusable for good.
+func TestFailedFactoryIsRetriedWithoutANewEvent(t *testing.T) {
+	p, err := static.NewAddresses("a", "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
+	var calls atomic.Int64
+	b, err := New(p, func(addr string) (endpoint.Endpoint, io.Closer, error) {
+		if addr == "b" && calls.Add(1) <= 2 {
+			return nil, nil, errors.New("cannot dial b yet")
+		}
+		return func(context.Context, any) (any, error) { return addr, nil }, nil, nil
+	}, WithStrategy(strategy.RoundRobin{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if got := live(b); got != "a" {
+		t.Fatalf("live %q at first, want a", got)
+	}
+	waitFor(t, "b retried until its factory succeeds", func() bool { return live(b) == "a,b" })
+	if st := b.Status(); st.FactoryErrors != 2 || len(st.FactoryFailures) != 0 {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+// Retrying failed factory calls is not a discovery success: a discovery
+// error in force stays in force.
+func TestFactoryRetryKeepsTheDiscoveryError(t *testing.T) {
+	r := newRecorder()
+	r.failing["b"] = true
+	b := newCacheBalancer(t, r.factory)
+	b.cache.update(ev("a", "b"))
+	boom := errors.New("etcd down")
+	b.cache.update(publisher.Event{Err: boom})
+	r.mu.Lock()
+	r.failing["b"] = false
+	r.mu.Unlock()
+	if b.cache.retryFailed() {
+		t.Fatal("b still failing")
+	}
+	if st := b.Status(); live(b) != "a,b" || st.DiscoveryErr != boom || len(st.FactoryFailures) != 0 {
+		t.Fatalf("live %s, status %+v", live(b), st)
+	}
+}

@@ -24,8 +24,10 @@
 // exactly once each, so a slow closer never delays the next update. A
 // factory call that fails (an error, a nil endpoint, a panic) is logged,
 // counted (Status.FactoryErrors, Metrics.FactoryErrors), listed in
-// Status.FactoryFailures and tried again on the next update; when no
-// instance is usable, Endpoint's error says how many are known and why.
+// Status.FactoryFailures and tried again, on the next update and on a
+// back-off of its own (FactoryRetryMin), since discovery may never publish
+// again; when no instance is usable, Endpoint's error says how many are
+// known and why.
 // While discovery fails, the first error of the spell is the one reported,
 // as in go-kit; a closed balancer's ErrClosed tells package retry to stop
 // at once (retry.ClosedError). Every invalid argument is an error wrapping

@@ -20,7 +20,9 @@ type Status struct {
 	// FactoryFailures lists the instances of the last discovery update that
 	// have no endpoint because their factory call failed, in discovery
 	// order. Hosts and FactoryFailures together are every instance
-	// discovery reported. Each is tried again on the next update.
+	// discovery reported. Each is tried again on the next update, and
+	// after FactoryRetryMin, doubling up to FactoryRetryMax, until it
+	// succeeds.
 	FactoryFailures []FactoryFailure
 	// FactoryErrors counts the factory calls that failed since New.
 	FactoryErrors uint64
