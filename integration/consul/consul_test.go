@@ -82,7 +82,7 @@ func balancerOver(t *testing.T, a *agent, opts ...consul.Option) (*consul.Publis
 func TestBalancerFollowsRegistrationsAndHealth(t *testing.T) {
 	a := startAgent(t)
 	web1, web2, web3 := newBackend(t, "web-1"), newBackend(t, "web-2"), newBackend(t, "web-3")
-	ttl := []consul.RegistrarOption{consul.WithTTLCheck(10 * time.Second), consul.WithTTLRefresh(time.Second)}
+	ttl := []consul.RegistrarOption{consul.WithTTLCheck(10 * time.Second)}
 
 	r1 := registered(t, a, web1.registration(), ttl...)
 	registered(t, a, web2.registration(),
@@ -211,17 +211,19 @@ func (tr *traffic) end() {
 
 // TestAgentRestart: the agent dies while requests flow; they keep
 // succeeding on the last known instances; the agent comes back on the same
-// ports and changes made afterwards reach the same balancer.
+// ports and changes made afterwards reach the same balancer. Publisher and
+// registrars run on their defaults (a 200ms refresh here once hid that the
+// defaults lost requests across a restart).
 func TestAgentRestart(t *testing.T) {
 	a := startAgent(t)
 	web1, web2 := newBackend(t, "web-1"), newBackend(t, "web-2")
 	var regErrs atomic.Int64
 	onErr := consul.WithErrorHandler(func(error) { regErrs.Add(1) })
-	ttl := []consul.RegistrarOption{consul.WithTTLCheck(10 * time.Second), consul.WithTTLRefresh(200 * time.Millisecond), onErr}
+	ttl := []consul.RegistrarOption{consul.WithTTLCheck(10 * time.Second), onErr}
 	r1 := registered(t, a, web1.registration(), ttl...)
 	registered(t, a, web2.registration(), ttl...)
 
-	p, b := balancerOver(t, a, consul.WithBackoff(50*time.Millisecond, 500*time.Millisecond))
+	p, b := balancerOver(t, a)
 	eventually(t, settle, "two instances", func() bool { return hasHosts(b, web1.address(), web2.address()) })
 
 	tr := startTraffic(b)

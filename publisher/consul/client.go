@@ -17,6 +17,9 @@ type AgentClient interface {
 	ServiceRegisterOpts(service *api.AgentServiceRegistration, opts api.ServiceRegisterOpts) error
 	ServiceDeregisterOpts(serviceID string, q *api.QueryOptions) error
 	UpdateTTLOpts(checkID, output, status string, q *api.QueryOptions) error
+	// Service is how a registration without a TTL check learns whether
+	// the agent still has it.
+	Service(serviceID string, q *api.QueryOptions) (*api.AgentService, *api.QueryMeta, error)
 }
 
 var (

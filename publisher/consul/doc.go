@@ -23,16 +23,20 @@
 //   - While Consul is unreachable the publisher retries with jittered
 //     exponential back-off, publishes the error (subscribers keep the last
 //     known instances), and recovers by itself when Consul returns. For a
-//     short grace after it returns (WithRecoveryGrace), an empty answer
-//     does not replace the last known set: a Consul that restarted without
-//     its state answers before its agents have synced their services back.
+//     grace after it returns or its index goes backwards
+//     (WithRecoveryGrace, DefaultRecoveryGrace), an empty answer does not
+//     replace the last known set: a Consul that restarted without its
+//     state answers before the registrars have registered their services
+//     again.
 //   - Malformed entries (no service, no address, a bad port, a negative
 //     weight) are skipped and logged; the rest of the result is used.
 //
 // A Registrar registers one instance with the local agent with a TTL or an
-// HTTP check, keeps a TTL check passing from a goroutine (registering again
-// if the agent lost the service, as a restarted dev agent does), and
-// deregisters on Stop. Unlike go-kit's registrar, Register and Deregister
+// HTTP check, keeps it there from a goroutine (refreshing its TTL checks, or
+// looking the service up when it has none, at least every
+// DefaultKeepInterval, and registering again on a short back-off whenever
+// the agent lost the service, as an agent restarted without its data has),
+// and deregisters on Stop. Unlike go-kit's registrar, Register and Deregister
 // return their errors, and those of its goroutine (and of the deregistration
 // Stop performs) go to a callback as well as to the logger.
 //

@@ -30,3 +30,15 @@ type funcClock struct {
 
 func (c funcClock) Now() time.Time                                   { return c.now() }
 func (c funcClock) Sleep(ctx context.Context, d time.Duration) error { return c.sleep(ctx, d) }
+
+// WithKeepInterval sets the keeper's period where DefaultKeepInterval
+// would apply.
+func WithKeepInterval(d time.Duration) RegistrarOption {
+	return registrarOption(func(c *registrarConfig) error {
+		c.keepEvery = d
+		return nil
+	})
+}
+
+// Period is the keeper's period.
+func Period(r *Registrar) time.Duration { return r.period }

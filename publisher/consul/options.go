@@ -32,9 +32,13 @@ const (
 	// most one per interval while results keep changing.
 	DefaultQueryInterval = 100 * time.Millisecond
 	DefaultQueryBurst    = 3
-	// DefaultRecoveryGrace is how long after an outage an empty result is
-	// distrusted (WithRecoveryGrace).
-	DefaultRecoveryGrace = 2 * time.Second
+	// DefaultRecoveryGrace is how long after an outage (or an index that
+	// went backwards) an empty result is distrusted (WithRecoveryGrace).
+	// It is twice DefaultKeepInterval, the longest a Registrar with default
+	// settings takes to find that its agent came back without the service
+	// and register it again, so with defaults on both sides subscribers
+	// never see the set empty through an agent restart.
+	DefaultRecoveryGrace = 2 * DefaultKeepInterval
 )
 
 // ErrInvalidArgument is wrapped by every error the constructors, their
@@ -229,13 +233,16 @@ func WithRateLimit(every time.Duration, burst int) Option {
 	})
 }
 
-// WithRecoveryGrace sets how long after Consul becomes reachable again an
-// empty result is not allowed to replace the last known (non-empty) set.
-// A Consul that restarted without its state (a dev agent, a rebuilt
-// cluster) answers before its agents have synced their services back, and
-// publishing that empty answer would leave the balancer with nothing for a
-// moment. A result with instances is always published at once, and so is
-// an empty one when it persists past d. d == 0 trusts every answer.
+// WithRecoveryGrace sets how long after Consul becomes reachable again (or
+// answers with an index lower than before, a sign of a restart without
+// state) an empty result is not allowed to replace the last known
+// (non-empty) set. A Consul that restarted without its state (a dev agent,
+// a rebuilt cluster) answers before its registrars have registered their
+// services again, and publishing that empty answer would leave the
+// balancer with nothing until they do. A result with instances is always
+// published at once, and so is an empty one when it persists past d. d
+// should cover the registrars' refresh period (DefaultKeepInterval for
+// lbkit's Registrar with defaults); d == 0 trusts every answer.
 func WithRecoveryGrace(d time.Duration) Option {
 	return publisherOption(func(c *config) error {
 		if d < 0 {

@@ -222,7 +222,10 @@ func (p *Publisher) run(ctx context.Context) {
 			continue
 		}
 		now := clk.Now()
-		if failures > 0 && p.cfg.recoveryGrace > 0 {
+		// After an outage, or an index lower than the one waited on (a
+		// Consul that restarted between two queries), the state may be a
+		// fresh one that the registrars have not filled yet.
+		if (failures > 0 || meta.LastIndex < index) && p.cfg.recoveryGrace > 0 {
 			holdUntil = now.Add(p.cfg.recoveryGrace)
 		}
 		failures = 0

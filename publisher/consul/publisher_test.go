@@ -476,6 +476,42 @@ func TestRecoveryGraceHoldsEmptyAnswerAfterOutage(t *testing.T) {
 	}
 }
 
+// TestRecoveryGraceAfterIndexWentBack: a Consul that restarted between two
+// queries (no failed query seen, but an index lower than the one waited
+// on) gets the same grace as one that was seen down; and the default grace
+// covers the registrars' default period.
+func TestRecoveryGraceAfterIndexWentBack(t *testing.T) {
+	a := entry("a", "10.0.0.1", 80, api.HealthPassing)
+	h := newFakeHealth(
+		step{index: 50, entries: []*api.ServiceEntry{a}},
+		step{index: 3, entries: nil},                    // held: a new Consul
+		step{index: 4, entries: []*api.ServiceEntry{a}}, // back: nothing to publish
+	)
+	h.gate = make(chan struct{})
+	clk := newFakeClock(time.Hour)
+	h.clock = clk
+	p, err := consul.NewWithHealth(h, "web", consul.WithClock(clk.Now, clk.Sleep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	s := p.Subscribe()
+	h.gate <- struct{}{}
+	if ev := next(t, s); len(ev.Instances) != 1 {
+		t.Fatalf("first %+v", ev)
+	}
+	h.gate <- struct{}{}
+	h.gate <- struct{}{}
+	h.waitCalls(t, 4)
+	noEvent(t, s)
+	if st := p.Stats(); st.Held != 1 || st.IndexResets != 1 {
+		t.Fatalf("stats %+v, want the empty answer held and the index reset", st)
+	}
+	if consul.DefaultRecoveryGrace < 2*consul.DefaultKeepInterval {
+		t.Fatalf("DefaultRecoveryGrace %v, want at least twice DefaultKeepInterval %v", consul.DefaultRecoveryGrace, consul.DefaultKeepInterval)
+	}
+}
+
 // TestRecoveryGraceEnds: an empty answer that persists past the grace is
 // published, and the first answer ever is published even when empty.
 func TestRecoveryGraceEnds(t *testing.T) {

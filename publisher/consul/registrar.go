@@ -10,6 +10,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/hashicorp/consul/api"
 
+	"github.com/seed41aebe0c/lbkit/internal/backoff"
 	"github.com/seed41aebe0c/lbkit/publisher/internal/nilarg"
 )
 
@@ -19,9 +20,26 @@ const (
 	// (WithStopTimeout).
 	DefaultStopTimeout = 5 * time.Second
 	// DefaultTTLRefreshDivisor: a TTL check is refreshed every TTL divided
-	// by this (WithTTLRefresh), so two refreshes can fail before the check
-	// turns critical.
+	// by this, but at least every DefaultKeepInterval (WithTTLRefresh sets
+	// another period), so two refreshes can fail before the check turns
+	// critical.
 	DefaultTTLRefreshDivisor = 3
+	// DefaultKeepInterval is the longest a Registrar goes without asking
+	// its agent about the service: TTL checks are refreshed at least this
+	// often, and a registration without a TTL check is looked up this
+	// often. It bounds how long an agent that came back without its state
+	// (a dev agent, a replaced node, a lost disk) goes without the service
+	// before the Registrar registers it again; the publisher's
+	// DefaultRecoveryGrace is twice as long, so an empty answer in between
+	// is not published.
+	DefaultKeepInterval = 5 * time.Second
+	// DefaultRetryMin and DefaultRetryMax bound the jittered exponential
+	// back-off after a failed refresh, look-up or re-registration (never
+	// longer than the refresh period): an agent that comes back gets the
+	// service again within about DefaultRetryMax, not a whole period
+	// later.
+	DefaultRetryMin = 100 * time.Millisecond
+	DefaultRetryMax = time.Second
 )
 
 var (
@@ -35,15 +53,24 @@ var (
 	ErrRegister   = errors.New("consul: register failed")
 	ErrDeregister = errors.New("consul: deregister failed")
 	ErrTTLUpdate  = errors.New("consul: TTL update failed")
+	// ErrLookup is wrapped, with the client's error, when the agent could
+	// not confirm that it has a registration without a TTL check (it
+	// forgot it, or could not be reached); the Registrar then registers
+	// it again.
+	ErrLookup = errors.New("consul: service look-up failed")
 )
 
-// Registrar registers one service instance with a Consul agent and keeps
-// its TTL checks passing. Create it with NewRegistrar; Stop it when done.
+// Registrar registers one service instance with a Consul agent, keeps its
+// TTL checks passing, and registers it again whenever the agent has lost it.
+// Create it with NewRegistrar; Stop it when done.
 type Registrar struct {
-	agent       AgentClient
-	reg         api.AgentServiceRegistration // checks filled in; read-only after New
-	ttlChecks   []string
-	refresh     time.Duration
+	agent     AgentClient
+	reg       api.AgentServiceRegistration // checks filled in; read-only after New
+	ttlChecks []string
+	// period is how often the keeper refreshes the TTL checks (or looks
+	// the service up, without one); retry spaces its tries after a failure.
+	period      time.Duration
+	retry       backoff.Policy
 	onError     func(error)
 	logger      log.Logger
 	stopTimeout time.Duration
@@ -63,15 +90,20 @@ type Registrar struct {
 
 // RegistrarStats describes what a Registrar has done so far.
 type RegistrarStats struct {
-	// Registered reports whether the service is registered as far as the
-	// Registrar knows (Register succeeded, no Deregister since).
+	// Registered reports whether the agent had the service at the
+	// Registrar's last word with it: true after a successful Register,
+	// refresh, look-up or re-registration; false before Register, after
+	// Deregister, and from a failed refresh or look-up (the agent lost the
+	// service, or cannot be reached) until a re-registration succeeds.
 	Registered bool
 	// Registrations counts successful register calls, including the
 	// keeper's re-registrations, which Reregistrations counts alone.
 	Registrations   uint64
 	Reregistrations uint64
-	// TTLUpdates counts successful TTL refreshes.
+	// TTLUpdates counts successful TTL refreshes, and Lookups the
+	// successful look-ups that confirm a registration without a TTL check.
 	TTLUpdates uint64
+	Lookups    uint64
 	// Failures counts failed agent calls of any kind.
 	Failures uint64
 	// LastError is the last failed call's error.
@@ -114,7 +146,10 @@ func NewRegistrarWithAgent(agent AgentClient, reg *api.AgentServiceRegistration,
 	if reg == nil {
 		return nil, invalid("nil registration")
 	}
-	cfg := registrarConfig{logger: log.NewNopLogger(), onError: func(error) {}, stopTimeout: DefaultStopTimeout}
+	cfg := registrarConfig{
+		logger: log.NewNopLogger(), onError: func(error) {}, stopTimeout: DefaultStopTimeout,
+		keepEvery: DefaultKeepInterval, retryMin: DefaultRetryMin, retryMax: DefaultRetryMax,
+	}
 	for _, o := range opts {
 		if nilarg.IsNil(o) {
 			return nil, invalid("nil option")
@@ -138,9 +173,12 @@ func NewRegistrarWithAgent(agent AgentClient, reg *api.AgentServiceRegistration,
 
 // Register registers the service with the agent (again, if it is
 // registered already: the agent replaces the old definition and its
-// checks) and, when there are TTL checks, starts the goroutine that keeps
-// them passing. A TTL check starts in the status last set with SetStatus,
-// passing by default, so the instance is in rotation at once.
+// checks) and starts the goroutine that keeps it there: it refreshes the
+// TTL checks (or, without one, asks the agent for the service) every
+// period, and when that fails registers the service again, retrying on a
+// short back-off until the agent takes it. A TTL check starts in the status
+// last set with SetStatus, passing by default, so the instance is in
+// rotation at once.
 func (r *Registrar) Register(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -152,7 +190,7 @@ func (r *Registrar) Register(ctx context.Context) error {
 	}
 	r.registered = true
 	r.count(func(s *RegistrarStats) { s.Registered = true })
-	if len(r.ttlChecks) > 0 && r.keepDone == nil {
+	if r.keepDone == nil {
 		kctx, cancel := context.WithCancel(context.Background())
 		r.keepStop, r.keepDone = cancel, make(chan struct{})
 		go r.keep(kctx, r.keepDone)
@@ -286,5 +324,22 @@ func (r *Registrar) updateTTL(ctx context.Context) error {
 		}
 	}
 	r.count(func(s *RegistrarStats) { s.TTLUpdates++ })
+	return nil
+}
+
+// lookup asks the agent whether it has the service: how a registration
+// without a TTL check learns that an agent came back without its state.
+func (r *Registrar) lookup(ctx context.Context) error {
+	q := (&api.QueryOptions{Namespace: r.reg.Namespace, Partition: r.reg.Partition}).WithContext(ctx)
+	svc, _, err := r.agent.Service(r.reg.ID, q)
+	if err == nil && svc == nil {
+		err = errors.New("no service in the answer")
+	}
+	if err != nil {
+		err = fmt.Errorf("%w: service %q: %w", ErrLookup, r.reg.ID, err)
+		r.failed(ctx, err)
+		return err
+	}
+	r.count(func(s *RegistrarStats) { s.Lookups++ })
 	return nil
 }

@@ -3,38 +3,65 @@ package consul
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/go-kit/log/level"
+
+	"github.com/seed41aebe0c/lbkit/internal/backoff"
 )
 
-// keep refreshes the TTL checks until ctx is cancelled. A failed refresh
-// is followed by a registration: an agent restarted without its data (a
-// dev agent always is) has forgotten the service, and registering again is
-// harmless when it has not. Each call is bounded by the refresh period so
-// a hung agent cannot stall the loop.
+// keep makes sure, until ctx is cancelled, that the agent has the service:
+// every period it refreshes the TTL checks (or looks the service up when
+// there is none), and when that fails it registers the service again. An
+// agent restarted without its data has forgotten the service, whatever its
+// checks, and registering again is harmless when it has not. After a
+// failure the next try comes on a short back-off, not a whole period later,
+// so an agent that returns gets the service back at once. Each call is
+// bounded by the period so a hung agent cannot stall the loop.
 func (r *Registrar) keep(ctx context.Context, done chan struct{}) {
 	defer close(done)
-	t := time.NewTicker(r.refresh)
-	defer t.Stop()
+	retry := backoff.Counter{Policy: r.retry}
+	wait := r.period
 	for {
-		select {
-		case <-ctx.Done():
+		if backoff.Sleep(ctx, wait) != nil {
 			return
-		case <-t.C:
 		}
-		cctx, cancel := context.WithTimeout(ctx, r.refresh)
-		err := r.updateTTL(cctx)
-		if err != nil && ctx.Err() == nil {
-			r.report(err)
-			if err = r.register(cctx); err == nil {
-				r.count(func(s *RegistrarStats) { s.Reregistrations++ })
-			} else if ctx.Err() == nil {
-				r.report(err)
-			}
+		if r.confirm(ctx) {
+			retry.Reset()
+			wait = r.period
+		} else {
+			wait = retry.Next()
 		}
-		cancel()
 	}
+}
+
+// confirm refreshes or looks up the registration, registering it again if
+// that fails. It reports false when the agent still does not have it.
+func (r *Registrar) confirm(ctx context.Context) bool {
+	cctx, cancel := context.WithTimeout(ctx, r.period)
+	defer cancel()
+	var err error
+	if len(r.ttlChecks) > 0 {
+		err = r.updateTTL(cctx)
+	} else {
+		err = r.lookup(cctx)
+	}
+	if ctx.Err() != nil {
+		return true // Deregister or Stop: nothing more to do
+	}
+	if err == nil {
+		r.count(func(s *RegistrarStats) { s.Registered = true })
+		return true
+	}
+	r.report(err)
+	r.count(func(s *RegistrarStats) { s.Registered = false })
+	if err = r.register(cctx); err != nil {
+		if ctx.Err() == nil {
+			r.report(err)
+		}
+		return ctx.Err() != nil
+	}
+	r.count(func(s *RegistrarStats) { s.Registered = true; s.Reregistrations++ })
+	return true
 }
 
 func (r *Registrar) report(err error) {

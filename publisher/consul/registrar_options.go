@@ -9,6 +9,8 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/hashicorp/consul/api"
+
+	"github.com/seed41aebe0c/lbkit/internal/backoff"
 )
 
 type registrarConfig struct {
@@ -21,6 +23,9 @@ type registrarConfig struct {
 	onError        func(error)
 	logger         log.Logger
 	stopTimeout    time.Duration
+	// keepEvery, retryMin and retryMax are the keeper's defaults; only
+	// tests change them.
+	keepEvery, retryMin, retryMax time.Duration
 }
 
 type registrarOption func(*registrarConfig) error
@@ -41,8 +46,12 @@ func WithTTLCheck(ttl time.Duration) RegistrarOption {
 }
 
 // WithTTLRefresh sets how often TTL checks are refreshed (default: the
-// shortest TTL divided by DefaultTTLRefreshDivisor). It must be shorter than
-// every TTL.
+// shortest TTL divided by DefaultTTLRefreshDivisor, at most
+// DefaultKeepInterval). It must be shorter than every TTL. It is also how
+// soon the Registrar notices an agent that restarted without its state: a
+// period longer than DefaultKeepInterval needs a publisher recovery grace
+// (WithRecoveryGrace) of about twice the period, or subscribers may see the
+// service empty after such a restart.
 func WithTTLRefresh(d time.Duration) RegistrarOption {
 	return registrarOption(func(c *registrarConfig) error {
 		if d <= 0 {
@@ -83,7 +92,8 @@ func WithDeregisterCriticalAfter(d time.Duration) RegistrarOption {
 }
 
 // WithErrorHandler receives the errors of the Registrar's own goroutine
-// (failed TTL refreshes and re-registrations), which no call returns. It is
+// (failed TTL refreshes, look-ups and re-registrations), which no call
+// returns. It is
 // called from that goroutine and must not block for long. Errors of
 // Register, SetStatus and Deregister are returned instead; a failed
 // deregistration on Stop comes here too, as Stop returns nothing.
@@ -207,12 +217,14 @@ func (r *Registrar) prepare(reg *api.AgentServiceRegistration, cfg registrarConf
 
 	switch {
 	case shortest == 0:
+		r.period = cfg.keepEvery
 	case cfg.refresh == 0:
-		r.refresh = shortest / DefaultTTLRefreshDivisor
+		r.period = min(shortest/DefaultTTLRefreshDivisor, cfg.keepEvery)
 	case cfg.refresh >= shortest:
 		return invalid("TTL refresh %v not shorter than TTL %v", cfg.refresh, shortest)
 	default:
-		r.refresh = cfg.refresh
+		r.period = cfg.refresh
 	}
+	r.retry = backoff.Policy{Min: min(cfg.retryMin, r.period), Max: min(cfg.retryMax, r.period), Jitter: backoff.Equal}
 	return nil
 }

@@ -25,6 +25,18 @@ type fakeAgent struct {
 	regErr        error
 	deregErr      error
 	ttlErr        error
+	lookupErr     error
+	lookups       int
+}
+
+func (a *fakeAgent) Service(id string, q *api.QueryOptions) (*api.AgentService, *api.QueryMeta, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.lookups++
+	if a.lookupErr != nil {
+		return nil, nil, a.lookupErr
+	}
+	return &api.AgentService{ID: id}, &api.QueryMeta{}, nil
 }
 
 func (a *fakeAgent) ServiceRegisterOpts(s *api.AgentServiceRegistration, o api.ServiceRegisterOpts) error {
@@ -307,7 +319,7 @@ func TestKeeperReregistersWhenAgentForgotTheCheck(t *testing.T) {
 	}
 }
 
-func TestKeeperReportsAgentDownAtRefreshPace(t *testing.T) {
+func TestKeeperReportsAgentDownAtBackoffPace(t *testing.T) {
 	down := errors.New("connection refused")
 	var mu sync.Mutex
 	var reported []error
@@ -330,9 +342,10 @@ func TestKeeperReportsAgentDownAtRefreshPace(t *testing.T) {
 	r.Stop()
 	mu.Lock()
 	defer mu.Unlock()
-	// Two errors (refresh, re-register) per 20ms tick at most: a loop that
-	// retried without waiting would report thousands.
-	if len(reported) == 0 || len(reported) > 2*(300/20+2) {
+	// Two errors (refresh, re-register) per try, and tries at least 10ms
+	// apart (the back-off, capped at the 20ms period, waits 10-20ms): a loop
+	// that retried without waiting would report thousands.
+	if len(reported) == 0 || len(reported) > 2*(300/10+2) {
 		t.Fatalf("%d errors reported in 300ms", len(reported))
 	}
 	var sawRegister bool
@@ -423,4 +436,105 @@ func TestHTTPCheckAndCallersChecks(t *testing.T) {
 		t.Fatal("the caller's registration was modified")
 	}
 	r.Stop()
+}
+
+// TestKeeperRetriesOnShortBackoff: a refresh that fails is tried again on
+// the short back-off (DefaultRetryMin..DefaultRetryMax), not a whole period
+// later, so an agent that comes back gets the service back at once.
+func TestKeeperRetriesOnShortBackoff(t *testing.T) {
+	down := errors.New("connection refused")
+	a := &fakeAgent{}
+	r, err := consul.NewRegistrarWithAgent(a, service(), consul.WithTTLCheck(time.Minute), consul.WithTTLRefresh(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	a.set(func(a *fakeAgent) { a.ttlErr, a.regErr = down, down })
+	if err := r.Register(context.Background()); !errors.Is(err, down) {
+		t.Fatalf("Register: %v", err)
+	}
+	a.set(func(a *fakeAgent) { a.regErr = nil })
+	if err := r.Register(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// The first refresh, 2s on, fails; so does the re-registration.
+	a.set(func(a *fakeAgent) { a.regErr = down })
+	waitUntil(t, "a failed refresh", func() bool { return r.Stats().Failures >= 2 })
+	if r.Stats().Registered {
+		t.Fatal("Registered still true while the agent cannot be reached")
+	}
+	back := time.Now()
+	a.set(func(a *fakeAgent) { a.ttlErr, a.regErr = nil, nil })
+	waitUntil(t, "registered again", func() bool { return r.Stats().Registered })
+	if d := time.Since(back); d > consul.DefaultRetryMax+500*time.Millisecond {
+		t.Fatalf("registered again %v after the agent came back, want within the back-off (%v)", d, consul.DefaultRetryMax)
+	}
+}
+
+// TestKeeperReregistersWithoutTTLCheck: a registration with only an HTTP
+// check is looked up every period; when the agent has forgotten it, it is
+// registered again, and Stats().Registered is false in between.
+func TestKeeperReregistersWithoutTTLCheck(t *testing.T) {
+	unknown := errors.New(`Unexpected response code: 404 (unknown service ID: web-1)`)
+	var mu sync.Mutex
+	var reported []error
+	a := &fakeAgent{}
+	r, err := consul.NewRegistrarWithAgent(a, service(),
+		consul.WithHTTPCheck("http://127.0.0.1:8080/health", time.Second, time.Second),
+		consul.WithKeepInterval(20*time.Millisecond),
+		consul.WithErrorHandler(func(err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	if err := r.Register(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "look-ups", func() bool { return r.Stats().Lookups >= 2 })
+	// The agent lost its state and cannot take the service yet.
+	a.set(func(a *fakeAgent) { a.lookupErr, a.regErr = unknown, errors.New("no leader") })
+	waitUntil(t, "not registered", func() bool { return !r.Stats().Registered })
+	a.set(func(a *fakeAgent) { a.regErr = nil })
+	waitUntil(t, "re-registration", func() bool { return r.Stats().Reregistrations >= 1 })
+	if !r.Stats().Registered {
+		t.Fatal("Registered false after a re-registration")
+	}
+	regs, _, _ := a.snapshot()
+	if last := regs[len(regs)-1]; last.ID != "web-1" || len(last.Checks) != 1 || last.Checks[0].HTTP == "" {
+		t.Fatalf("re-registration %+v", last)
+	}
+	mu.Lock()
+	first := reported[0]
+	mu.Unlock()
+	if !errors.Is(first, consul.ErrLookup) || !errors.Is(first, unknown) {
+		t.Fatalf("reported %v, want ErrLookup wrapping the agent's error", first)
+	}
+	if _, _, ttl := a.snapshot(); len(ttl) != 0 {
+		t.Fatalf("TTL updates without a TTL check: %v", ttl)
+	}
+}
+
+// TestDefaultRefreshPeriod: TTL/3, at most DefaultKeepInterval; without a
+// TTL check the registration is looked up every DefaultKeepInterval.
+func TestDefaultRefreshPeriod(t *testing.T) {
+	for ttl, want := range map[time.Duration]time.Duration{
+		3 * time.Second: time.Second,
+		time.Minute:     consul.DefaultKeepInterval,
+		0:               consul.DefaultKeepInterval,
+	} {
+		var opts []consul.RegistrarOption
+		if ttl > 0 {
+			opts = append(opts, consul.WithTTLCheck(ttl))
+		}
+		r, err := consul.NewRegistrarWithAgent(&fakeAgent{}, service(), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := consul.Period(r); got != want {
+			t.Errorf("TTL %v: period %v, want %v", ttl, got, want)
+		}
+	}
+	if consul.DefaultRecoveryGrace < 2*consul.DefaultKeepInterval {
+		t.Errorf("DefaultRecoveryGrace %v does not cover twice DefaultKeepInterval %v", consul.DefaultRecoveryGrace, consul.DefaultKeepInterval)
+	}
 }
