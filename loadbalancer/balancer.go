@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/go-kit/log"
 
 	"github.com/seed41aebe0c/lbkit/internal/backoff"
+	"github.com/seed41aebe0c/lbkit/internal/nilarg"
 	"github.com/seed41aebe0c/lbkit/publisher"
 	"github.com/seed41aebe0c/lbkit/strategy"
 )
@@ -79,7 +79,7 @@ var _ lb.Balancer = (*Balancer)(nil)
 // p: Close leaves it running. A nil p or f, or a bad option, is an error
 // wrapping ErrInvalidArgument.
 func New(p publisher.Publisher, f Factory, opts ...Option) (*Balancer, error) {
-	if p == nil || isNilPointer(p) {
+	if nilarg.IsNil(p) {
 		return nil, invalid("nil publisher")
 	}
 	if f == nil {
@@ -127,13 +127,6 @@ func New(p publisher.Publisher, f Factory, opts ...Option) (*Balancer, error) {
 	b.wg.Add(1)
 	go b.run()
 	return b, nil
-}
-
-// isNilPointer reports whether v holds a nil pointer, such as a
-// *consul.Publisher never assigned: using it would panic later.
-func isNilPointer(v any) bool {
-	rv := reflect.ValueOf(v)
-	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
 // Retries of failed factory calls. Discovery may not publish again for a

@@ -1,10 +1,10 @@
 package retry
 
 import (
-	"reflect"
-
 	"github.com/go-kit/kit/endpoint"
 	"github.com/go-kit/kit/sd/lb"
+
+	"github.com/seed41aebe0c/lbkit/internal/nilarg"
 )
 
 // EndpointAvoider is the one optional interface a balancer may implement
@@ -30,7 +30,7 @@ type picker struct {
 }
 
 func newPicker(b lb.Balancer, avoid bool) picker {
-	if isNil(b) {
+	if nilarg.IsNil(b) {
 		return picker{}
 	}
 	p := picker{b: b}
@@ -55,18 +55,4 @@ func (p picker) pick(tried []string) (endpoint.Endpoint, string, error) {
 		err = ErrNilEndpoint
 	}
 	return ep, host, err
-}
-
-// isNil reports whether b is nil or holds a nil pointer or func, such as a
-// *loadbalancer.Balancer never assigned: calling it would panic at request
-// time. It runs once per constructor, never per request.
-func isNil(b lb.Balancer) bool {
-	if b == nil {
-		return true
-	}
-	switch v := reflect.ValueOf(b); v.Kind() {
-	case reflect.Pointer, reflect.Func:
-		return v.IsNil()
-	}
-	return false
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/go-kit/kit/sd/lb"
 
 	"github.com/seed41aebe0c/lbkit/internal/backoff"
+	"github.com/seed41aebe0c/lbkit/internal/nilarg"
 )
 
 // Retrier turns a balancer into one retrying endpoint with the production
@@ -67,7 +68,7 @@ type Stats struct {
 // (or a nil pointer or func in b) or a bad option is an error wrapping
 // ErrInvalidArgument.
 func New(b lb.Balancer, opts ...Option) (*Retrier, error) {
-	if isNil(b) {
+	if nilarg.IsNil(b) {
 		return nil, ErrNilBalancer
 	}
 	cfg := defaultConfig()

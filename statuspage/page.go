@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
-	"reflect"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/seed41aebe0c/lbkit/internal/nilarg"
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/strategy"
 )
@@ -23,17 +23,6 @@ var ErrInvalidArgument = errors.New("statuspage: invalid argument")
 
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidArgument}, args...)...)
-}
-
-// isNil reports whether v is nil or holds a nil pointer, such as a
-// *loadbalancer.Balancer never assigned: the page would panic on its first
-// refresh instead of failing at New.
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	rv := reflect.ValueOf(v)
-	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
 //go:embed assets
@@ -70,7 +59,7 @@ type Option func(*Page) error
 // the page's balancers, since the page keeps each one's history under it.
 func WithBalancer(name string, b BalancerSource) Option {
 	return func(p *Page) error {
-		if isNil(b) {
+		if nilarg.IsNil(b) {
 			return invalid("nil balancer %q", name)
 		}
 		for _, nb := range p.balancers {
@@ -327,7 +316,7 @@ type Resizer interface {
 // it to WithControl to let the page resize a worker herd. For a nil r it
 // returns a Control without Get and Set, which WithControl refuses.
 func SizeControl(r Resizer, min, max int) Control {
-	if isNil(r) {
+	if nilarg.IsNil(r) {
 		return Control{Min: min, Max: max}
 	}
 	return Control{Get: r.Size, Set: r.Resize, Min: min, Max: max}

@@ -1,6 +1,7 @@
 package statuspage
 
 import (
+	"github.com/seed41aebe0c/lbkit/internal/nilarg"
 	"github.com/seed41aebe0c/lbkit/pooling"
 )
 
@@ -14,7 +15,7 @@ type ServiceSource interface {
 // its score, calls in flight and pool counts. A nil s (typed nil included)
 // is an error wrapping ErrInvalidArgument.
 func WithService(name string, s ServiceSource) Option {
-	if isNil(s) {
+	if nilarg.IsNil(s) {
 		return func(*Page) error { return invalid("nil service %q", name) }
 	}
 	return WithPool(name, func() []PoolRow { return ServiceRows(s.Status()) })
