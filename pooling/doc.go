@@ -61,6 +61,17 @@
 // load balancer (or any go-kit sd.Endpointer) over a publisher has a pool
 // under every endpoint.
 //
+// HTTPFactory does the same for HTTP clients such as go-kit's
+// httptransport.NewClient: every instance gets a pool, an http.Transport
+// that borrows its connections from it, and an *http.Client over that
+// transport, from which an HTTPEndpoint builds the instance's endpoint.
+//
+// Both factories' closers return at once: idle connections (the
+// transport's too) are closed at once, a connection carrying a call in
+// flight when that call ends, so an instance that leaves never holds up a
+// balancer. Pool.Close, for a pool of one's own, waits for borrowed
+// connections up to the close deadline instead.
+//
 // # Conventions
 //
 // Every invalid argument, typed nils included, is an error wrapping

@@ -8,8 +8,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
+
+	"github.com/go-kit/kit/endpoint"
+	httptransport "github.com/go-kit/kit/transport/http"
 
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/pooling"
@@ -231,4 +235,55 @@ func ExampleDriverFuncs() {
 	// Output:
 	// session 1
 	// session 1 again
+}
+
+// ExampleHTTPFactory puts a pool under the go-kit HTTP client of every
+// instance: the endpoint is go-kit's httptransport.NewClient over the
+// *http.Client HTTPFactory hands it, whose connections come from the
+// instance's pool. Removing the instance closes them at once.
+func ExampleHTTPFactory() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello over a pooled connection")
+	}))
+	defer srv.Close()
+
+	driver, err := pooling.NewNetDriver("tcp") // no read timeout: see NewHTTPTransport
+	if err != nil {
+		panic(err)
+	}
+	factory, err := pooling.HTTPFactory(driver, func(instance string, client *http.Client) (endpoint.Endpoint, error) {
+		u, err := url.Parse("http://" + instance + "/")
+		if err != nil {
+			return nil, err
+		}
+		return httptransport.NewClient(http.MethodGet, u,
+			func(context.Context, *http.Request, any) error { return nil },
+			func(_ context.Context, r *http.Response) (any, error) {
+				b, err := io.ReadAll(r.Body)
+				return string(b), err
+			},
+			httptransport.SetClient(client),
+		).Endpoint(), nil
+	}, pooling.WithMaxConns(8))
+	if err != nil {
+		panic(err)
+	}
+	pub, err := static.NewAddresses(srv.Listener.Addr().String())
+	if err != nil {
+		panic(err)
+	}
+	defer pub.Stop()
+	lb, err := loadbalancer.New(pub, factory)
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close() // closes every instance's pool and transport
+
+	ep, err := lb.Endpoint()
+	if err != nil {
+		panic(err)
+	}
+	resp, err := ep(context.Background(), nil)
+	fmt.Println(resp, err)
+	// Output: hello over a pooled connection <nil>
 }

@@ -21,6 +21,13 @@ type Call[C any] func(ctx context.Context, conn C, request any) (response any, e
 // call's error, and its closer closes the pool. With a loadbalancer over a
 // publisher, every live instance then has a pool.
 //
+// The closer does not wait as Pool.Close does: it closes the idle
+// connections at once, makes Get fail with ErrClosed, and returns; a
+// connection still borrowed by a call in flight is closed when the call
+// gives it back. An instance that leaves thus never holds up the caller
+// (or a balancer's update) for the close deadline. For HTTP clients, whose
+// http.Transport keeps connections of its own, use HTTPFactory.
+//
 // The options are checked once, here; the factory fails only for an
 // instance whose pool cannot be made (an empty address).
 func Factory[C any](driver Driver[C], call Call[C], opts ...PoolOption) (sd.Factory, error) {
@@ -39,8 +46,17 @@ func Factory[C any](driver Driver[C], call Call[C], opts ...PoolOption) (sd.Fact
 		if err != nil {
 			return nil, nil, err
 		}
-		return p.Endpoint(call), p, nil
+		return p.Endpoint(call), nowCloser[C]{p}, nil
 	}, nil
+}
+
+// nowCloser is Factory's closer: Pool.closeNow as an io.Closer. It embeds
+// the pool so that its Stats stay reachable.
+type nowCloser[C any] struct{ *Pool[C] }
+
+func (c nowCloser[C]) Close() error {
+	c.closeNow()
+	return nil
 }
 
 // Endpoint returns an endpoint that borrows a connection from p for each

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/pooling"
@@ -92,7 +93,7 @@ func TestFactoryEndpointGivesBackWithCallError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := closer.(*pooling.Pool[net.Conn])
+	p := closer.(interface{ Stats() pooling.Stats })
 	if _, err := ep(bg(), "x"); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +120,8 @@ func TestFactoryEndpointGivesBackWithCallError(t *testing.T) {
 	}
 	eventually(t, "no server connection", func() bool { return srv.Open() == 0 })
 
-	if _, err := p.Endpoint(nil)(bg(), "x"); !errors.Is(err, pooling.ErrInvalidArgument) {
+	pool := newPool(t, srv.addr)
+	if _, err := pool.Endpoint(nil)(bg(), "x"); !errors.Is(err, pooling.ErrInvalidArgument) {
 		t.Errorf("endpoint with a nil call = %v, want ErrInvalidArgument", err)
 	}
 }
@@ -141,5 +143,59 @@ func TestFactoryBadInput(t *testing.T) {
 	}
 	if _, _, err := f(""); !errors.Is(err, pooling.ErrInvalidArgument) {
 		t.Errorf("empty instance: %v", err)
+	}
+}
+
+// TestFactoryCloserDoesNotWait: the closer of an instance whose connection
+// is still out (a call in flight) closes the idle connection at once and
+// returns at once, not after the 30s close deadline; the borrowed
+// connection is closed when the call gives it back.
+func TestFactoryCloserDoesNotWait(t *testing.T) {
+	srv := startEcho(t)
+	release := make(chan struct{})
+	call := func(ctx context.Context, c net.Conn, req any) (any, error) {
+		if req == "slow" {
+			<-release
+		}
+		return echoCall(ctx, c, req)
+	}
+	f, err := pooling.Factory[net.Conn](tcpDriver(t), call, pooling.WithPrespawn(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, closer, err := f(srv.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := make(chan error, 1)
+	go func() { _, err := ep(bg(), "slow"); slow <- err }()
+	eventually(t, "the slow call's connection", func() bool { return srv.Open() == 1 })
+	if _, err := ep(bg(), "quick"); err != nil { // a second connection, idle after
+		t.Fatal(err)
+	}
+	if srv.Open() != 2 {
+		t.Fatalf("%d connections open, want 2", srv.Open())
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- closer.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Second):
+		close(release)
+		<-slow
+		<-closed
+		t.Fatal("the closer waited for the borrowed connection")
+	}
+	eventually(t, "the idle connection closed", func() bool { return srv.Open() == 1 })
+	close(release)
+	if err := <-slow; err != nil {
+		t.Fatalf("the call in flight failed: %v", err)
+	}
+	eventually(t, "the borrowed connection closed on its return", func() bool { return srv.Open() == 0 })
+	if _, err := ep(bg(), "late"); !errors.Is(err, pooling.ErrClosed) {
+		t.Fatalf("call after close = %v, want ErrClosed", err)
 	}
 }

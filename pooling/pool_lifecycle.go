@@ -149,32 +149,10 @@ func (p *Pool[C]) SetMaxConns(n int) error {
 // returns an error wrapping ErrStillBorrowed. Close is idempotent: later
 // calls wait for the first to finish and return nil.
 func (p *Pool[C]) Close() error {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
+	drained, first := p.shut(true)
+	if !first {
 		<-p.done
 		return nil
-	}
-	p.closed = true
-	p.stopWindowLocked()
-	idle := p.idle
-	p.idle = nil
-	p.total -= len(idle)
-	for _, w := range p.waiters {
-		w.ch <- grant[C]{err: ErrClosed}
-	}
-	p.waiters = nil
-	var drained chan struct{}
-	if p.total > 0 {
-		drained = make(chan struct{})
-		p.drained = drained
-		p.closing = true
-	}
-	p.mu.Unlock()
-
-	p.stopBg()
-	for _, e := range idle {
-		p.closeConn(e)
 	}
 	var err error
 	if drained != nil {
@@ -195,6 +173,54 @@ func (p *Pool[C]) Close() error {
 	p.wg.Wait()
 	close(p.done)
 	return err
+}
+
+// closeNow closes the pool as Close does but does not wait for borrowed
+// connections: they are closed as they come back. It is Factory's closer,
+// which a balancer runs when an instance leaves: a connection still out
+// there (a call in flight, or one an http.Transport keeps as its own idle
+// connection) must not hold up the caller for the close deadline.
+func (p *Pool[C]) closeNow() {
+	if _, first := p.shut(false); !first {
+		<-p.done
+		return
+	}
+	p.wg.Wait() // background dials and the sweep end with p.bg
+	close(p.done)
+}
+
+// shut is the first half of closing: Get fails from now on, waiters are
+// woken with ErrClosed, background work stops and idle connections are
+// closed. It reports false when the pool was closed already. With wait, it
+// returns a channel closed once the last borrowed connection is back (nil
+// when none is out).
+func (p *Pool[C]) shut(wait bool) (drained chan struct{}, first bool) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, false
+	}
+	p.closed = true
+	p.stopWindowLocked()
+	idle := p.idle
+	p.idle = nil
+	p.total -= len(idle)
+	for _, w := range p.waiters {
+		w.ch <- grant[C]{err: ErrClosed}
+	}
+	p.waiters = nil
+	if wait && p.total > 0 {
+		drained = make(chan struct{})
+		p.drained = drained
+		p.closing = true
+	}
+	p.mu.Unlock()
+
+	p.stopBg()
+	for _, e := range idle {
+		p.closeConn(e)
+	}
+	return drained, true
 }
 
 // ForceClose ends the wait of a Close in progress, which then returns at
