@@ -2,6 +2,7 @@ package publisher
 
 import (
 	"errors"
+	"slices"
 	"sync"
 
 	"github.com/go-kit/log"
@@ -102,9 +103,21 @@ func (f *Fanout) Publish(ev Event) {
 	if ie != nil {
 		f.dropped += uint64(ie.Dropped)
 		f.logDropped(ie)
-		if ev.Invalid == nil {
+		var theirs *InvalidError
+		switch {
+		case ev.Invalid == nil:
 			ev.Invalid = ie
-		} else {
+		case errors.As(ev.Invalid, &theirs):
+			// One description of everything left out: the source's
+			// drops first, then the validator's.
+			merged := &InvalidError{Dropped: theirs.Dropped + ie.Dropped, Reasons: slices.Clone(theirs.Reasons)}
+			for _, r := range ie.Reasons {
+				if len(merged.Reasons) < maxInvalidReasons {
+					merged.Reasons = append(merged.Reasons, r)
+				}
+			}
+			ev.Invalid = merged
+		default:
 			ev.Invalid = errors.Join(ev.Invalid, ie)
 		}
 		if ev.Err == nil && len(ins) == 0 && offered > 0 {

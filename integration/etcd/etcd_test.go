@@ -75,7 +75,9 @@ func register(t *testing.T, cli *clientv3.Client, in publisher.Instance, errs *e
 // deregistered one stops receiving it, traffic goes on while etcd is down
 // for longer than the lease TTL, the registrars re-register when it is
 // back, and a registration made after the restart reaches the same
-// balancer.
+// balancer. The publisher reads the prefix again after the outage (the
+// server might have come back without its data) and finds the same
+// history.
 func TestBalancerFollowsEtcd(t *testing.T) {
 	srv := startServer(t, nil)
 	cli := srv.client(t, nil, "", "")
@@ -172,9 +174,11 @@ func TestBalancerFollowsEtcd(t *testing.T) {
 		t.Fatal(err)
 	}
 	lbtest.WaitHosts(t, bal, a.addr, c.addr)
-	if st := pub.Stats(); st.Gets != 1 {
-		// One read at start; every later change came from watches.
-		t.Errorf("publisher read the prefix %d times (stats %+v), want once", st.Gets, st)
+	if st := pub.Stats(); st.Resets != 0 || st.LastReset != nil {
+		// The same data directory is the same history: the reads after
+		// the outage (the server may have lost its data) found nothing
+		// amiss.
+		t.Errorf("publisher stats %+v: a restart on the same data is no reset", st)
 	}
 }
 
@@ -243,8 +247,8 @@ func TestRevokedLeaseRegistersAgain(t *testing.T) {
 
 // TestCompactionWhilePartitioned: the publisher's client loses the cluster
 // while keys change and the history is compacted; when the link comes
-// back, the watch's revision is gone, and the publisher reads the prefix
-// afresh and carries on watching.
+// back, the publisher reads the prefix afresh (the history it watched is
+// partly gone) and carries on watching.
 func TestCompactionWhilePartitioned(t *testing.T) {
 	srv := startServer(t, nil)
 	admin := srv.client(t, nil, "", "")
@@ -283,8 +287,10 @@ func TestCompactionWhilePartitioned(t *testing.T) {
 		t.Errorf("c's weight %d, want 2", ev.Instances[1].Weight)
 	}
 	st := pub.Stats()
-	if st.Compactions == 0 || st.Gets < 2 || st.Malformed == 0 {
-		t.Fatalf("stats %+v: want a compaction, a fresh read and a malformed value", st)
+	if st.Gets < 2 || st.Malformed == 0 || st.Resets != 0 {
+		// The read after the outage comes before any watch could meet the
+		// compaction (the unit tests cover a compacted watch).
+		t.Fatalf("stats %+v: want a fresh read, a malformed value and no reset", st)
 	}
 	// Watching again from the fresh read's revision.
 	put("d", "10.0.0.4:80")

@@ -17,6 +17,19 @@
 // from the last revision seen, so the changes made during the outage arrive
 // without a restart.
 //
+// A server can come back with an older or empty data directory (a restored
+// backup, a lost disk): its revision goes backwards, or moves on along
+// another history, and a watch resumed from the old revision would never
+// see its keys. So the publisher reads the prefix again whenever the
+// client's connection comes back after being lost (*clientv3.Client tells
+// through its gRPC connection; with another Client, after every outage the
+// probe saw), and whenever a probe or watch response shows a revision below
+// the one already seen. The fresh read is compared with what the publisher
+// knew: a lower revision, or a key modified at a revision the watch never
+// saw, is a lost history, logged, counted in Stats.Resets and described in
+// Stats.LastReset (wrapping ErrHistoryLost); either way the fresh read is
+// published, so new keys appear and deleted ones go.
+//
 // # Values
 //
 // Each key under the prefix holds one instance, in one of two forms:
@@ -34,7 +47,9 @@
 // all unset, and JSON otherwise. A value that is neither form, or whose
 // address, weight (0 to MaxWeight) or priority (0 to MaxPriority) is out of
 // range, is skipped and logged; the key is then treated as absent. When two
-// keys hold the same address, the one that sorts first wins.
+// keys hold the same address, the one that sorts first wins. Each event's
+// Invalid (see publisher.Event) describes the values skipped and the
+// duplicate addresses left out; Stats counts them (Malformed, Invalid).
 //
 // # Registrar
 //

@@ -21,7 +21,9 @@ type fakeKV struct {
 	mu      sync.Mutex
 	get     func(ctx context.Context) (*clientv3.GetResponse, error)
 	probe   func(ctx context.Context) error
-	loads   int
+	// probeRev is the revision a successful probe reports (0: none).
+	probeRev int64
+	loads    int
 	probes  int
 	watches chan *fakeWatch
 	// blockWatch makes Watch block until its context ends, as clientv3's
@@ -56,12 +58,12 @@ func (f *fakeKV) Get(ctx context.Context, key string, opts ...clientv3.OpOption)
 	f.mu.Lock()
 	if op.IsCountOnly() {
 		f.probes++
-		probe := f.probe
+		probe, rev := f.probe, f.probeRev
 		f.mu.Unlock()
 		if probe == nil {
-			return &clientv3.GetResponse{Header: &pb.ResponseHeader{}}, nil
+			return &clientv3.GetResponse{Header: &pb.ResponseHeader{Revision: rev}}, nil
 		}
-		return &clientv3.GetResponse{Header: &pb.ResponseHeader{}}, probe(ctx)
+		return &clientv3.GetResponse{Header: &pb.ResponseHeader{Revision: rev}}, probe(ctx)
 	}
 	f.loads++
 	get := f.get
@@ -141,6 +143,11 @@ func (f *fakeKV) nextWatch(t *testing.T) *fakeWatch {
 
 func kv(key, value string) *mvccpb.KeyValue {
 	return &mvccpb.KeyValue{Key: []byte(key), Value: []byte(value)}
+}
+
+// kvAt is a key last modified at revision mod.
+func kvAt(key, value string, mod int64) *mvccpb.KeyValue {
+	return &mvccpb.KeyValue{Key: []byte(key), Value: []byte(value), ModRevision: mod}
 }
 
 func getResp(rev int64, kvs ...*mvccpb.KeyValue) func(context.Context) (*clientv3.GetResponse, error) {

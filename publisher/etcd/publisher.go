@@ -12,6 +12,8 @@ import (
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
 
 	"github.com/seed41aebe0c/lbkit/internal/backoff"
 	"github.com/seed41aebe0c/lbkit/publisher"
@@ -25,11 +27,23 @@ var (
 	// ErrWatchClosed is how the publisher describes a watch channel that
 	// closed without an error; it re-establishes the watch.
 	ErrWatchClosed = errors.New("etcd: watch channel closed")
+	// ErrHistoryLost wraps the description of a server whose history is not
+	// the one the publisher watched: it came back with an older or empty
+	// data directory (a restored backup, a lost disk), so its revision went
+	// backwards or a key holds a revision the publisher never saw. The
+	// publisher then reads the prefix again; Stats.LastReset holds the error.
+	ErrHistoryLost = errors.New("etcd: server history lost")
 )
 
-// errRecovered ends a watch after an outage so that a fresh one is
-// established from the last revision seen.
-var errRecovered = errors.New("etcd: cluster reachable again")
+// Reasons a watch ends without a failure, so that the prefix is read again
+// before watching on.
+var (
+	// errRecovered: the cluster is reachable again after an outage.
+	errRecovered = errors.New("etcd: cluster reachable again")
+	// errReconnected: the client's connection came back; the server behind
+	// it may have restarted with other data.
+	errReconnected = errors.New("etcd: client reconnected")
+)
 
 // Stats describes a publisher's work so far.
 type Stats struct {
@@ -47,9 +61,19 @@ type Stats struct {
 	Malformed uint64
 	// Failures counts error events published.
 	Failures uint64
+	// Resets counts the times the server's history was found not to be the
+	// one watched (see ErrHistoryLost), each followed by a fresh read.
+	Resets uint64
+	// LastReset describes the last of them (wrapping ErrHistoryLost), nil
+	// if there was none. It stays after the fresh read succeeds.
+	LastReset error
+	// Invalid counts instances left out of events by the validator
+	// (publisher.ValidateAll): two keys with the same address.
+	Invalid uint64
 	// Revision is the last etcd revision the publisher has applied.
 	Revision int64
-	// Instances is the size of the last published set.
+	// Instances is the size of the set published last (the last known set
+	// while etcd fails).
 	Instances int
 	// LastErr is the error in force, nil when the last attempt succeeded.
 	LastErr error
@@ -72,10 +96,23 @@ type Publisher struct {
 	mu    sync.Mutex
 	stats Stats
 
+	// reconnected receives a token when the client's connection becomes
+	// ready again after having been lost (see watchConnection).
+	reconnected chan struct{}
+
 	// Owned by the run goroutine.
-	keys    map[string]publisher.Instance
+	keys    map[string]entry
 	rev     int64
 	failing bool
+}
+
+// entry is what the publisher knows of one key: its instance (or why its
+// value was skipped) and the revision it was last modified at, which tells
+// a server that lost its history from one that kept it.
+type entry struct {
+	in  publisher.Instance
+	bad error
+	mod int64
 }
 
 var _ publisher.Publisher = (*Publisher)(nil)
@@ -96,7 +133,8 @@ func NewPublisher(c Client, prefix string, opts ...Option) (*Publisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Publisher{client: c, prefix: prefix, cfg: cfg, done: make(chan struct{})}
+	p := &Publisher{client: c, prefix: prefix, cfg: cfg, done: make(chan struct{}), reconnected: make(chan struct{}, 1)}
+	p.fan.SetLogger(cfg.logger)
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	go p.run()
 	return p, nil
@@ -121,12 +159,32 @@ func (p *Publisher) SetMetrics(m *publisher.Metrics) { p.fan.SetMetrics(m) }
 // Stats returns the publisher's statistics.
 func (p *Publisher) Stats() Stats {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.stats
+	st := p.stats
+	p.mu.Unlock()
+	st.Invalid = p.fan.Dropped()
+	if cur, ok := p.fan.Current(); ok {
+		st.Instances = len(cur.Instances)
+	}
+	return st
+}
+
+// connected is what *clientv3.Client has beyond Client: its gRPC
+// connection, whose state tells when the server went away and came back.
+type connected interface {
+	ActiveConnection() *grpc.ClientConn
 }
 
 func (p *Publisher) run() {
 	defer close(p.done)
+	monitored := false
+	if c, ok := p.client.(connected); ok {
+		if conn := c.ActiveConnection(); conn != nil {
+			monitored = true
+			var wg sync.WaitGroup
+			wg.Go(func() { p.watchConnection(conn) })
+			defer wg.Wait()
+		}
+	}
 	bo := backoff.Counter{Policy: p.cfg.backoff}
 	needGet := true
 	for p.ctx.Err() == nil {
@@ -153,8 +211,16 @@ func (p *Publisher) run() {
 			p.count(func(s *Stats) { s.Compactions++ })
 			level.Warn(p.cfg.logger).Log("component", "etcd", "prefix", p.prefix, "msg", "watch revision compacted, reading the prefix again", "rev", p.rev+1)
 			needGet = true
-		case errors.Is(err, errRecovered):
-			// Watch again at once from the last revision seen.
+		case errors.Is(err, errRecovered) && monitored:
+			// Watch again at once from the last revision seen. Had the
+			// connection been lost, its return brings errReconnected.
+		case errors.Is(err, errRecovered), errors.Is(err, errReconnected), errors.Is(err, ErrHistoryLost):
+			// The server may not be the one watched before (restarted
+			// from an older or empty data directory, which clientv3's
+			// own resumed watch never notices): read the prefix again,
+			// which also tells whether it is. Without a connection to
+			// watch, every recovery is such a case.
+			needGet = true
 		default:
 			// No leader, a closed client, a cancelled stream: report it and
 			// watch again from the last revision after a pause.
@@ -164,8 +230,13 @@ func (p *Publisher) run() {
 	}
 }
 
-// load reads the whole prefix and publishes it.
+// load reads the whole prefix and publishes it. If what it reads shows a
+// server history other than the one watched so far, it counts a reset.
 func (p *Publisher) load() error {
+	select {
+	case <-p.reconnected: // this read is after that reconnection
+	default:
+	}
 	ctx, cancel := context.WithTimeout(p.ctx, p.cfg.timeout)
 	defer cancel()
 	resp, err := p.client.Get(ctx, p.prefix, clientv3.WithPrefix())
@@ -176,13 +247,46 @@ func (p *Publisher) load() error {
 	if resp == nil || resp.Header == nil {
 		return fmt.Errorf("%w: get %s: response without header", ErrUnavailable, p.prefix)
 	}
-	p.keys = make(map[string]publisher.Instance, len(resp.Kvs))
+	if lost := p.historyLost(resp); lost != nil {
+		p.reset(lost)
+	}
+	p.keys = make(map[string]entry, len(resp.Kvs))
 	for _, kv := range resp.Kvs {
 		p.put(kv)
 	}
 	p.rev = resp.Header.Revision
 	p.publish()
 	return nil
+}
+
+// historyLost compares a fresh read with what the publisher knew, and
+// describes (wrapping ErrHistoryLost) why they cannot be the same history,
+// or returns nil. A server that kept its history has a revision at least
+// ours, and every key it modified at or before our revision is one we know
+// at that very revision.
+func (p *Publisher) historyLost(resp *clientv3.GetResponse) error {
+	if p.keys == nil {
+		return nil // the first read
+	}
+	if rev := resp.Header.Revision; rev < p.rev {
+		return fmt.Errorf("%w: revision %d, below the %d already seen", ErrHistoryLost, rev, p.rev)
+	}
+	for _, kv := range resp.Kvs {
+		if kv == nil || kv.ModRevision > p.rev {
+			continue
+		}
+		if e, ok := p.keys[string(kv.Key)]; !ok || e.mod != kv.ModRevision {
+			return fmt.Errorf("%w: key %s modified at revision %d, unknown to the watch that reached %d",
+				ErrHistoryLost, kv.Key, kv.ModRevision, p.rev)
+		}
+	}
+	return nil
+}
+
+// reset records a lost history.
+func (p *Publisher) reset(lost error) {
+	level.Warn(p.cfg.logger).Log("component", "etcd", "prefix", p.prefix, "msg", "server history lost, prefix read again", "err", lost)
+	p.count(func(s *Stats) { s.Resets++; s.LastReset = lost })
 }
 
 // watch watches the prefix from the revision after the last one applied,
@@ -221,19 +325,27 @@ func (p *Publisher) watch() (progressed bool, err error) {
 			if err := wr.Err(); err != nil {
 				return progressed, err
 			}
+			if rev := wr.Header.GetRevision(); rev != 0 && rev < p.rev {
+				return progressed, fmt.Errorf("%w: watch at revision %d, below the %d already seen", ErrHistoryLost, rev, p.rev)
+			}
 			progressed = true
 			p.apply(&wr)
+		case <-p.reconnected:
+			return progressed, errReconnected
 		case <-probe.C:
 			err := p.probe()
 			switch {
 			case p.ctx.Err() != nil:
 				return progressed, nil
+			case errors.Is(err, ErrHistoryLost):
+				return progressed, err
 			case err != nil:
 				p.fail(err)
 			case p.failing:
 				// Reachable again. The client may or may not have resumed
-				// the old watch; a fresh one from our revision is certain
-				// and costs no re-read.
+				// the old watch, on a server that may or may not have kept
+				// its history: watch afresh, and read the prefix again
+				// unless the connection's state tells.
 				p.publish()
 				return progressed, errRecovered
 			}
@@ -242,13 +354,43 @@ func (p *Publisher) watch() (progressed bool, err error) {
 }
 
 // probe does a cheap linearizable read, which needs a leader and a quorum.
+// A revision below the one already seen means the server lost its history.
 func (p *Publisher) probe() error {
 	ctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(p.ctx), p.cfg.timeout)
 	defer cancel()
-	if _, err := p.client.Get(ctx, p.prefix, clientv3.WithCountOnly()); err != nil {
+	resp, err := p.client.Get(ctx, p.prefix, clientv3.WithCountOnly())
+	if err != nil {
 		return fmt.Errorf("%w: health probe: %w", ErrUnavailable, err)
 	}
+	if rev := resp.Header.GetRevision(); rev != 0 && rev < p.rev {
+		return fmt.Errorf("%w: revision %d, below the %d already seen", ErrHistoryLost, rev, p.rev)
+	}
 	return nil
+}
+
+// watchConnection hands a token to p.reconnected each time conn becomes
+// ready after having been lost, until Stop. clientv3 resumes its watches
+// on the new connection from the last revision it saw, which is right
+// only if the server kept its history; the token makes the publisher
+// check.
+func (p *Publisher) watchConnection(conn *grpc.ClientConn) {
+	prev, lost := conn.GetState(), false
+	for {
+		if !conn.WaitForStateChange(p.ctx, prev) {
+			return // Stop
+		}
+		// Leaving Ready is a loss even if Ready is back before we look.
+		lost = lost || prev == connectivity.Ready
+		cur := conn.GetState()
+		if cur == connectivity.Ready && lost {
+			lost = false
+			select {
+			case p.reconnected <- struct{}{}:
+			default: // one pending token is enough
+			}
+		}
+		prev = cur
+	}
 }
 
 // apply applies one watch response.
@@ -277,43 +419,45 @@ func (p *Publisher) apply(wr *clientv3.WatchResponse) {
 	p.publish()
 }
 
-// put records one key's value, or forgets the key when the value is
-// malformed.
+// put records one key's value, or why it was skipped when the value is
+// malformed (the key then counts as absent, and each event says so).
 func (p *Publisher) put(kv *mvccpb.KeyValue) {
 	key := string(kv.Key)
 	in, err := DecodeValue(kv.Value)
 	if err != nil {
-		delete(p.keys, key)
+		err = fmt.Errorf("key %s: %w", key, err)
+		p.keys[key] = entry{bad: err, mod: kv.ModRevision}
 		p.count(func(s *Stats) { s.Malformed++ })
 		level.Warn(p.cfg.logger).Log("component", "etcd", "key", key, "msg", "value skipped", "err", err)
 		return
 	}
-	p.keys[key] = in
+	p.keys[key] = entry{in: in, mod: kv.ModRevision}
 }
 
-// publish publishes the current set: one instance per address, from the
-// first key holding it.
+// publish publishes the current set, in key order, so that when two keys
+// hold one address the validator keeps the first key's; the event's
+// Invalid describes the skipped values and that duplicate.
 func (p *Publisher) publish() {
 	keys := make([]string, 0, len(p.keys))
 	for k := range p.keys {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	seen := make(map[string]bool, len(keys))
 	ins := make([]publisher.Instance, 0, len(keys))
+	var bad []error
 	for _, k := range keys {
-		in := p.keys[k]
-		if seen[in.Address] {
-			continue
+		if e := p.keys[k]; e.bad != nil {
+			bad = append(bad, e.bad)
+		} else {
+			ins = append(ins, e.in)
 		}
-		seen[in.Address] = true
-		ins = append(ins, in)
 	}
 	p.failing = false
+	ev := publisher.Event{Instances: ins, Invalid: publisher.NewInvalidError(bad...)}
 	p.count(func(s *Stats) {
-		s.Revision, s.Instances, s.LastErr = p.rev, len(ins), nil
+		s.Revision, s.LastErr = p.rev, nil
 	})
-	p.fan.Publish(publisher.Event{Instances: ins})
+	p.fan.Publish(ev)
 }
 
 // fail publishes err; subscribers keep the last known instances.

@@ -233,8 +233,13 @@ func TestHealthProbeReportsOutageAndRecovers(t *testing.T) {
 	eventually(t, "old watch cancelled", func() bool { return w.ctx.Err() != nil })
 	w2.send(t, watchResp(8, putEv("/s/b", "b:1")))
 	waitEvent(t, sub, func(ev publisher.Event) bool { return addrs(ev) == "a:1,b:1" })
-	if loads, _ := f.counts(); loads != 1 {
-		t.Fatalf("%d full reads, want 1", loads)
+	// One read after the outage: the server that answers may not have
+	// kept its history (see TestRevisionBackwardsRereads).
+	if loads, _ := f.counts(); loads != 2 {
+		t.Fatalf("%d full reads, want 2", loads)
+	}
+	if st := p.Stats(); st.Resets != 0 {
+		t.Fatalf("stats %+v: the same history is no reset", st)
 	}
 }
 
@@ -304,5 +309,102 @@ func TestStopEndsWatch(t *testing.T) {
 	p.Stop()
 	if w.ctx.Err() == nil {
 		t.Fatal("watch context alive after Stop")
+	}
+}
+
+// TestRevisionBackwardsRereads: a probe that finds the server at a lower
+// revision than the publisher has seen (etcd restarted with an older or
+// empty data directory, which clientv3 resumes its watch on without a
+// word) makes the publisher read the prefix again, publish what the
+// server holds now, and say so in Stats.
+func TestRevisionBackwardsRereads(t *testing.T) {
+	f := newFakeKV()
+	f.setGet(getResp(20, kvAt("/s/a", "a:1", 10), kvAt("/s/b", "b:1", 12)))
+	p, err := NewPublisher(f, "/s/", WithBackoff(time.Millisecond, 5*time.Millisecond), WithHealthInterval(2*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	sub := p.Subscribe()
+	waitEvent(t, sub, func(ev publisher.Event) bool { return addrs(ev) == "a:1,b:1" })
+	f.mu.Lock()
+	f.probeRev = 20
+	f.mu.Unlock()
+	// The server lost its data: b is gone, c is new, the revision is 3.
+	f.setGet(getResp(3, kvAt("/s/a", "a:1", 2), kvAt("/s/c", "c:1", 3)))
+	f.mu.Lock()
+	f.probeRev = 3
+	f.mu.Unlock()
+	waitEvent(t, sub, func(ev publisher.Event) bool { return ev.Err == nil && addrs(ev) == "a:1,c:1" })
+	st := p.Stats()
+	if st.Resets != 1 || !errors.Is(st.LastReset, ErrHistoryLost) || st.Revision != 3 || st.LastErr != nil {
+		t.Fatalf("stats %+v: want one reset, ErrHistoryLost, revision 3", st)
+	}
+	w := f.nextWatch(t)
+	for w.rev != 4 {
+		w = f.nextWatch(t)
+	}
+}
+
+// TestUnknownKeyAfterRecoveryIsAReset: after an outage the server's
+// revision has moved past the publisher's, but a key carries a revision
+// the watch never saw: a different history (an empty data directory
+// written to since), found by the read after recovery.
+func TestUnknownKeyAfterRecoveryIsAReset(t *testing.T) {
+	for name, c := range map[string]struct {
+		after  func(context.Context) (*clientv3.GetResponse, error)
+		want   string
+		resets uint64
+	}{
+		"other history": {getResp(40, kvAt("/s/a", "a:1", 2), kvAt("/s/c", "c:1", 3)), "a:1,c:1", 1},
+		"same history":  {getResp(40, kvAt("/s/a", "a:1", 10), kvAt("/s/c", "c:1", 30)), "a:1,c:1", 0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFakeKV()
+			f.setGet(getResp(20, kvAt("/s/a", "a:1", 10), kvAt("/s/b", "b:1", 12)))
+			p, err := NewPublisher(f, "/s/", WithBackoff(time.Millisecond, 5*time.Millisecond), WithHealthInterval(2*time.Millisecond), WithRequestTimeout(50*time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Stop()
+			sub := p.Subscribe()
+			waitEvent(t, sub, func(ev publisher.Event) bool { return addrs(ev) == "a:1,b:1" })
+			f.setProbe(func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() })
+			waitEvent(t, sub, func(ev publisher.Event) bool { return ev.Err != nil })
+			f.setGet(c.after)
+			f.setProbe(nil)
+			waitEvent(t, sub, func(ev publisher.Event) bool { return ev.Err == nil && addrs(ev) == c.want })
+			if st := p.Stats(); st.Resets != c.resets || (c.resets > 0) != errors.Is(st.LastReset, ErrHistoryLost) {
+				t.Fatalf("stats %+v, want %d resets", st, c.resets)
+			}
+		})
+	}
+}
+
+// TestDuplicateAndMalformedValuesAreReported: two keys with one address
+// and a value that does not decode are left out, counted, logged, and
+// described in the event.
+func TestDuplicateAndMalformedValuesAreReported(t *testing.T) {
+	f := newFakeKV()
+	f.setGet(getResp(5, kv("/s/a", "a:1"), kv("/s/b", `{"address":"a:1","weight":5}`), kv("/s/c", "c:1"), kv("/s/d", "nonsense")))
+	logs := &logRecorder{}
+	p, err := NewPublisher(f, "/s/", append(fast, WithLogger(logs))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	ev := waitEvent(t, p.Subscribe(), func(publisher.Event) bool { return true })
+	if addrs(ev) != "a:1,c:1" || ev.Instances[0].Weight != 0 {
+		t.Fatalf("instances %+v, want a:1 from the first key, and c:1", ev.Instances)
+	}
+	var ie *publisher.InvalidError
+	if !errors.As(ev.Invalid, &ie) || ie.Dropped != 2 || !errors.Is(ev.Invalid, ErrBadValue) || !errors.Is(ev.Invalid, publisher.ErrInvalidArgument) {
+		t.Fatalf("Invalid = %v, want the malformed value and the duplicate", ev.Invalid)
+	}
+	if st := p.Stats(); st.Malformed != 1 || st.Invalid != 1 {
+		t.Fatalf("stats %+v, want one malformed value and one invalid instance", st)
+	}
+	if !logs.contains("duplicate address a:1") || !logs.contains("nonsense") {
+		t.Fatalf("log %v, want the duplicate and the malformed value", logs.lines)
 	}
 }
