@@ -18,14 +18,14 @@ import (
 // fakeKV is a scripted Client: Get answers come from get (loads) and probe
 // (count-only reads); every Watch call is handed to the test on watches.
 type fakeKV struct {
-	mu      sync.Mutex
-	get     func(ctx context.Context) (*clientv3.GetResponse, error)
-	probe   func(ctx context.Context) error
+	mu    sync.Mutex
+	get   func(ctx context.Context) (*clientv3.GetResponse, error)
+	probe func(ctx context.Context) error
 	// probeRev is the revision a successful probe reports (0: none).
 	probeRev int64
 	loads    int
-	probes  int
-	watches chan *fakeWatch
+	probes   int
+	watches  chan *fakeWatch
 	// blockWatch makes Watch block until its context ends, as clientv3's
 	// does while the cluster is unreachable.
 	blockWatch bool
