@@ -58,7 +58,20 @@
 // cluster was unreachable for longer than the TTL, or someone revoked the
 // lease) it grants a new lease and puts the key again, retrying with
 // jittered exponential back-off. Stop deletes the key and revokes the
-// lease. Errors go to the caller: Register and Deregister return them, and
+// lease.
+//
+// When etcd restarts on its data it restores every lease with a fresh TTL,
+// so a registrar must be back within one TTL of the restart, or its key
+// expires and its instance leaves every balancer. With a *clientv3.Client
+// (any settings, gRPC's default reconnect back-off included) this holds for
+// every TTL the registrar accepts: while the connection is down the
+// registrar has the client try the server every RedialInterval (every
+// quarter TTL under 2s) instead of at gRPC's growing back-off, and when the
+// connection is back it registers again at once instead of at the end of
+// its own back-off. The publisher does the same, and reads the prefix again
+// on every reconnection (see above). With a RegistrarClient that is not a
+// *clientv3.Client, recovery follows its own reconnection and the back-off
+// set by WithBackoff: keep the TTL well above both. Errors go to the caller: Register and Deregister return them, and
 // the background ones (and a failed deregistration on Stop) go to the
 // logger, the handler set with WithErrorHandler and Stats.
 //

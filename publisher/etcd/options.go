@@ -154,7 +154,9 @@ func WithHealthInterval(d time.Duration) Option {
 // WithTTL sets the registrar's lease TTL (default DefaultTTL), rounded up
 // to whole seconds. The key disappears about this long after the
 // registrar's process dies; etcd may grant a longer TTL than asked. etcd
-// counts TTLs in whole seconds, so less than one second is refused.
+// counts TTLs in whole seconds, so less than one second is refused. Every
+// accepted TTL survives an etcd restart with a *clientv3.Client of default
+// settings (see the package documentation, Registrar).
 func WithTTL(d time.Duration) RegistrarOption {
 	return registrarOption(func(c *config) error {
 		if d < time.Second {

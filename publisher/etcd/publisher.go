@@ -12,8 +12,6 @@ import (
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/connectivity"
 
 	"github.com/seed41aebe0c/lbkit/internal/backoff"
 	"github.com/seed41aebe0c/lbkit/publisher"
@@ -97,7 +95,7 @@ type Publisher struct {
 	stats Stats
 
 	// reconnected receives a token when the client's connection becomes
-	// ready again after having been lost (see watchConnection).
+	// ready again after having been lost (see followConn).
 	reconnected chan struct{}
 
 	// Owned by the run goroutine.
@@ -168,22 +166,17 @@ func (p *Publisher) Stats() Stats {
 	return st
 }
 
-// connected is what *clientv3.Client has beyond Client: its gRPC
-// connection, whose state tells when the server went away and came back.
-type connected interface {
-	ActiveConnection() *grpc.ClientConn
-}
-
 func (p *Publisher) run() {
 	defer close(p.done)
-	monitored := false
-	if c, ok := p.client.(connected); ok {
-		if conn := c.ActiveConnection(); conn != nil {
-			monitored = true
-			var wg sync.WaitGroup
-			wg.Go(func() { p.watchConnection(conn) })
-			defer wg.Wait()
-		}
+	// clientv3 resumes its watches on a new connection from the last
+	// revision it saw, which is right only if the server kept its
+	// history: each reconnection makes the publisher check.
+	conn := connOf(p.client)
+	monitored := conn != nil
+	if monitored {
+		var wg sync.WaitGroup
+		wg.Go(func() { followConn(p.ctx, conn, RedialInterval, func() { token(p.reconnected) }) })
+		defer wg.Wait()
 	}
 	bo := backoff.Counter{Policy: p.cfg.backoff}
 	needGet := true
@@ -368,30 +361,6 @@ func (p *Publisher) probe() error {
 	return nil
 }
 
-// watchConnection hands a token to p.reconnected each time conn becomes
-// ready after having been lost, until Stop. clientv3 resumes its watches
-// on the new connection from the last revision it saw, which is right
-// only if the server kept its history; the token makes the publisher
-// check.
-func (p *Publisher) watchConnection(conn *grpc.ClientConn) {
-	prev, lost := conn.GetState(), false
-	for {
-		if !conn.WaitForStateChange(p.ctx, prev) {
-			return // Stop
-		}
-		// Leaving Ready is a loss even if Ready is back before we look.
-		lost = lost || prev == connectivity.Ready
-		cur := conn.GetState()
-		if cur == connectivity.Ready && lost {
-			lost = false
-			select {
-			case p.reconnected <- struct{}{}:
-			default: // one pending token is enough
-			}
-		}
-		prev = cur
-	}
-}
 
 // apply applies one watch response.
 func (p *Publisher) apply(wr *clientv3.WatchResponse) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/go-kit/log/level"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -55,6 +56,10 @@ type Registrar struct {
 
 	op sync.Mutex // serializes Register, Deregister and Stop
 
+	// reconnected receives a token when the client's connection becomes
+	// ready again after having been lost (see followConn).
+	reconnected chan struct{}
+
 	mu      sync.Mutex
 	stats   RegistrarStats
 	closed  bool
@@ -81,7 +86,7 @@ func NewRegistrar(c RegistrarClient, key string, in publisher.Instance, opts ...
 	if err != nil {
 		return nil, err
 	}
-	return &Registrar{client: c, key: key, value: value, cfg: cfg}, nil
+	return &Registrar{client: c, key: key, value: value, cfg: cfg, reconnected: make(chan struct{}, 1)}, nil
 }
 
 // Key returns the key the registrar writes.
@@ -232,6 +237,15 @@ func (r *Registrar) grantAndPut(ctx context.Context) (clientv3.LeaseID, error) {
 // again whenever the lease is lost, until ctx ends.
 func (r *Registrar) keep(ctx context.Context, lease clientv3.LeaseID, done chan struct{}) {
 	defer close(done)
+	if conn := connOf(r.client); conn != nil {
+		// The leases etcd restores on a restart live one TTL from then:
+		// have the client try the server often enough to be back well
+		// before, and register again at once when it is.
+		pace := min(RedialInterval, r.cfg.ttl/4)
+		var wg sync.WaitGroup
+		wg.Go(func() { followConn(ctx, conn, pace, func() { token(r.reconnected) }) })
+		defer wg.Wait()
+	}
 	bo := backoff.Counter{Policy: r.cfg.backoff}
 	for {
 		r.keepAlive(ctx, lease)
@@ -246,7 +260,7 @@ func (r *Registrar) keep(ctx context.Context, lease clientv3.LeaseID, done chan 
 		r.report(lost)
 		old := lease
 		for {
-			if backoff.Sleep(ctx, bo.Next()) != nil {
+			if r.pause(ctx, bo.Next()) != nil {
 				return
 			}
 			l, err := r.grantAndPut(ctx)
@@ -267,6 +281,21 @@ func (r *Registrar) keep(ctx context.Context, lease clientv3.LeaseID, done chan 
 		r.client.Revoke(rctx, old)
 		cancel()
 	}
+}
+
+// pause waits d before the next registration attempt, or less if the
+// client's connection comes back meanwhile: the server may just have
+// restarted, and the lease it restored runs out one TTL from then.
+func (r *Registrar) pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+	case <-r.reconnected:
+	}
+	return nil
 }
 
 // keepAlive drains the keep-alive channel of lease until it closes or ctx
