@@ -361,7 +361,6 @@ func (p *Publisher) probe() error {
 	return nil
 }
 
-
 // apply applies one watch response.
 func (p *Publisher) apply(wr *clientv3.WatchResponse) {
 	if rev := wr.Header.GetRevision(); rev > p.rev {
