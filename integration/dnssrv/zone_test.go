@@ -23,8 +23,9 @@ type zone struct {
 	addr string
 	ttl  uint32
 
-	mu  sync.Mutex
-	srv map[string][]*dns.SRV // by lowercased owner name
+	mu    sync.Mutex
+	srv   map[string][]*dns.SRV // by lowercased owner name
+	fault fault
 
 	run     sync.Mutex // guards udp, tcp and wg across stop and start
 	udp     *dns.Server
@@ -105,6 +106,22 @@ func (z *zone) stop() {
 	z.running = false
 }
 
+// fault is how the server misbehaves, if it does.
+type fault int
+
+const (
+	healthy  fault = iota
+	servfail       // every query gets SERVFAIL
+	silent         // no query gets an answer
+)
+
+// setFault makes the server misbehave (or behave again) from now on.
+func (z *zone) setFault(f fault) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	z.fault = f
+}
+
 // set replaces the SRV records of name. Targets are "host" under domain.
 func (z *zone) set(name string, recs ...*dns.SRV) {
 	z.mu.Lock()
@@ -148,8 +165,19 @@ func srvRecord(name, host string, port, priority, weight uint16) *dns.SRV {
 // NXDOMAIN. UDP answers larger than the client can take are truncated, so a
 // client must ask again over TCP, as with any real server.
 func (z *zone) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
+	z.mu.Lock()
+	f := z.fault
+	z.mu.Unlock()
 	m := new(dns.Msg)
 	m.SetReply(r)
+	switch f {
+	case servfail:
+		m.Rcode = dns.RcodeServerFailure
+		w.WriteMsg(m)
+		return
+	case silent:
+		return
+	}
 	m.Authoritative = true
 	if len(r.Question) != 1 {
 		m.Rcode = dns.RcodeFormatError
