@@ -17,7 +17,8 @@ import (
 const DefaultLookupTimeout = 5 * time.Second
 
 // ErrInvalidArgument is wrapped by every error New, NewClient and the
-// options return for an argument they cannot use: an empty SRV name, a zero
+// options return for an argument they cannot use: an SRV name that is not a
+// DNS name (empty, "a..b", a label over 63 bytes, a URL), a zero
 // or negative interval, timeout or TTL floor, a nil resolver or logger,
 // WithTTL with a resolver that reports no TTLs, a DNS server that is not
 // host:port. It wraps publisher.ErrInvalidArgument, so errors.Is matches
