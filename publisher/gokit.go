@@ -106,8 +106,9 @@ func (a *instancerPublisher) Stop() {
 
 // ToInstancer adapts a Publisher into a go-kit sd.Instancer, so that go-kit's
 // sd.NewEndpointer (or anything else that takes an Instancer) can consume an
-// lbkit publisher. Each registered channel is fed by one goroutine that holds
-// only the latest state; Deregister ends it. Stop deregisters every channel
+// lbkit publisher. Register sends the current state before it returns, as
+// go-kit's contract says; later states reach each registered channel from
+// one goroutine that holds only the latest state; Deregister ends it. Stop deregisters every channel
 // and stops the publisher. A nil Publisher (typed nil included) is an error
 // wrapping ErrInvalidArgument.
 func ToInstancer(p Publisher) (sd.Instancer, error) {

@@ -187,7 +187,7 @@ func (p *Publisher) run() {
 					return
 				}
 				p.fail(err)
-				backoff.Sleep(p.ctx, bo.Next())
+				p.pause(bo.Next()) // the read comes next either way
 				continue
 			}
 			needGet = false
@@ -218,9 +218,25 @@ func (p *Publisher) run() {
 			// No leader, a closed client, a cancelled stream: report it and
 			// watch again from the last revision after a pause.
 			p.fail(fmt.Errorf("%w: watch %s: %w", ErrUnavailable, p.prefix, err))
-			backoff.Sleep(p.ctx, bo.Next())
+			if p.pause(bo.Next()) {
+				needGet = true
+			}
 		}
 	}
+}
+
+// pause waits d, or less if the client's connection comes back meanwhile
+// (a restarted server is worth trying at once); it reports whether it did.
+func (p *Publisher) pause(d time.Duration) (reconnected bool) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-p.ctx.Done():
+	case <-t.C:
+	case <-p.reconnected:
+		return true
+	}
+	return false
 }
 
 // load reads the whole prefix and publishes it. If what it reads shows a
