@@ -177,9 +177,14 @@ func TestChainSurvivesAgentRestart(t *testing.T) {
 
 	// A short outage right after the registrars' refresh is the hard case:
 	// the publisher, whose back-off is still short, is back long before the
-	// registrars' next scheduled contact with the agent.
-	const down = time.Second
-	for round, wipe := range []bool{false, true} {
+	// registrars' next scheduled contact with the agent. A longer one makes
+	// that contact fail, so the registrars come back on their retry
+	// back-off.
+	for round, c := range []struct {
+		wipe bool
+		down time.Duration
+	}{{false, time.Second}, {true, time.Second}, {true, 6 * time.Second}} {
+		wipe, down := c.wipe, c.down
 		name := map[bool]string{false: "with its data", true: "without its data"}[wipe]
 		failedBefore := tr.fail.Load()
 		refreshed := regs[0].Stats().TTLUpdates
@@ -192,34 +197,56 @@ func TestChainSurvivesAgentRestart(t *testing.T) {
 		restarted := time.Now()
 		a.Restart()
 
-		// Every registrar puts its service back by itself.
-		eventually(t, settle, "registrars back ("+name+")", func() bool {
-			for _, r := range regs {
-				if !r.Stats().Registered {
-					return false
+		// Every registrar puts its service back by itself; watched beside
+		// the new instance below, so that neither figure waits for the other.
+		var sawAll time.Duration
+		allBack := make(chan struct{})
+		go func() {
+			defer close(allBack)
+			deadline := time.Now().Add(settle)
+			for time.Now().Before(deadline) {
+				back := knowsAll(a, backends)
+				for _, r := range regs {
+					back = back && r.Stats().Registered
 				}
+				if back {
+					sawAll = time.Since(restarted)
+					return
+				}
+				time.Sleep(10 * time.Millisecond)
 			}
-			return knowsAll(a, backends)
-		})
-		sawAll := time.Since(restarted)
+		}()
 
-		// A new instance after the restart reaches the balancer.
+		// A new instance registered right after the restart reaches the
+		// balancer: the time it takes is the publisher's way back.
 		extra := newChainBackend(t, fmt.Sprintf("chain-new-%d", round))
 		registerAt := time.Now()
 		rx := registered(t, a, extra.reg, consul.WithTTLCheck(chainTTL))
 		eventually(t, settle, "new instance ("+name+")", func() bool {
-			return hasHosts(b, backends[0].address(), backends[1].address(), backends[2].address(), extra.address())
+			for _, h := range b.Status().Hosts {
+				if h.Address == extra.address() {
+					return true
+				}
+			}
+			return false
 		})
 		seen, seenAfterRestart := time.Since(registerAt), time.Since(restarted)
+		<-allBack
+		if sawAll == 0 {
+			t.Fatalf("registrars not back within %v (%s)", settle, name)
+		}
+		eventually(t, settle, "all four instances ("+name+")", func() bool {
+			return hasHosts(b, backends[0].address(), backends[1].address(), backends[2].address(), extra.address())
+		})
 
 		// Keep the traffic going past the publisher's recovery grace and
 		// the registrars' refresh period, where the old defaults failed.
 		time.Sleep(consul.DefaultRecoveryGrace + 2*time.Second)
 		failed := tr.fail.Load() - failedBefore
-		t.Logf("agent killed for %v, restarted %s: every registration back in the agent %v after the restart; "+
-			"a new instance in the balancer %v after its Register (%v after the restart); balancer empty for %v in all; "+
+		t.Logf("agent killed for %v, restarted %s: a new instance registered at once in the balancer %v after its Register (%v after the restart); "+
+			"every old registration back in the agent %v after the restart; balancer empty for %v in all; "+
 			"failed requests %d (ok so far %d); publisher %+v",
-			down, name, sawAll.Round(time.Millisecond), seen.Round(time.Millisecond), seenAfterRestart.Round(time.Millisecond),
+			down, name, seen.Round(time.Millisecond), seenAfterRestart.Round(time.Millisecond), sawAll.Round(time.Millisecond),
 			time.Duration(emptyFor.Load()), failed, tr.ok.Load(), p.Stats())
 		if failed != 0 {
 			tr.mu.Lock()
