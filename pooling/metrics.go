@@ -4,6 +4,8 @@ import (
 	"reflect"
 
 	"github.com/go-kit/kit/metrics"
+
+	"github.com/seed41aebe0c/lbkit/internal/nilarg"
 )
 
 // Names of the metrics, pooly's. Adapters that need other spellings (such
@@ -78,7 +80,7 @@ func (m *Metrics) forPools() *Metrics {
 func (m *Metrics) validate() error {
 	v := reflect.ValueOf(m).Elem()
 	for i := range v.NumField() {
-		if f := v.Field(i).Interface(); f != nil && isNil(f) {
+		if f := v.Field(i).Interface(); f != nil && nilarg.IsNil(f) {
 			return invalid("Metrics.%s holds a nil %T", v.Type().Field(i).Name, f)
 		}
 	}

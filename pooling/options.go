@@ -2,9 +2,9 @@ package pooling
 
 import (
 	"fmt"
-	"reflect"
 	"time"
 
+	"github.com/seed41aebe0c/lbkit/internal/nilarg"
 	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
@@ -116,7 +116,7 @@ func newServiceConfig(opts []ServiceOption) (serviceConfig, error) {
 		metricsInterval: DefaultMetricsInterval,
 	}
 	for _, o := range opts {
-		if isNil(o) {
+		if nilarg.IsNil(o) {
 			return c, invalid("nil option")
 		}
 		if err := o.applyService(&c); err != nil {
@@ -124,19 +124,6 @@ func newServiceConfig(opts []ServiceOption) (serviceConfig, error) {
 		}
 	}
 	return c, nil
-}
-
-// isNil reports whether v is nil or an interface holding a nil pointer,
-// function, map, channel or slice: a typed nil.
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	switch r := reflect.ValueOf(v); r.Kind() {
-	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Chan, reflect.Slice, reflect.Interface:
-		return r.IsNil()
-	}
-	return false
 }
 
 // WithMaxConns sets the most connections open to one host, borrowed and

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/seed41aebe0c/lbkit/internal/nilarg"
 )
 
 // Pool keeps connections to one host. Get lends an idle connection, dials a
@@ -117,7 +119,7 @@ func NewPool[C any](addr string, driver Driver[C], opts ...PoolOption) (*Pool[C]
 }
 
 func checkDriver[C any](driver Driver[C]) error {
-	if isNil(driver) {
+	if nilarg.IsNil(driver) {
 		return invalid("nil driver")
 	}
 	if f, ok := driver.(DriverFuncs[C]); ok && f.DialFunc == nil {

@@ -3,6 +3,8 @@ package pooling
 import (
 	"github.com/go-kit/kit/metrics"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/seed41aebe0c/lbkit/internal/nilarg"
 )
 
 // NewPrometheusMetrics registers the full metrics set with reg, named
@@ -17,7 +19,7 @@ import (
 // these record without allocating. Their With ignores label values; use
 // constLabels, or your own metrics through go-kit's adapters, for labels.
 func NewPrometheusMetrics(reg prometheus.Registerer, namespace string, constLabels prometheus.Labels) (*Metrics, error) {
-	if isNil(reg) {
+	if nilarg.IsNil(reg) {
 		return nil, invalid("nil prometheus registerer")
 	}
 	const sub = "pooling"
