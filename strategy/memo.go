@@ -60,7 +60,7 @@ func (m *memo[T]) publish(now int64) {
 }
 
 // tablePicker is the picker of the bandits whose table is a list of hosts
-// to choose from uniformly (EpsilonGreedy, UCB1, Thompson), with an optional
+// to choose from uniformly (EpsilonGreedy, Thompson), with an optional
 // share of uniformly random exploration picks.
 type tablePicker struct {
 	memo    memo[indexTable]
@@ -97,7 +97,7 @@ func (p *tablePicker) Pick() int {
 }
 
 // indexTable is a list of host indices that a pick chooses from uniformly:
-// the best hosts for EpsilonGreedy and UCB1, a batch of posterior draws for
+// the best hosts for EpsilonGreedy, a batch of posterior draws for
 // Thompson.
 type indexTable struct {
 	n   atomic.Int32 // entries in use, at least 1

@@ -76,17 +76,12 @@ func (g rng) gamma(a float64) float64 {
 	}
 }
 
-// beta draws from the Beta(a, b) distribution for a, b ≥ 1. Past a few dozen
-// pseudo-observations the normal approximation is accurate to well within
-// what a choice between hosts can notice, and it costs one normal draw
-// instead of two gamma draws: Thompson sampling over a thousand hosts draws
-// tens of thousands of these per refresh.
+// beta draws from the Beta(a, b) distribution for a, b ≥ 1, exactly, as
+// the ratio of two gamma draws. (A normal approximation clamped to [0, 1]
+// would be cheaper, but it sends a well-observed healthy host's draw to
+// exactly 1 about one time in six: every such host then ties, and the
+// choice among them, not the posteriors, decides the traffic.)
 func (g rng) beta(a, b float64) float64 {
-	if n := a + b; n > 40 {
-		m := a / n
-		x := m + math.Sqrt(m*(1-m)/(n+1))*g.norm()
-		return min(max(x, 0), 1)
-	}
 	x := g.gamma(a)
 	return x / (x + g.gamma(b))
 }

@@ -64,10 +64,19 @@ func (d *thompsonDraw) fill(t *indexTable, now int64) {
 		d.a[i], d.b[i] = 1+m*n, 1+(1-m)*n
 	}
 	for k := range thompsonDraws {
-		best, bi := -1.0, 0
+		best, bi, ties := -1.0, 0, uint64(1)
 		for i := range d.hosts {
-			if x := d.rng.beta(d.a[i], d.b[i]); x > best {
-				best, bi = x, i
+			x := d.rng.beta(d.a[i], d.b[i])
+			switch {
+			case x > best:
+				best, bi, ties = x, i, 1
+			case x == best:
+				// Equal draws share the slot uniformly (reservoir
+				// sampling), so no host wins ties by its index.
+				ties++
+				if d.rng.uint64()%ties == 0 {
+					bi = i
+				}
 			}
 		}
 		t.idx[k].Store(int32(bi))

@@ -5,17 +5,22 @@ import "math"
 // UCB1 is the UCB1 bandit strategy (Auer, Cesa-Bianchi and Fischer, 2002)
 // over time-decayed counts: each host is rated by its mean score plus an
 // exploration bonus sqrt(2 ln N / n), where n is its decayed number of
-// observations and N the hosts' total, and the best-rated host is picked
-// (ties shared at random). A host without observations has an infinite
-// rating and is tried first. Because the counts decay, a host that stopped
-// getting traffic sees its bonus grow until it is tried again, so UCB1
-// notices recoveries.
+// observations and N the hosts' total, and the best-rated host is picked.
+// A host without observations has an infinite rating and is tried first
+// (such hosts share the picks at random). Because the counts decay, a host
+// that stopped getting traffic sees its bonus grow until it is tried again,
+// so UCB1 notices recoveries.
 //
-// UCB1 is deterministic: within one memoization interval (Bandit.Memoize)
-// every pick goes to the same best-rated host. It fits clients that make one
-// choice at a time (choosing the host of a new long-lived connection, say)
-// better than a busy request path, where that host gets every request of the
-// interval. Weights are ignored.
+// Plain UCB1 is deterministic: it would send every pick of a memoization
+// interval (Bandit.Memoize) to the one best-rated host, which herds a busy
+// request path onto one backend at a time. So the picker spreads an
+// interval's picks the way UCB1 would if it saw each pick's outcome at
+// once: it expects as many picks in the interval as there were new
+// observations in the last one, hands them out as virtual
+// observations to whichever host is then rated best, and lets each host
+// get its share of the virtual observations at random. Identical hosts get
+// equal shares; a host rated clearly worse gets none until its bonus has
+// grown. Weights are ignored.
 type UCB1 struct {
 	Bandit
 }
@@ -33,36 +38,143 @@ func (s UCB1) NewPicker(hosts []*Host) Picker {
 		return p
 	}
 	b := s.resolve()
-	u := &ucbRanking{hosts: hosts, transform: b.transform, mean: make([]float64, len(hosts)), n: make([]float64, len(hosts))}
-	return newTablePicker(hosts, b, len(hosts), 0, u.fill)
+	p := &ucbPicker{
+		hosts:     hosts,
+		clock:     hosts[0].clock,
+		rng:       b.rng,
+		memoNs:    float64(b.memo),
+		transform: b.transform,
+		mean:      make([]float64, len(hosts)),
+		n:         make([]float64, len(hosts)),
+		prevN:     make([]float64, len(hosts)),
+		w:         make([]float64, len(hosts)),
+		scratch:   newAliasScratch(len(hosts)),
+	}
+	now := p.clock()
+	t1, t2 := newAliasTable(len(hosts)), newAliasTable(len(hosts))
+	p.fill(t1, now)
+	p.memo.init(int64(b.memo), now, t1, t2)
+	return p
 }
 
-type ucbRanking struct {
-	hosts     []*Host
-	transform func(float64) float64
-	mean, n   []float64 // scratch, touched only by the refresher
+type ucbPicker struct {
+	memo       memo[aliasTable]
+	hosts      []*Host
+	clock      func() int64
+	rng        rng
+	memoNs     float64
+	transform  func(float64) float64
+	mean, n, w []float64 // scratch, touched only by the refresher
+	scratch    *aliasScratch
+	// The decayed counts at the last refresh, and its time (0: none yet),
+	// from which the next refresh learns how many observations came in.
+	prevN  []float64
+	prevAt int64
 }
 
-func (u *ucbRanking) fill(t *indexTable, now int64) {
-	var total float64
-	for i, h := range u.hosts {
-		u.mean[i], u.n[i] = estimate(h, u.transform, now)
-		total += u.n[i]
-	}
-	lnN := math.Log(max(total, 1))
-	best, k := math.Inf(-1), 0
-	for i := range u.hosts {
-		v := math.Inf(1)
-		if u.n[i] > 0 {
-			v = u.mean[i] + math.Sqrt(2*lnN/u.n[i])
-		}
-		if v > best+tie {
-			best, k = v, 0
-		}
-		if v >= best-tie {
-			t.idx[k].Store(int32(i))
-			k++
+func (p *ucbPicker) Pick() int {
+	r := p.rng.uint64()
+	i := p.memo.cur.Load().pick(r)
+	if p.memo.due(p.hosts[i].last.Load(), r) {
+		if now := p.clock(); p.memo.claim(now) {
+			p.fill(p.memo.spare, now)
+			p.memo.publish(now)
+			i = p.memo.cur.Load().pick(r)
 		}
 	}
-	t.n.Store(int32(k))
+	return i
+}
+
+// ucbBisections is how many halvings the search for the water level makes:
+// enough to pin it down to far below any difference a share could show.
+const ucbBisections = 48
+
+// fill writes the interval's shares into t. With budget B virtual
+// observations to hand out, greedy UCB1 gives each one to the best-rated
+// host, so the ratings end level: host i gets c_i = 2 ln N / (L - mean_i)²
+// - n_i (or none, if its rating is already below L), with the level L set
+// so that the c_i add up to B. The c_i are the shares.
+func (p *ucbPicker) fill(t *aliasTable, now int64) {
+	var total, fresh, budget float64
+	untried := 0
+	topMean := math.Inf(-1)
+	dt := float64(now - p.prevAt)
+	for i, h := range p.hosts {
+		p.mean[i], p.n[i] = estimate(h, p.transform, now)
+		total += p.n[i]
+		budget += p.n[i] * p.memoNs / h.window // the steady state's rate
+		if p.prevAt != 0 && dt > 0 {
+			fresh += max(p.n[i]-p.prevN[i]*math.Exp(-dt/h.window), 0)
+		}
+		if p.n[i] == 0 {
+			untried++
+		}
+		topMean = max(topMean, p.mean[i])
+	}
+	if p.prevAt != 0 && dt > 0 {
+		// The observations that came in since the last refresh, at the
+		// same rate over one interval: the decayed counts alone lag the
+		// rate by a whole window when traffic starts or grows.
+		budget = fresh * p.memoNs / dt
+	}
+	copy(p.prevN, p.n)
+	p.prevAt = now
+	if untried > 0 {
+		for i := range p.w {
+			p.w[i] = 0
+			if p.n[i] == 0 {
+				p.w[i] = 1
+			}
+		}
+		p.scratch.build(t, p.w)
+		return
+	}
+	// ln N of at least 1 keeps a bonus even over the first few observations.
+	c2 := 2 * math.Log(max(total, math.E))
+	budget = max(budget, 1)
+	hi := math.Inf(-1) // the best rating: no host gets anything at this level
+	for i := range p.hosts {
+		hi = max(hi, p.mean[i]+math.Sqrt(c2/p.n[i]))
+	}
+	lo := topMean // the level never reaches the best mean: that would take ∞
+	for range ucbBisections {
+		mid := (lo + hi) / 2
+		if mid <= lo || mid >= hi {
+			break
+		}
+		if p.shares(c2, mid) > budget {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	// At hi the shares add up to at most the budget, and every host's is
+	// finite, as hi is above every mean.
+	if !(p.shares(c2, hi) > 0) {
+		// Too little room between the levels to share (a budget below
+		// rounding error): the best-rated hosts take the interval.
+		for i := range p.w {
+			p.w[i] = 0
+			if p.mean[i]+math.Sqrt(c2/p.n[i]) >= hi-tie {
+				p.w[i] = 1
+			}
+		}
+	}
+	p.scratch.build(t, p.w)
+}
+
+// shares writes into w each host's virtual observations at level L and
+// returns their sum.
+func (p *ucbPicker) shares(c2, level float64) float64 {
+	var sum float64
+	for i := range p.hosts {
+		p.w[i] = 0
+		if d := level - p.mean[i]; d > 0 {
+			p.w[i] = max(c2/(d*d)-p.n[i], 0)
+		} else {
+			p.w[i] = math.Inf(1)
+		}
+		sum += p.w[i]
+	}
+	return sum
 }

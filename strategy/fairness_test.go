@@ -1,0 +1,152 @@
+package strategy_test
+
+import (
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/seed41aebe0c/lbkit/strategy"
+)
+
+// identicalHosts returns n hosts on clk with default settings and the same
+// well-observed, perfect record.
+func identicalHosts(tb testing.TB, n int, clk *fakeClock) []*strategy.Host {
+	tb.Helper()
+	hs := make([]*strategy.Host, n)
+	for i := range hs {
+		hs[i] = newHost(tb, fmt.Sprintf("h%d:80", i), 1, clk.option())
+	}
+	observeAll(hs, clk, 200)
+	return hs
+}
+
+// observeAll gives every host k successes of 1 ms at the clock's now, so
+// their records stay identical.
+func observeAll(hs []*strategy.Host, clk *fakeClock, k int) {
+	for _, h := range hs {
+		for range k {
+			strategy.Observe(h, clk.now, time.Millisecond, false, strategy.HostUp)
+		}
+	}
+}
+
+// checkFair fails t unless every host got its fair share of the picks to
+// within ±10%.
+func checkFair(t *testing.T, name string, got []int) {
+	t.Helper()
+	total := 0
+	for _, c := range got {
+		total += c
+	}
+	fair := float64(total) / float64(len(got))
+	lo, hi := math.Inf(1), math.Inf(-1)
+	bad := 0
+	for i, c := range got {
+		r := float64(c) / fair
+		lo, hi = min(lo, r), max(hi, r)
+		if math.Abs(r-1) > 0.1 {
+			bad++
+			if bad <= 5 {
+				t.Errorf("%s: host %d of %d identical hosts got %d picks, %.2f× its fair share %.0f", name, i, len(got), c, r, fair)
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%s: %d of %d hosts outside ±10%% of fair (shares %.2f×–%.2f× fair)", name, bad, len(got), lo, hi)
+	}
+}
+
+// TestIdenticalHostsGetEqualShares: Thompson and UCB1 over 10 and 100
+// identical, well-observed hosts with default settings give every host its
+// fair share of 10⁵ picks to within ±10%. The clock moves 10 ms per pick
+// (so the default 100 ms table is recomputed thousands of times) and every
+// host gets the same success every second, so the records stay identical.
+func TestIdenticalHostsGetEqualShares(t *testing.T) {
+	for _, n := range []int{10, 100} {
+		for _, s := range []strategy.Strategy{
+			strategy.Thompson{Bandit: bandit(21)},
+			strategy.UCB1{Bandit: bandit(22)},
+		} {
+			t.Run(fmt.Sprintf("%s/hosts=%d", s.Name(), n), func(t *testing.T) {
+				clk := &fakeClock{now: 1}
+				hs := identicalHosts(t, n, clk)
+				p := s.NewPicker(hs)
+				got := make([]int, n)
+				for k := range 100_000 {
+					got[p.Pick()]++
+					clk.advance(10 * time.Millisecond)
+					if k%100 == 99 {
+						observeAll(hs, clk, 1)
+					}
+				}
+				checkFair(t, s.Name(), got)
+			})
+		}
+	}
+}
+
+// TestUCB1SpreadsEachInterval: UCB1 with default settings, one call per
+// millisecond to 10 identical hosts, each call's outcome recorded: no host
+// gets more than half the picks of any 100 ms memoization interval, and
+// over 10⁵ picks every host gets its fair share to within ±10%.
+func TestUCB1SpreadsEachInterval(t *testing.T) {
+	clk := &fakeClock{now: 1}
+	hs := make([]*strategy.Host, 10)
+	for i := range hs {
+		hs[i] = newHost(t, fmt.Sprintf("h%d:80", i), 1, clk.option())
+	}
+	p := strategy.UCB1{Bandit: bandit(23)}.NewPicker(hs)
+	got := make([]int, len(hs))
+	interval := make([]int, len(hs))
+	worst := 0.0
+	for k := range 100_000 {
+		i := p.Pick()
+		got[i]++
+		interval[i]++
+		clk.advance(time.Millisecond)
+		strategy.Observe(hs[i], clk.now, time.Millisecond, false, strategy.HostUp)
+		if k%100 == 99 {
+			for j, c := range interval {
+				worst = max(worst, float64(c)/100)
+				interval[j] = 0
+			}
+		}
+	}
+	if worst > 0.5 {
+		t.Errorf("one host got %.0f%% of the picks of a 100 ms interval; want at most 50%%", 100*worst)
+	}
+	checkFair(t, "ucb1", got)
+}
+
+// TestUCB1RetryAvoidsTheHostThatFailed: a retry through HostSet.Pick with
+// the failed host in tried never lands on it, even within the interval in
+// which UCB1 rates it best, and the retries spread over the other hosts.
+func TestUCB1RetryAvoidsTheHostThatFailed(t *testing.T) {
+	clk := &fakeClock{now: 1}
+	hs := identicalHosts(t, 10, clk)
+	set := newSet(t, strategy.UCB1{Bandit: bandit(24)}, hs)
+	retries := make([]int, len(hs))
+	for range 10_000 {
+		first, err := set.Pick(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		strategy.Observe(first.Host, clk.now, time.Millisecond, true, strategy.HostDown)
+		again, err := set.Pick([]string{first.Host.Address()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.Value == first.Value {
+			t.Fatalf("the retry landed on %s, the host that just failed", first.Host.Address())
+		}
+		retries[again.Value]++
+		strategy.Observe(again.Host, clk.now, time.Millisecond, false, strategy.HostUp)
+		clk.advance(time.Millisecond)
+	}
+	for i, c := range retries {
+		if c < 10_000/len(hs)/4 {
+			t.Errorf("host %d took %d of 10000 retries (%v); want them spread", i, c, retries)
+		}
+	}
+}
