@@ -37,7 +37,7 @@ func connOf(c any) *grpc.ClientConn {
 // ready after having been lost, it calls back.
 func followConn(ctx context.Context, conn *grpc.ClientConn, pace time.Duration, back func()) {
 	prev, lost := conn.GetState(), false
-	for {
+	for prev != connectivity.Shutdown { // the client was closed: nothing to follow
 		wctx, cancel := ctx, context.CancelFunc(func() {})
 		if prev != connectivity.Ready {
 			wctx, cancel = context.WithTimeout(ctx, pace)
