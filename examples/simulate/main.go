@@ -18,6 +18,7 @@ import (
 type options struct {
 	scale    float64 // multiplies every scenario's duration and event times
 	seed     uint64
+	seeds    int // runs per scenario and strategy, seeds seed..seed+seeds-1
 	scenario *regexp.Regexp
 	strategy *regexp.Regexp
 	svgDir   string // empty: no charts
@@ -43,6 +44,7 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.SetOutput(errOut)
 	scale := fs.Float64("scale", 1, "multiply every scenario's simulated duration (and event times) by this")
 	seed := fs.Uint64("seed", 1, "random seed: the same seed gives the same results")
+	seeds := fs.Int("seeds", 1, "run every scenario over this many seeds, -seed and up, and print each figure as the median [min–max] (no charts)")
 	scen := fs.String("scenario", "", "run only the scenarios whose name matches this regular expression")
 	strat := fs.String("strategy", "", "run only the strategies whose name matches this regular expression (the oracle always runs)")
 	svg := fs.String("svg", "simulate-charts", "write a chart per scenario into this directory (empty: none)")
@@ -50,7 +52,7 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
-	o := options{scale: *scale, seed: *seed, svgDir: *svg, parallel: *par}
+	o := options{scale: *scale, seed: *seed, seeds: *seeds, svgDir: *svg, parallel: *par}
 	var err error
 	if o.scenario, err = regexp.Compile(*scen); err != nil {
 		fmt.Fprintln(errOut, "simulate: -scenario:", err)
@@ -60,8 +62,8 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 		fmt.Fprintln(errOut, "simulate: -strategy:", err)
 		return o, err
 	}
-	if !(o.scale > 0) || o.parallel < 1 {
-		err = errors.New("-scale must be above 0 and -parallel at least 1")
+	if !(o.scale > 0) || o.parallel < 1 || o.seeds < 1 {
+		err = errors.New("-scale must be above 0, -parallel and -seeds at least 1")
 		fmt.Fprintln(errOut, "simulate:", err)
 		return o, err
 	}
@@ -77,6 +79,13 @@ type outcome struct {
 // run simulates the selected scenarios and strategies, prints the tables
 // to out and writes the charts. It returns the number of simulations run.
 func run(o options, out io.Writer) (int, error) {
+	if o.seeds > 1 {
+		runs, err := simulateSeeds(o)
+		if err != nil {
+			return 0, err
+		}
+		return reportSeeds(o, runs, out), nil
+	}
 	outcomes, err := simulate(o)
 	if err != nil {
 		return 0, err

@@ -163,5 +163,17 @@ func scenarios() []*scenario {
 		duration: 30 * time.Second,
 		backends: bs,
 	})
+
+	bs = healthy(10)
+	for i := range bs {
+		bs[i].capacity = 4
+	}
+	out = append(out, &scenario{
+		name:     "capacity",
+		title:    "10 identical backends that serve 4 calls at a time and queue the rest (FIFO); 32 clients",
+		clients:  32,
+		duration: 30 * time.Second,
+		backends: bs,
+	})
 	return out
 }

@@ -239,7 +239,7 @@ func TestChartsAreWellFormed(t *testing.T) {
 }
 
 func TestFlags(t *testing.T) {
-	for _, args := range [][]string{{"-scenario", "("}, {"-strategy", "["}, {"-scale", "0"}, {"-parallel", "0"}, {"-nosuch"}} {
+	for _, args := range [][]string{{"-scenario", "("}, {"-strategy", "["}, {"-scale", "0"}, {"-parallel", "0"}, {"-seeds", "0"}, {"-nosuch"}} {
 		if _, err := parseFlags(args, io.Discard); err == nil {
 			t.Errorf("%v: no error", args)
 		}
@@ -293,4 +293,54 @@ func Example() {
 	// oracle                first attempts ok: 100.0%
 	// round-robin (go-kit)  first attempts ok: 94.8%
 	// peak-ewma             first attempts ok: 100.0%
+}
+
+// TestSeedsPrintMedians: -seeds runs every scenario once per seed, each
+// run as the single-seed mode would, and prints each figure as the median
+// over the seeds with its range.
+func TestSeedsPrintMedians(t *testing.T) {
+	o := quick(t, 0.1, "^turns-bad$", "^p2c$")
+	o.seeds = 3
+	runs, err := simulateSeeds(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 3 {
+		t.Fatalf("%d runs, want 3", len(runs))
+	}
+	var p99 []*result
+	for k, run := range runs {
+		one := o
+		one.seed = o.seed + uint64(k)
+		single := results(t, one)["p2c"]
+		got := run[0].results[1]
+		if got.contestant.name != "p2c" || got.p99 != single.p99 || got.firstOK != single.firstOK {
+			t.Errorf("seed %d: p99 %v, ok %v in the -seeds run, %v, %v alone", one.seed, got.p99, got.firstOK, single.p99, single.firstOK)
+		}
+		p99 = append(p99, got)
+	}
+	var out strings.Builder
+	if n := reportSeeds(o, runs, &out); n != 6 {
+		t.Errorf("%d simulations reported, want 6", n)
+	}
+	med := spreadOf([]float64{p99[0].p99, p99[1].p99, p99[2].p99})
+	want := fmt.Sprintf("%.2fms [%.2f–%.2f]", med.med, med.lo, med.hi)
+	if !strings.Contains(out.String(), "median over 3 seeds (7-9)") || !strings.Contains(out.String(), want) {
+		t.Errorf("report lacks the seeds line or p2c's p99 %q:\n%s", want, out.String())
+	}
+	if s := spreadOf([]float64{3, 1, math.Inf(1), 2}); s.med != 2.5 || s.lo != 1 || !math.IsInf(s.hi, 1) {
+		t.Errorf("spread of 3, 1, +Inf, 2: %+v", s)
+	}
+}
+
+// TestCapacityScenarioUCB1DoesNotHerd: with identical backends that serve
+// 4 calls at a time and queue the rest, UCB1's latencies stay near P2C's
+// (it used to send a whole 100 ms interval to one backend: p50 7.5 ms
+// against 0.73 ms).
+func TestCapacityScenarioUCB1DoesNotHerd(t *testing.T) {
+	r := results(t, quick(t, 0.2, "^capacity$", "^(p2c|ucb1)$"))
+	p2c, ucb := r["p2c"], r["ucb1"]
+	if ucb.p50 > 1.5*p2c.p50 || ucb.p99 > 1.2*p2c.p99 {
+		t.Errorf("ucb1 p50 %.2fms p99 %.2fms; p2c p50 %.2fms p99 %.2fms", ucb.p50, ucb.p99, p2c.p50, p2c.p99)
+	}
 }
