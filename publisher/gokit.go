@@ -7,7 +7,7 @@ import (
 	"github.com/go-kit/kit/sd"
 	"github.com/go-kit/log"
 
-	"github.com/seed41aebe0c/lbkit/publisher/internal/nilarg"
+	"github.com/seed41aebe0c/lbkit/internal/nilarg"
 )
 
 // FromInstancer adapts a go-kit sd.Instancer (ZooKeeper, Eureka, a user's

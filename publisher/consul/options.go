@@ -8,8 +8,8 @@ import (
 	"github.com/go-kit/log"
 
 	"github.com/seed41aebe0c/lbkit/internal/backoff"
+	"github.com/seed41aebe0c/lbkit/internal/nilarg"
 	"github.com/seed41aebe0c/lbkit/publisher"
-	"github.com/seed41aebe0c/lbkit/publisher/internal/nilarg"
 )
 
 // Defaults of a Publisher, each changed by the option named beside it.

@@ -12,8 +12,8 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/hashicorp/consul/api"
 
+	"github.com/seed41aebe0c/lbkit/internal/nilarg"
 	"github.com/seed41aebe0c/lbkit/publisher"
-	"github.com/seed41aebe0c/lbkit/publisher/internal/nilarg"
 )
 
 // ErrQuery is wrapped by the Event.Err of a failed health query, together

@@ -11,7 +11,7 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"github.com/seed41aebe0c/lbkit/internal/backoff"
-	"github.com/seed41aebe0c/lbkit/publisher/internal/nilarg"
+	"github.com/seed41aebe0c/lbkit/internal/nilarg"
 )
 
 // Defaults of a Registrar.

@@ -7,8 +7,8 @@ import (
 
 	"github.com/go-kit/log"
 
+	"github.com/seed41aebe0c/lbkit/internal/nilarg"
 	"github.com/seed41aebe0c/lbkit/publisher"
-	"github.com/seed41aebe0c/lbkit/publisher/internal/nilarg"
 )
 
 // DefaultLookupTimeout bounds one lookup unless WithLookupTimeout says

@@ -7,8 +7,8 @@ import (
 	"github.com/go-kit/log"
 
 	"github.com/seed41aebe0c/lbkit/internal/backoff"
+	"github.com/seed41aebe0c/lbkit/internal/nilarg"
 	"github.com/seed41aebe0c/lbkit/publisher"
-	"github.com/seed41aebe0c/lbkit/publisher/internal/nilarg"
 )
 
 // Defaults for the options.

@@ -12,8 +12,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/seed41aebe0c/lbkit/internal/backoff"
+	"github.com/seed41aebe0c/lbkit/internal/nilarg"
 	"github.com/seed41aebe0c/lbkit/publisher"
-	"github.com/seed41aebe0c/lbkit/publisher/internal/nilarg"
 )
 
 // Registrar errors.
