@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
+	"github.com/go-kit/kit/sd"
 	"github.com/go-kit/kit/sd/lb"
 	"go.uber.org/goleak"
 
@@ -479,5 +480,29 @@ func TestEndpointPanicIsRecordedAndPropagated(t *testing.T) {
 	}()
 	if h := b.Status().Hosts[0]; h.InFlight != 0 || h.Failures != 1 || h.Score != 0 {
 		t.Fatalf("panic not recorded as a failure: %+v", h)
+	}
+}
+
+// Instances that discovery offered but that failed validation are left out
+// and named in Status, so that an operator sees why a host is missing.
+func TestInvalidInstancesAreShownInStatus(t *testing.T) {
+	p, err := publisher.FromInstancer(sd.FixedInstancer{"a", "", "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	b, err := loadbalancer.New(p, newBackends().factory, random)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	eventually(t, "the first set", func() bool { return len(b.Status().Hosts) == 1 })
+	st := b.Status()
+	var inv *publisher.InvalidError
+	if st.InvalidInstances == nil || !errors.As(st.InvalidInstances, &inv) || st.DiscoveryErr != nil {
+		t.Fatalf("status %+v, want the invalid instances named and no discovery error", st)
+	}
+	if r, err := call(t, b); err != nil || r != "a" {
+		t.Fatalf("the valid instance is not served: %v %v", r, err)
 	}
 }

@@ -44,6 +44,7 @@ type cache struct {
 	gen     uint64
 	version uint64
 	err     error                // the discovery error in force
+	invalid error                // Event.Invalid of the last successful event
 	failed  []FactoryFailure     // instances of the last update whose factory failed
 	last    []publisher.Instance // the last set discovery published, for retryFailed
 	nFailed uint64               // factory calls that failed since New
@@ -65,6 +66,7 @@ type item struct {
 type view struct {
 	members []strategy.Member[endpoint.Endpoint] // shared with the host set, never modified
 	err     error
+	invalid error            // the instances the last event left out as invalid
 	failed  []FactoryFailure // never modified
 	nFailed uint64
 	version uint64
@@ -93,7 +95,9 @@ func (c *cache) update(ev publisher.Event) {
 		c.spell++
 		c.err = nil
 	}
-	c.replace(ev.Instances, recovered)
+	invalidChanged := ev.Invalid != c.invalid
+	c.invalid = ev.Invalid
+	c.replace(ev.Instances, recovered || invalidChanged)
 }
 
 // replace makes instances the live set, and publishes it if it changed or
@@ -293,7 +297,7 @@ func (c *cache) publish() {
 	for i, it := range c.items {
 		members[i] = strategy.Member[endpoint.Endpoint]{Host: it.host, Value: it.ep}
 	}
-	v := &view{members: members, err: c.err, failed: c.failed, nFailed: c.nFailed, version: c.version}
+	v := &view{members: members, err: c.err, invalid: c.invalid, failed: c.failed, nFailed: c.nFailed, version: c.version}
 	none := ErrNoEndpoints
 	allFailed := len(members) == 0 && len(c.failed) > 0
 	switch {

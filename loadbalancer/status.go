@@ -17,6 +17,10 @@ type Status struct {
 	// the current spell of failures (go-kit keeps its first error too),
 	// wrapped with ErrInvalidated once the endpoints have been dropped.
 	DiscoveryErr error
+	// InvalidInstances, when not nil, describes the instances the last
+	// discovery event offered that failed validation and were left out
+	// (publisher.Event.Invalid, a *publisher.InvalidError).
+	InvalidInstances error
 	// FactoryFailures lists the instances of the last discovery update that
 	// have no endpoint because their factory call failed, in discovery
 	// order. Hosts and FactoryFailures together are every instance
@@ -43,12 +47,13 @@ type FactoryFailure struct {
 func (b *Balancer) Status() Status {
 	v := b.view.Load()
 	out := Status{
-		Strategy:        b.set.Strategy().Name(),
-		Hosts:           make([]strategy.HostStats, len(v.members)),
-		DiscoveryErr:    v.err,
-		FactoryFailures: slices.Clone(v.failed),
-		FactoryErrors:   v.nFailed,
-		Version:         v.version,
+		Strategy:         b.set.Strategy().Name(),
+		Hosts:            make([]strategy.HostStats, len(v.members)),
+		DiscoveryErr:     v.err,
+		InvalidInstances: v.invalid,
+		FactoryFailures:  slices.Clone(v.failed),
+		FactoryErrors:    v.nFailed,
+		Version:          v.version,
 	}
 	for i, m := range v.members {
 		out.Hosts[i] = m.Host.Stats()

@@ -169,11 +169,14 @@ type Snapshot struct {
 // BalancerStatus is one balancer in a Snapshot: the page's JSON view of a
 // loadbalancer.Status.
 type BalancerStatus struct {
-	Name         string    `json:"name"`
-	Strategy     string    `json:"strategy"`
-	Version      uint64    `json:"version"`
-	DiscoveryErr string    `json:"discoveryErr,omitempty"`
-	Hosts        []HostRow `json:"hosts"`
+	Name         string `json:"name"`
+	Strategy     string `json:"strategy"`
+	Version      uint64 `json:"version"`
+	DiscoveryErr string `json:"discoveryErr,omitempty"`
+	// InvalidInstances describes the instances discovery offered that
+	// failed validation and were left out.
+	InvalidInstances string    `json:"invalidInstances,omitempty"`
+	Hosts            []HostRow `json:"hosts"`
 	// FactoryFailures lists the instances without a host row because
 	// their factory call failed (loadbalancer.Status.FactoryFailures).
 	FactoryFailures []FactoryFailureRow `json:"factoryFailures,omitempty"`
@@ -223,6 +226,9 @@ func (p *Page) Snapshot() Snapshot {
 	for _, nb := range p.balancers {
 		st := nb.b.Status()
 		bs := BalancerStatus{Name: nb.name, Strategy: st.Strategy, Version: st.Version, Hosts: hostRows(st.Hosts)}
+		if st.InvalidInstances != nil {
+			bs.InvalidInstances = st.InvalidInstances.Error()
+		}
 		if st.DiscoveryErr != nil {
 			bs.DiscoveryErr = st.DiscoveryErr.Error()
 		}

@@ -141,6 +141,7 @@ func NewWithHealth(h HealthClient, service string, opts ...Option) (*Publisher, 
 		cancel:  cancel,
 		done:    make(chan struct{}),
 	}
+	p.fan.SetLogger(cfg.logger)
 	go p.run(ctx)
 	return p, nil
 }

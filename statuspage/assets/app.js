@@ -83,6 +83,7 @@ function render(snap) {
     const sec = el("section", { class: "balancer", "data-name": b.name });
     sec.appendChild(el("h2", { text: `${b.name} · ${b.strategy} · ${b.hosts.length} hosts` }));
     if (b.discoveryErr) sec.appendChild(el("p", { class: "error", text: "discovery: " + b.discoveryErr }));
+    if (b.invalidInstances) sec.appendChild(el("p", { class: "error", text: "left out: " + b.invalidInstances }));
     for (const f of b.factoryFailures || []) {
       sec.appendChild(el("p", { class: "error", text: `no endpoint for ${f.address}: ${f.err}` }));
     }
