@@ -96,6 +96,25 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// SleepOrWake is Sleep that also ends early when wake delivers (a
+// reconnection, say, which makes trying again at once worthwhile). It
+// reports whether wake ended it; err is ctx.Err() if ctx did.
+func SleepOrWake(ctx context.Context, d time.Duration, wake <-chan struct{}) (woken bool, err error) {
+	if d <= 0 {
+		return false, ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return false, nil
+	case <-wake:
+		return true, nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
+
 // Counter is a Policy with the number of the next try: Next returns the next
 // delay and Reset starts over after a success. It is not safe for
 // concurrent use; each loop keeps its own.

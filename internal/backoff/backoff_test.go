@@ -90,3 +90,19 @@ func TestCeilingSaturates(t *testing.T) {
 		}
 	}
 }
+
+func TestSleepOrWake(t *testing.T) {
+	wake := make(chan struct{}, 1)
+	wake <- struct{}{}
+	if woken, err := SleepOrWake(context.Background(), time.Hour, wake); !woken || err != nil {
+		t.Fatalf("woken %v err %v, want woken", woken, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if woken, err := SleepOrWake(ctx, time.Hour, nil); woken || !errors.Is(err, context.Canceled) {
+		t.Fatalf("woken %v err %v, want the context's error", woken, err)
+	}
+	if woken, err := SleepOrWake(context.Background(), time.Millisecond, nil); woken || err != nil {
+		t.Fatalf("woken %v err %v, want a full sleep", woken, err)
+	}
+}

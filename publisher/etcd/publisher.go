@@ -228,15 +228,8 @@ func (p *Publisher) run() {
 // pause waits d, or less if the client's connection comes back meanwhile
 // (a restarted server is worth trying at once); it reports whether it did.
 func (p *Publisher) pause(d time.Duration) (reconnected bool) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-p.ctx.Done():
-	case <-t.C:
-	case <-p.reconnected:
-		return true
-	}
-	return false
+	woken, _ := backoff.SleepOrWake(p.ctx, d, p.reconnected)
+	return woken
 }
 
 // load reads the whole prefix and publishes it. If what it reads shows a

@@ -287,15 +287,8 @@ func (r *Registrar) keep(ctx context.Context, lease clientv3.LeaseID, done chan 
 // client's connection comes back meanwhile: the server may just have
 // restarted, and the lease it restored runs out one TTL from then.
 func (r *Registrar) pause(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-	case <-r.reconnected:
-	}
-	return nil
+	_, err := backoff.SleepOrWake(ctx, d, r.reconnected)
+	return err
 }
 
 // keepAlive drains the keep-alive channel of lease until it closes or ctx
