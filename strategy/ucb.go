@@ -46,7 +46,7 @@ func (s UCB1) NewPicker(hosts []*Host) Picker {
 		transform: b.transform,
 		mean:      make([]float64, len(hosts)),
 		n:         make([]float64, len(hosts)),
-		prevN:     make([]float64, len(hosts)),
+		prevReq:   make([]uint64, len(hosts)),
 		w:         make([]float64, len(hosts)),
 		scratch:   newAliasScratch(len(hosts)),
 	}
@@ -66,10 +66,11 @@ type ucbPicker struct {
 	transform  func(float64) float64
 	mean, n, w []float64 // scratch, touched only by the refresher
 	scratch    *aliasScratch
-	// The decayed counts at the last refresh, and its time (0: none yet),
-	// from which the next refresh learns how many observations came in.
-	prevN  []float64
-	prevAt int64
+	// The hosts' observation counters at the last refresh, and its time
+	// (0: none yet), from which the next refresh learns how many
+	// observations came in.
+	prevReq []uint64
+	prevAt  int64
 }
 
 func (p *ucbPicker) Pick() int {
@@ -95,7 +96,8 @@ const ucbBisections = 48
 // - n_i (or none, if its rating is already below L), with the level L set
 // so that the c_i add up to B. The c_i are the shares.
 func (p *ucbPicker) fill(t *aliasTable, now int64) {
-	var total, fresh, budget float64
+	var total, budget float64
+	var fresh uint64
 	untried := 0
 	topMean := math.Inf(-1)
 	dt := float64(now - p.prevAt)
@@ -103,9 +105,9 @@ func (p *ucbPicker) fill(t *aliasTable, now int64) {
 		p.mean[i], p.n[i] = estimate(h, p.transform, now)
 		total += p.n[i]
 		budget += p.n[i] * p.memoNs / h.window // the steady state's rate
-		if p.prevAt != 0 && dt > 0 {
-			fresh += max(p.n[i]-p.prevN[i]*math.Exp(-dt/h.window), 0)
-		}
+		req := h.requests.Load()
+		fresh += req - p.prevReq[i]
+		p.prevReq[i] = req
 		if p.n[i] == 0 {
 			untried++
 		}
@@ -115,9 +117,8 @@ func (p *ucbPicker) fill(t *aliasTable, now int64) {
 		// The observations that came in since the last refresh, at the
 		// same rate over one interval: the decayed counts alone lag the
 		// rate by a whole window when traffic starts or grows.
-		budget = fresh * p.memoNs / dt
+		budget = float64(fresh) * p.memoNs / dt
 	}
-	copy(p.prevN, p.n)
 	p.prevAt = now
 	if untried > 0 {
 		for i := range p.w {
