@@ -1,6 +1,7 @@
 package strategy_test
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"testing"
@@ -148,5 +149,49 @@ func TestUCB1RetryAvoidsTheHostThatFailed(t *testing.T) {
 		if c < 10_000/len(hs)/4 {
 			t.Errorf("host %d took %d of 10000 retries (%v); want them spread", i, c, retries)
 		}
+	}
+}
+
+// TestMaxObservationsBringsARecoveredHostBack: epsilon-greedy (its
+// defaults but for a seeded source) over 10 hosts with the default windows,
+// 8000 calls a second (the simulator's load); host 3 fails every call from 10 s to 30 s and
+// then recovers. With WithMaxObservations(100) it is back to at least half
+// its fair share within 10 s of recovering; without the cap (the default,
+// run beside it) the minute of remembered failures keeps it out.
+func TestMaxObservationsBringsARecoveredHostBack(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opts []strategy.Option
+		back bool
+	}{
+		{"default", nil, false},
+		{"cap=100", []strategy.Option{strategy.WithMaxObservations(100)}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			clk := &fakeClock{now: 1}
+			hs := make([]*strategy.Host, 10)
+			for i := range hs {
+				hs[i] = newHost(t, fmt.Sprintf("h%d:80", i), 1, append([]strategy.Option{clk.option()}, c.opts...)...)
+			}
+			p := strategy.EpsilonGreedy{Epsilon: 0.1, Bandit: bandit(25)}.NewPicker(hs)
+			bad := false
+			out := func(i int) (time.Duration, bool) { return time.Millisecond, bad && i == 3 }
+			const step = 125 * time.Microsecond
+			lrnDrive(p, hs, clk, 10*time.Second, step, out)
+			bad = true
+			during := lrnDrive(p, hs, clk, 20*time.Second, step, out)
+			bad = false
+			lrnDrive(p, hs, clk, 9*time.Second, step, out)
+			after := lrnDrive(p, hs, clk, time.Second, step, out)
+			if s := share(during, 3); s > 0.05 {
+				t.Errorf("while failing host 3 got %.3f of the calls, want < 0.05", s)
+			}
+			if s := share(after, 3); (s >= 0.05) != c.back {
+				t.Errorf("9-10 s after recovering host 3 got %.3f of the calls; want back to ≥ 0.05: %v", s, c.back)
+			}
+		})
+	}
+	if _, err := strategy.NewHost("a:1", 1, strategy.WithMaxObservations(-1)); !errors.Is(err, strategy.ErrInvalidArgument) {
+		t.Errorf("WithMaxObservations(-1): %v, want ErrInvalidArgument", err)
 	}
 }

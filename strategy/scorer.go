@@ -64,7 +64,11 @@ func LatencyScorer(target time.Duration) (Scorer, error) {
 // mapped through transform (if any; pooly's Computer) and the decayed
 // number of observations behind it.
 func estimate(h *Host, transform func(float64) float64, now int64) (mean, n float64) {
-	mean = h.mean()
+	return estimateFrom(h, h.mean(), transform, now)
+}
+
+// estimateFrom is estimate with the host's mean score given.
+func estimateFrom(h *Host, mean float64, transform func(float64) float64, now int64) (float64, float64) {
 	if transform != nil {
 		mean = transform(mean)
 		if !(mean > 0) { // also NaN

@@ -102,7 +102,9 @@ func (p *ucbPicker) fill(t *aliasTable, now int64) {
 	topMean := math.Inf(-1)
 	dt := float64(now - p.prevAt)
 	for i, h := range p.hosts {
-		p.mean[i], p.n[i] = estimate(h, p.transform, now)
+		// UCB1 ranks by the whole window's mean: its exploration bonus,
+		// not a short memory, is what brings a recovered host back.
+		p.mean[i], p.n[i] = estimateFrom(h, h.windowMean(), p.transform, now)
 		total += p.n[i]
 		budget += p.n[i] * p.memoNs / h.window // the steady state's rate
 		req := h.requests.Load()

@@ -26,6 +26,8 @@ type contestant struct {
 	// latencyTarget, if set, scores outcomes with
 	// strategy.LatencyScorer(latencyTarget) instead of ErrorScorer.
 	latencyTarget time.Duration
+	// maxObs, if set, is the hosts' strategy.WithMaxObservations.
+	maxObs int
 	// strategy, for lbkit's rows, returns the strategy seeded for a run;
 	// the hosts' set then picks with it. It is nil for the references.
 	strategy func(seed uint64) strategy.Strategy
@@ -73,8 +75,28 @@ func contestants() []contestant {
 		lbkit("softmax(0.1)+lat", scoredTarget, func(seed uint64) strategy.Strategy {
 			return strategy.Softmax{Temperature: 0.1, Bandit: bandit(seed)}
 		}),
+		capped(lbkit("epsilon-greedy(0.1)+cap", 0, func(seed uint64) strategy.Strategy {
+			return strategy.EpsilonGreedy{Epsilon: 0.1, Bandit: bandit(seed)}
+		})),
+		capped(lbkit("softmax(0.1)+cap", 0, func(seed uint64) strategy.Strategy {
+			return strategy.Softmax{Temperature: 0.1, Bandit: bandit(seed)}
+		})),
+		capped(lbkit("thompson+cap", 0, func(seed uint64) strategy.Strategy { return strategy.Thompson{Bandit: bandit(seed)} })),
+		capped(lbkit("epsilon-greedy(0.1)+lat+cap", scoredTarget, func(seed uint64) strategy.Strategy {
+			return strategy.EpsilonGreedy{Epsilon: 0.1, Bandit: bandit(seed)}
+		})),
 	}
 }
+
+// capped is c with the hosts' score resting on at most their last
+// capObservations outcomes (strategy.WithMaxObservations).
+func capped(c contestant) contestant {
+	c.maxObs = capObservations
+	return c
+}
+
+// capObservations is the "+cap" rows' strategy.WithMaxObservations.
+const capObservations = 100
 
 // setChooser picks with the run's host set, lbkit's own host-set core,
 // which the simulation updates when the set of backends changes, as the

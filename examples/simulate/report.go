@@ -186,5 +186,6 @@ calls at once and queue the rest. Time is simulated; nothing sleeps.
 The oracle knows every backend's true failure rate, latency and queue, and picks
 the quickest of the most reliable. Baselines: go-kit's lb.NewRoundRobin and
 lb.NewRandom. "+lat" rows score outcomes with strategy.LatencyScorer(2ms)
-instead of ErrorScorer.`))
+instead of ErrorScorer; "+cap" rows score each host on at most its last 100
+outcomes (strategy.WithMaxObservations(100)).`))
 }
