@@ -11,7 +11,10 @@
 // statistics are lbkit's real ones, read through the simulated clock; the
 // baselines are go-kit's own round-robin and random balancers.
 //
-//	go run ./examples/simulate [-scale 1] [-seed 1] [-scenario regexp] [-strategy regexp] [-svg dir]
+//	go run ./examples/simulate [-scale 1] [-seed 1] [-seeds 1] [-scenario regexp] [-strategy regexp] [-svg dir]
+//
+// -seeds N runs everything over N seeds from -seed and prints each figure as
+// the median [min–max]; publish only such figures.
 //
 // The same runs are a Go test behind a build tag, which also checks lbkit's
 // targets:
