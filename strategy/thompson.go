@@ -1,10 +1,14 @@
 package strategy
 
-// thompsonDraws is how many posterior draws a Thompson picker makes per
-// refresh. The picks of one memoization interval are spread over the hosts
-// these draws chose, so each host gets about the share of traffic that
-// Thompson sampling would give it, to within 1/thompsonDraws.
-const thompsonDraws = 64
+// thompsonDraws is how many posterior draws a Thompson picker over n hosts
+// makes per refresh. The picks of one memoization interval are spread over
+// the hosts these draws chose, so each host gets about the share of traffic
+// that Thompson sampling would give it, to within the draws' sampling
+// error. Few draws make an interval lumpy (with 64 over 10 identical hosts
+// one gets twice its share now and then, and queues behind it), so small
+// sets get more, up to about 2¹⁶ host draws per refresh; never fewer than
+// 64.
+func thompsonDraws(n int) int { return min(max(1<<16/n, 64), 1024) }
 
 // ThompsonMaxObservations caps the observations behind a Thompson posterior.
 // Without a cap a host with thousands of perfect calls has a posterior so
@@ -47,7 +51,7 @@ func (s Thompson) NewPicker(hosts []*Host) Picker {
 	}
 	b := s.resolve()
 	d := &thompsonDraw{hosts: hosts, transform: b.transform, rng: b.rng, a: make([]float64, len(hosts)), b: make([]float64, len(hosts))}
-	return newTablePicker(hosts, b, thompsonDraws, 0, d.fill)
+	return newTablePicker(hosts, b, thompsonDraws(len(hosts)), 0, d.fill)
 }
 
 type thompsonDraw struct {
@@ -63,7 +67,8 @@ func (d *thompsonDraw) fill(t *indexTable, now int64) {
 		n = min(n, ThompsonMaxObservations)
 		d.a[i], d.b[i] = 1+m*n, 1+(1-m)*n
 	}
-	for k := range thompsonDraws {
+	draws := len(t.idx)
+	for k := range draws {
 		best, bi, ties := -1.0, 0, uint64(1)
 		for i := range d.hosts {
 			x := d.rng.beta(d.a[i], d.b[i])
@@ -81,5 +86,5 @@ func (d *thompsonDraw) fill(t *indexTable, now int64) {
 		}
 		t.idx[k].Store(int32(bi))
 	}
-	t.n.Store(thompsonDraws)
+	t.n.Store(int32(draws))
 }
