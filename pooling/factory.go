@@ -58,21 +58,3 @@ func (c nowCloser[C]) Close() error {
 	c.closeNow()
 	return nil
 }
-
-// Endpoint returns an endpoint that borrows a connection from p for each
-// call, runs call over it, and gives it back with call's error. A nil call
-// gives an endpoint that fails with ErrInvalidArgument.
-func (p *Pool[C]) Endpoint(call Call[C]) endpoint.Endpoint {
-	if call == nil {
-		return func(context.Context, any) (any, error) { return nil, invalid("nil call") }
-	}
-	return func(ctx context.Context, request any) (any, error) {
-		c, err := p.Get(ctx)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := call(ctx, c.e.conn, request)
-		p.put(c, err, false)
-		return resp, err
-	}
-}

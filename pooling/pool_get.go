@@ -4,11 +4,31 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/go-kit/kit/endpoint"
+
 	"github.com/seed41aebe0c/lbkit/internal/backoff"
 )
 
-// The request path: Get, Put, and the dials and waits behind a Get that
-// finds no idle connection.
+// The request path: the endpoint a Factory puts under each instance, Get,
+// Put, and the dials and waits behind a Get that finds no idle connection.
+
+// Endpoint returns an endpoint that borrows a connection from p for each
+// call, runs call over it, and gives it back with call's error. A nil call
+// gives an endpoint that fails with ErrInvalidArgument.
+func (p *Pool[C]) Endpoint(call Call[C]) endpoint.Endpoint {
+	if call == nil {
+		return func(context.Context, any) (any, error) { return nil, invalid("nil call") }
+	}
+	return func(ctx context.Context, request any) (any, error) {
+		c, err := p.Get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := call(ctx, c.e.conn, request)
+		p.put(c, err, false)
+		return resp, err
+	}
+}
 
 // grant is what a waiting Get receives: a connection, the right to dial one
 // (e == nil, err == nil), or an error.
