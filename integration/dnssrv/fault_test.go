@@ -1,66 +1,16 @@
 package dnssrv
 
 import (
-	"context"
 	"errors"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/go-kit/kit/endpoint"
 
 	"github.com/seed41aebe0c/lbkit/integration/internal/lbtest"
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	dnspub "github.com/seed41aebe0c/lbkit/publisher/dnssrv"
 	"github.com/seed41aebe0c/lbkit/retry"
 )
-
-// chainTraffic calls a whole client chain (retry over the balancer) every
-// 2ms, at most max times, until end.
-type chainTraffic struct {
-	stop, done chan struct{}
-	ok, fail   atomic.Int64
-	mu         sync.Mutex
-	errs       []error
-}
-
-func startChainTraffic(ep endpoint.Endpoint, max int) *chainTraffic {
-	tr := &chainTraffic{stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(tr.done)
-		for range max {
-			select {
-			case <-tr.stop:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			_, err := ep(ctx, nil)
-			cancel()
-			if err != nil {
-				tr.fail.Add(1)
-				tr.mu.Lock()
-				if len(tr.errs) < 5 {
-					tr.errs = append(tr.errs, err)
-				}
-				tr.mu.Unlock()
-				continue
-			}
-			tr.ok.Add(1)
-		}
-	}()
-	return tr
-}
-
-func (tr *chainTraffic) end(t *testing.T) {
-	t.Helper()
-	close(tr.stop)
-	<-tr.done
-	if n := tr.fail.Load(); n > 0 {
-		t.Errorf("chain: %d of %d calls failed, first errors: %v", n, n+tr.ok.Load(), tr.errs)
-	}
-}
 
 // TestBrokenDNSUnderTrafficDefaults is the whole chain with lbkit's
 // defaults (the publisher's only settings are the resolver that names the
@@ -96,7 +46,7 @@ func TestBrokenDNSUnderTrafficDefaults(t *testing.T) {
 	want := []string{addr("a", a), addr("b", b), addr("c", c)}
 	lbtest.WaitHosts(t, bal, want...)
 
-	chain := startChainTraffic(retry.Retry(3, 5*time.Second, bal), 20000)
+	chain := lbtest.StartChainTraffic(retry.Retry(3, 5*time.Second, bal), 20000)
 	direct := lbtest.StartTraffic(bal, 20000)
 	var missing atomic.Int64
 	stopWatch, watched := make(chan struct{}), make(chan struct{})
@@ -142,8 +92,8 @@ func TestBrokenDNSUnderTrafficDefaults(t *testing.T) {
 	if n := missing.Load(); n > 0 {
 		t.Errorf("an instance was missing from the balancer in %d samples (2ms apart)", n)
 	}
-	chain.end(t)
+	chain.End(t)
 	direct.End(t)
 	t.Logf("%d calls through the chain and %d on the balancer, none failed; publisher stats %+v",
-		chain.ok.Load(), direct.OK.Load(), pub.Stats())
+		chain.OK.Load(), direct.OK.Load(), pub.Stats())
 }

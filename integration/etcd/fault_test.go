@@ -1,13 +1,9 @@
 package etcd
 
 import (
-	"context"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/go-kit/kit/endpoint"
 
 	"github.com/seed41aebe0c/lbkit/integration/internal/lbtest"
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
@@ -15,53 +11,6 @@ import (
 	etcdpub "github.com/seed41aebe0c/lbkit/publisher/etcd"
 	"github.com/seed41aebe0c/lbkit/retry"
 )
-
-// chainTraffic calls a whole client chain (retry over the balancer) every
-// 2ms, at most max times, until end; like lbtest.Traffic, for any
-// endpoint.
-type chainTraffic struct {
-	stop, done chan struct{}
-	ok, fail   atomic.Int64
-	mu         sync.Mutex
-	errs       []error
-}
-
-func startChainTraffic(ep endpoint.Endpoint, max int) *chainTraffic {
-	tr := &chainTraffic{stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(tr.done)
-		for range max {
-			select {
-			case <-tr.stop:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			_, err := ep(ctx, nil)
-			cancel()
-			if err != nil {
-				tr.fail.Add(1)
-				tr.mu.Lock()
-				if len(tr.errs) < 5 {
-					tr.errs = append(tr.errs, err)
-				}
-				tr.mu.Unlock()
-				continue
-			}
-			tr.ok.Add(1)
-		}
-	}()
-	return tr
-}
-
-func (tr *chainTraffic) end(t *testing.T) {
-	t.Helper()
-	close(tr.stop)
-	<-tr.done
-	if n := tr.fail.Load(); n > 0 {
-		t.Errorf("chain: %d of %d calls failed, first errors: %v", n, n+tr.ok.Load(), tr.errs)
-	}
-}
 
 // TestEtcdStoppedUnderTrafficDefaults is the whole chain a production
 // user runs, with lbkit's defaults and etcd clients with clientv3's
@@ -109,7 +58,7 @@ func testEtcdStopped(t *testing.T, outage time.Duration) {
 	defer bal.Close()
 	lbtest.WaitHosts(t, bal, backends[0].addr, backends[1].addr, backends[2].addr)
 
-	chain := startChainTraffic(retry.Retry(3, 5*time.Second, bal), 20000)
+	chain := lbtest.StartChainTraffic(retry.Retry(3, 5*time.Second, bal), 20000)
 	direct := lbtest.StartTraffic(bal, 20000)
 	time.Sleep(300 * time.Millisecond)
 
@@ -162,8 +111,8 @@ func testEtcdStopped(t *testing.T, outage time.Duration) {
 			t.Errorf("registrar %d: stats %+v", i, st)
 		}
 	}
-	chain.end(t)
+	chain.End(t)
 	direct.End(t)
 	t.Logf("%d calls through the chain and %d on the balancer, none failed; publisher stats %+v",
-		chain.ok.Load(), direct.OK.Load(), pub.Stats())
+		chain.OK.Load(), direct.OK.Load(), pub.Stats())
 }

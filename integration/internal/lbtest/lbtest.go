@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-kit/kit/endpoint"
+
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 )
 
@@ -94,6 +96,22 @@ type Traffic struct {
 
 // StartTraffic calls b every 2ms, at most max times, until End.
 func StartTraffic(b *loadbalancer.Balancer, max int) *Traffic {
+	return startCalls(func() error { _, err := Call(b); return err }, max)
+}
+
+// StartChainTraffic calls a whole client chain (a retrying endpoint over a
+// balancer) every 2ms, each call bounded by 10s, at most max times, until
+// End.
+func StartChainTraffic(ep endpoint.Endpoint, max int) *Traffic {
+	return startCalls(func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err := ep(ctx, nil)
+		return err
+	}, max)
+}
+
+func startCalls(call func() error, max int) *Traffic {
 	tr := &Traffic{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(tr.done)
@@ -103,7 +121,7 @@ func StartTraffic(b *loadbalancer.Balancer, max int) *Traffic {
 				return
 			case <-time.After(2 * time.Millisecond):
 			}
-			if _, err := Call(b); err != nil {
+			if err := call(); err != nil {
 				tr.Fail.Add(1)
 				tr.mu.Lock()
 				if len(tr.errs) < 5 {
