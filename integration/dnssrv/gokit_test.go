@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,13 +40,26 @@ func TestGoKitInstancerMigration(t *testing.T) {
 
 	// go-kit's instancer, as a go-kit program makes it, pointed at the
 	// test's DNS server instead of the system's.
+	lookupCtx, stopLookups := context.WithCancel(context.Background())
+	var inLookup atomic.Int32
 	lookup := func(service, proto, name string) (string, []*net.SRV, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		inLookup.Add(1)
+		defer inLookup.Add(-1)
+		ctx, cancel := context.WithTimeout(lookupCtx, 2*time.Second)
 		defer cancel()
 		return res.LookupSRV(ctx, service, proto, name)
 	}
 	instancer := kitdnssrv.NewInstancerDetailed(name, time.NewTicker(20*time.Millisecond), lookup, log.NewNopLogger())
-	defer instancer.Stop()
+	defer func() {
+		// go-kit's Stop does not wait for its loop, which may be in a
+		// lookup: end that lookup and wait for it, so that the loop has
+		// returned before goleak looks (and before the DNS server stops).
+		instancer.Stop()
+		stopLookups()
+		for deadline := time.Now().Add(10 * time.Second); inLookup.Load() > 0 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+	}()
 	// The instances are names only this DNS server knows, so the HTTP
 	// client dials through it.
 	httpClient := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{Resolver: res}).DialContext}}
