@@ -31,11 +31,20 @@ type Call[C any] func(ctx context.Context, conn C, request any) (response any, e
 // The options are checked once, here; the factory fails only for an
 // instance whose pool cannot be made (an empty address).
 func Factory[C any](driver Driver[C], call Call[C], opts ...PoolOption) (sd.Factory, error) {
-	if err := checkDriver(driver); err != nil {
-		return nil, err
-	}
 	if call == nil {
 		return nil, invalid("nil call")
+	}
+	return perInstance(driver, opts, func(_ string, p *Pool[C]) (endpoint.Endpoint, io.Closer, error) {
+		return p.Endpoint(call), nowCloser[C]{p}, nil
+	})
+}
+
+// perInstance is what Factory and HTTPFactory share: the driver and options
+// checked once, and for each instance a new pool that build turns into the
+// instance's endpoint and closer. If build fails, the pool is closed.
+func perInstance[C any](driver Driver[C], opts []PoolOption, build func(instance string, p *Pool[C]) (endpoint.Endpoint, io.Closer, error)) (sd.Factory, error) {
+	if err := checkDriver(driver); err != nil {
+		return nil, err
 	}
 	cfg, err := newPoolConfig(opts)
 	if err != nil {
@@ -46,7 +55,12 @@ func Factory[C any](driver Driver[C], call Call[C], opts ...PoolOption) (sd.Fact
 		if err != nil {
 			return nil, nil, err
 		}
-		return p.Endpoint(call), nowCloser[C]{p}, nil
+		ep, closer, err := build(instance, p)
+		if err != nil {
+			p.closeNow()
+			return nil, nil, err
+		}
+		return ep, closer, nil
 	}, nil
 }
 

@@ -44,32 +44,20 @@ type HTTPEndpoint func(instance string, client *http.Client) (endpoint.Endpoint,
 //
 // Use a NetDriver without read timeout, as for NewHTTPTransport.
 func HTTPFactory(driver Driver[net.Conn], build HTTPEndpoint, opts ...PoolOption) (sd.Factory, error) {
-	if err := checkDriver(driver); err != nil {
-		return nil, err
-	}
 	if build == nil {
 		return nil, invalid("nil HTTPEndpoint")
 	}
-	cfg, err := newPoolConfig(opts)
-	if err != nil {
-		return nil, err
-	}
-	return func(instance string) (endpoint.Endpoint, io.Closer, error) {
-		p, err := newPool(instance, driver, cfg)
-		if err != nil {
-			return nil, nil, err
-		}
+	return perInstance(driver, opts, func(instance string, p *Pool[net.Conn]) (endpoint.Endpoint, io.Closer, error) {
 		t := newHostTransport(p)
 		ep, err := build(instance, &http.Client{Transport: t})
 		if err == nil && ep == nil {
 			err = invalid("HTTPEndpoint returned a nil endpoint for %q", instance)
 		}
 		if err != nil {
-			p.closeNow()
 			return nil, nil, err
 		}
 		return ep, &hostHTTP{pool: p, transport: t}, nil
-	}, nil
+	})
 }
 
 // newHostTransport is an *http.Transport whose connections are borrowed

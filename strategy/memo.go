@@ -59,6 +59,14 @@ func (m *memo[T]) publish(now int64) {
 	m.busy.Store(false)
 }
 
+// startAliasMemo fills a first alias table over n hosts for now and makes it
+// m's current table, with a spare for the refreshes to come.
+func startAliasMemo(m *memo[aliasTable], n int, every, now int64, fill func(*aliasTable, int64)) {
+	t1, t2 := newAliasTable(n), newAliasTable(n)
+	fill(t1, now)
+	m.init(every, now, t1, t2)
+}
+
 // tablePicker is the picker of the bandits whose table is a list of hosts
 // to choose from uniformly (EpsilonGreedy, Thompson), with an optional
 // share of uniformly random exploration picks.

@@ -63,10 +63,7 @@ func (s Softmax) NewPicker(hosts []*Host) Picker {
 		w:         make([]float64, len(hosts)),
 		scratch:   newAliasScratch(len(hosts)),
 	}
-	now := p.clock()
-	t1, t2 := newAliasTable(len(hosts)), newAliasTable(len(hosts))
-	p.fill(t1, now)
-	p.memo.init(int64(b.memo), now, t1, t2)
+	startAliasMemo(&p.memo, len(hosts), int64(b.memo), p.clock(), p.fill)
 	return p
 }
 
