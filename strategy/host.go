@@ -47,6 +47,8 @@ type Host struct {
 	window   float64 // decay time constant, in nanoseconds
 	priority atomic.Int64
 	metadata atomic.Pointer[map[string]string]
+	zone     atomic.Pointer[string] // SetZone; see locality.go
+	minScore float64                // healthy's threshold (WithHealthyScore)
 
 	inflight atomic.Int64
 	weight   atomic.Int64
@@ -94,6 +96,7 @@ func NewHost(address string, weight int, opts ...Option) (*Host, error) {
 
 func (c *hostConfig) newHost(address string, weight int) *Host {
 	h := &Host{address: address, clock: c.clock, scorer: c.scorer, window: float64(c.window), short: float64(c.short), maxObs: c.maxObs}
+	h.minScore = c.groups.healthyScore
 	h.SetWeight(weight)
 	h.perNs = 1 / h.short
 	h.score.Store(math.Float64bits(1))
@@ -331,6 +334,10 @@ type HostStats struct {
 	Address  string
 	Weight   int
 	Priority int
+	// Zone is the host's zone (SetZone), Healthy whether it counts as
+	// healthy for the tier and zone shares (see HostSet).
+	Zone    string
+	Healthy bool
 	// Metadata is what discovery said about the host (Host.SetMetadata).
 	Metadata map[string]string
 	// InFlight is the number of calls under way.
@@ -364,6 +371,8 @@ func (s *Host) Stats() HostStats {
 		Metadata:    meta,
 		Weight:      s.Weight(),
 		Priority:    s.Priority(),
+		Zone:        s.Zone(),
+		Healthy:     s.healthy(now, s.minScore),
 		InFlight:    s.inflight.Load(),
 		Started:     s.started.Load(),
 		Requests:    s.requests.Load(),

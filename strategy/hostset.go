@@ -28,6 +28,13 @@ type Member[T any] struct {
 // Update replaces the members and builds the picker once; Pick reads the
 // current set with one atomic load, takes no lock and allocates nothing.
 // Outcomes go back through the picked Host (Begin, then Record).
+//
+// Hosts of different priorities (Host.SetPriority) are failover tiers, and
+// with a local zone (WithLocalZone) the hosts of a tier are grouped by
+// zone (Host.SetZone): the strategy picks within a group, and the group is
+// drawn by shares computed from the hosts' health as Envoy computes its
+// priority load and zone-aware routing (see tier.go, Groups and
+// docs/strategies.md). A set of one group picks exactly as without them.
 type HostSet[T any] struct {
 	strategy Strategy
 	cfg      hostConfig
@@ -40,6 +47,7 @@ type hostView[T any] struct {
 	members []Member[T]
 	hosts   []*Host
 	picker  Picker
+	groups  *groupedPicker // nil: one group, picker is the strategy's own
 	none    error
 }
 
@@ -55,6 +63,7 @@ func NewHostSet[T any](s Strategy, opts ...Option) (*HostSet[T], error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.groups.fromEnv()
 	set := &HostSet[T]{strategy: s, cfg: cfg}
 	set.cur.Store(&hostView[T]{picker: s.NewPicker(nil), none: ErrNoHosts})
 	return set, nil
@@ -82,8 +91,16 @@ func (s *HostSet[T]) Update(members []Member[T], none error) {
 	for i, m := range members {
 		hosts[i] = m.Host
 	}
+	v := &hostView[T]{members: members, hosts: hosts, none: none}
 	s.mu.Lock()
-	s.cur.Store(&hostView[T]{members: members, hosts: hosts, picker: s.strategy.NewPicker(hosts), none: none})
+	// Hosts of more than one priority tier or zone get a picker per group
+	// (tier.go); the one group of a plain set gets the strategy's own.
+	if v.groups = newGroupedPicker(s.strategy, hosts, &s.cfg); v.groups != nil {
+		v.picker = v.groups
+	} else {
+		v.picker = s.strategy.NewPicker(hosts)
+	}
+	s.cur.Store(v)
 	s.mu.Unlock()
 }
 

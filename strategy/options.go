@@ -24,10 +24,11 @@ type hostConfig struct {
 	clock         func() int64
 	scorer        Scorer
 	maxObs        float64 // 0: no cap
+	groups        groupConfig
 }
 
 func newHostConfig(opts []Option) (hostConfig, error) {
-	c := hostConfig{window: DefaultWindow, short: DefaultShortWindow, clock: monotonicNow, scorer: ErrorScorer}
+	c := hostConfig{window: DefaultWindow, short: DefaultShortWindow, clock: monotonicNow, scorer: ErrorScorer, groups: defaultGroupConfig()}
 	for _, o := range opts {
 		if o == nil {
 			return c, fmt.Errorf("%w: nil option", ErrInvalidArgument)
