@@ -140,6 +140,7 @@ func (c *cache) replace(instances []publisher.Instance, force bool) {
 			it.inst = *in
 			it.host.SetWeight(in.EffectiveWeight())
 			it.host.SetPriority(in.Priority)
+			it.host.SetZone(in.Zone)
 			it.host.SetMetadata(in.Metadata)
 			changed = true
 		}
@@ -187,6 +188,7 @@ func (c *cache) create(in publisher.Instance) (*item, error) {
 	}
 	h := c.set.NewHost(in.Address, in.EffectiveWeight())
 	h.SetPriority(in.Priority)
+	h.SetZone(in.Zone)
 	h.SetMetadata(in.Metadata)
 	return &item{inst: in, host: h, ep: recording(h, ep), closer: closer}, nil
 }
@@ -344,7 +346,7 @@ func plural(n int) string {
 // sameInstance is Instance.Equal without copying two structs per call, which
 // shows in a thousand-instance update.
 func sameInstance(a, b *publisher.Instance) bool {
-	if a.Weight != b.Weight || a.Priority != b.Priority || len(a.Metadata) != len(b.Metadata) {
+	if a.Weight != b.Weight || a.Priority != b.Priority || a.Zone != b.Zone || len(a.Metadata) != len(b.Metadata) {
 		return false
 	}
 	return len(a.Metadata) == 0 || a.Equal(*b)

@@ -32,6 +32,11 @@ type Status struct {
 	FactoryErrors uint64
 	// Version increases with every change of the live set.
 	Version uint64
+	// Groups are the priority tiers (and their zones, with zone-aware
+	// routing) with the share of requests each is given; nil while every
+	// instance has one priority and zone-aware routing is off. See
+	// strategy.HostSet.
+	Groups []strategy.GroupStats
 }
 
 // FactoryFailure is an instance without an endpoint because its factory
@@ -54,6 +59,7 @@ func (b *Balancer) Status() Status {
 		FactoryFailures:  slices.Clone(v.failed),
 		FactoryErrors:    v.nFailed,
 		Version:          v.version,
+		Groups:           b.set.Groups(),
 	}
 	for i, m := range v.members {
 		out.Hosts[i] = m.Host.Stats()

@@ -26,6 +26,10 @@ type Instance struct {
 	Weight int
 	// Priority orders groups of instances as in DNS SRV: lower is preferred.
 	Priority int
+	// Zone is the failure domain the instance runs in (availability zone,
+	// rack, data centre), for zone-aware routing; empty when unknown. Each
+	// publisher fills it from its own source (see docs/discovery.md).
+	Zone string
 	// Metadata carries what the discovery system knows about the instance
 	// (tags, zone, version). It must not be modified after publication.
 	Metadata map[string]string
@@ -52,9 +56,9 @@ func (i Instance) Validate() error {
 }
 
 // Equal reports whether two instances have the same address, weight,
-// priority and metadata.
+// priority, zone and metadata.
 func (i Instance) Equal(o Instance) bool {
-	return i.Address == o.Address && i.Weight == o.Weight && i.Priority == o.Priority &&
+	return i.Address == o.Address && i.Weight == o.Weight && i.Priority == o.Priority && i.Zone == o.Zone &&
 		maps.Equal(i.Metadata, o.Metadata)
 }
 

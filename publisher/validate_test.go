@@ -30,7 +30,7 @@ func TestFanoutDropsInvalidInstances(t *testing.T) {
 	var f publisher.Fanout
 	f.Publish(publisher.Event{Instances: badSet})
 	ev, _ := f.Current()
-	if got := fmt.Sprint(ev.Instances); got != "[{a:1 0 0 map[]} {b:1 2 0 map[]}]" {
+	if got := fmt.Sprint(ev.Instances); got != "[{a:1 0 0  map[]} {b:1 2 0  map[]}]" {
 		t.Fatalf("published %s, want a:1 and the first b:1 only", got)
 	}
 	if ev.Err != nil {

@@ -196,9 +196,9 @@ type groupedPicker struct {
 	ntiers int
 }
 
-// refreshMask makes one pick in 16 read the clock to see whether the
+// refreshMask makes one pick in 64 read the clock to see whether the
 // shares are due.
-const refreshMask = 15
+const refreshMask = 63
 
 // newGroupedPicker returns the picker over hosts grouped by tier and zone,
 // or nil when they form a single group, so that the strategy's own picker

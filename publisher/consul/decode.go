@@ -38,6 +38,11 @@ const (
 	MetaPartition = "consul.partition"
 )
 
+// ZoneKey is the meta key the Publisher reads an instance's zone
+// (publisher.Instance.Zone) from: the service's meta first, else its node's
+// meta, as a node's availability zone is usually set once for the node.
+const ZoneKey = "zone"
+
 // decode turns the entries of a health query into instances. An entry that
 // cannot be used gets one reason in skipped (wrapping ErrMalformedEntry) and
 // does not stop the others. Entries not in an accepted state are left out
@@ -136,7 +141,11 @@ func decodeEntry(e *api.ServiceEntry, includeWarning bool) (publisher.Instance, 
 	in := publisher.Instance{
 		Address:  net.JoinHostPort(host, strconv.Itoa(s.Port)),
 		Weight:   weight,
+		Zone:     s.Meta[ZoneKey],
 		Metadata: meta,
+	}
+	if in.Zone == "" && node != nil {
+		in.Zone = node.Meta[ZoneKey]
 	}
 	return in, true, nil
 }

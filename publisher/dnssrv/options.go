@@ -39,6 +39,7 @@ type config struct {
 	honourTTL      bool
 	ttlFloor       time.Duration
 	notFoundAsNone bool
+	zoneLabel      int // 1-based label of the target naming the zone; 0: none
 }
 
 func defaultConfig() config {

@@ -197,6 +197,11 @@ func (p *Publisher) interpret(records []*net.SRV, lookupErr error) ([]publisher.
 		}
 	}
 	ins, skipped := Decode(records)
+	if p.cfg.zoneLabel > 0 {
+		for i := range ins {
+			ins[i].Zone = ZoneOf(ins[i].Address, p.cfg.zoneLabel)
+		}
+	}
 	for _, e := range skipped {
 		level.Warn(p.cfg.logger).Log("component", "dnssrv", "name", p.name, "msg", "record skipped", "err", e)
 	}

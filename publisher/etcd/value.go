@@ -33,6 +33,7 @@ type jsonValue struct {
 	Address  string            `json:"address"`
 	Weight   int               `json:"weight,omitempty"`
 	Priority int               `json:"priority,omitempty"`
+	Zone     string            `json:"zone,omitempty"`
 	Metadata map[string]string `json:"metadata,omitempty"`
 }
 
@@ -54,7 +55,7 @@ func DecodeValue(value []byte) (publisher.Instance, error) {
 	if err := json.Unmarshal(v, &j); err != nil {
 		return publisher.Instance{}, fmt.Errorf("%w: %w", ErrBadValue, err)
 	}
-	in := publisher.Instance{Address: j.Address, Weight: j.Weight, Priority: j.Priority, Metadata: j.Metadata}
+	in := publisher.Instance{Address: j.Address, Weight: j.Weight, Priority: j.Priority, Zone: j.Zone, Metadata: j.Metadata}
 	if err := check(in); err != nil {
 		return publisher.Instance{}, err
 	}
@@ -65,17 +66,17 @@ func DecodeValue(value []byte) (publisher.Instance, error) {
 }
 
 // EncodeValue returns the value that DecodeValue reads back as in: the plain
-// address when in has no weight, priority or metadata, JSON otherwise.
+// address when in has no weight, priority, zone or metadata, JSON otherwise.
 // An instance that DecodeValue would refuse is an error wrapping both
 // ErrInvalidArgument and ErrBadValue.
 func EncodeValue(in publisher.Instance) (string, error) {
 	if err := check(in); err != nil {
 		return "", fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 	}
-	if in.Weight == 0 && in.Priority == 0 && len(in.Metadata) == 0 {
+	if in.Weight == 0 && in.Priority == 0 && in.Zone == "" && len(in.Metadata) == 0 {
 		return in.Address, nil
 	}
-	b, err := json.Marshal(jsonValue{Address: in.Address, Weight: in.Weight, Priority: in.Priority, Metadata: in.Metadata})
+	b, err := json.Marshal(jsonValue{Address: in.Address, Weight: in.Weight, Priority: in.Priority, Zone: in.Zone, Metadata: in.Metadata})
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", ErrBadValue, err)
 	}
