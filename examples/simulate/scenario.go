@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"time"
+
+	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
 // scenario is a fleet of backends, a number of clients and a script of
@@ -18,6 +20,8 @@ type scenario struct {
 	// it falls below 5% after turning bad, and how soon it is back to half
 	// its fair share after recovering.
 	watch *watch
+	// hostOpts are added to the balancer's host options (tiers.go).
+	hostOpts []strategy.Option
 }
 
 type scenarioEvent struct {
@@ -175,5 +179,6 @@ func scenarios() []*scenario {
 		duration: 30 * time.Second,
 		backends: bs,
 	})
+	out = append(out, tierScenarios()...)
 	return out
 }
