@@ -24,6 +24,10 @@
 // through Host.Record the one place where an outcome is scored (Scorer) and
 // where a caller's cancellation is told from a host's failure. The load
 // balancer picks endpoints with it; pooling.Service picks connection pools.
+// Hosts of different priorities are failover tiers, and with a local zone
+// (WithLocalZone) hosts are preferred in their zone, both as Envoy does it
+// and under every strategy: the strategy picks within the group (tier, or
+// zone of a tier) that one draw by the groups' shares chose (tier.go).
 //
 // Every invalid argument is an error wrapping ErrInvalidArgument. The
 // package starts no goroutines.

@@ -49,6 +49,7 @@ type Host struct {
 	metadata atomic.Pointer[map[string]string]
 	zone     atomic.Pointer[string] // SetZone; see locality.go
 	minScore float64                // healthy's threshold (WithHealthyScore)
+	streak   atomic.Int64           // consecutive failures; see healthy
 
 	inflight atomic.Int64
 	weight   atomic.Int64
@@ -226,6 +227,9 @@ func callerGaveUp(ctx context.Context, err error) bool {
 func (s *Host) observe(now int64, latency time.Duration, failed bool, score float64) {
 	if failed {
 		s.failures.Add(1)
+		s.streak.Add(1)
+	} else if s.streak.Load() != 0 {
+		s.streak.Store(0)
 	}
 	s.requests.Add(1)
 	switch {

@@ -133,15 +133,34 @@ func WithGroupSource(src rand.Source) Option {
 	}
 }
 
+// DefaultUnhealthyStreak is the number of consecutive failed calls after
+// which a host counts as unhealthy for the tier and zone shares, whatever
+// its recent score (Envoy's consecutive_5xx default): a strategy that
+// stops calling a failing host after a few failures leaves its score high,
+// and the streak is what shows it failed.
+const DefaultUnhealthyStreak = 5
+
 // healthy reports whether the host counts as healthy for the tier and zone
-// shares: its recent score is at least min, or its last observation is
-// more than two short windows old, so that a tier that lost all its
-// traffic is offered some again and can show that it recovered.
+// shares: its last DefaultUnhealthyStreak calls did not all fail and its
+// recent score is at least min. Outlier ejection, when a host has it, is
+// to be one more condition here.
 func (s *Host) healthy(now int64, min float64) bool {
-	if math.Float64frombits(s.recent.Load()) >= min {
-		return true
+	h, _ := s.health(now, min)
+	return h
+}
+
+// health is healthy, and whether an unhealthy verdict has lapsed: the
+// last observation is more than two short windows old. A lapsed host
+// counts as healthy again and HostSet sends it one probe call, so that a
+// host no strategy calls any more (or a tier that lost all its traffic)
+// can show that it recovered; a failed probe renews the verdict at once
+// (the streak is not reset by time).
+func (s *Host) health(now int64, min float64) (healthy, lapsed bool) {
+	if s.streak.Load() < DefaultUnhealthyStreak && math.Float64frombits(s.recent.Load()) >= min {
+		return true, false
 	}
-	return now-s.last.Load() > 2*int64(s.short)
+	lapsed = now-s.last.Load() > 2*int64(s.short)
+	return lapsed, lapsed
 }
 
 // GroupStats is a snapshot of one group of a HostSet: the hosts of one
@@ -189,6 +208,7 @@ type groupedPicker struct {
 	health []atomic.Uint64 // float64 bits, per group's tier, for GroupStats
 	nhl    []atomic.Int64  // healthy hosts per group, for GroupStats
 	next   atomic.Int64    // clock reading after which shares are due
+	probe  atomic.Int64    // index of a lapsed host for the next pick, or -1
 	clock  func() int64
 	cfg    groupConfig
 	rng    rng
@@ -280,12 +300,18 @@ func newGroupedPicker(s Strategy, hosts []*Host, cfg *hostConfig) *groupedPicker
 		rng:    rngOf(gc.src),
 		ntiers: groups[len(groups)-1].tier + 1,
 	}
+	p.probe.Store(-1)
 	p.refresh(p.clock())
 	return p
 }
 
 // Pick draws the group by its share, then lets the group's picker choose.
 func (p *groupedPicker) Pick() int {
+	if p.probe.Load() >= 0 {
+		if j := p.probe.Swap(-1); j >= 0 {
+			return int(j)
+		}
+	}
 	x := p.rng.uint64()
 	if x&refreshMask == 0 {
 		p.maybeRefresh()
@@ -347,9 +373,13 @@ func (p *groupedPicker) refreshLocked(now int64) {
 	for g := range p.groups {
 		grp := &p.groups[g]
 		h := 0
-		for _, host := range grp.hosts {
-			if host.healthy(now, p.cfg.healthyScore) {
+		for k, host := range grp.hosts {
+			ok, lapsed := host.health(now, p.cfg.healthyScore)
+			if ok {
 				h++
+			}
+			if lapsed && p.probe.Load() < 0 {
+				p.probe.Store(int64(grp.index[k]))
 			}
 		}
 		p.nhl[g].Store(int64(h))

@@ -155,6 +155,17 @@ func TestTierReadmits(t *testing.T) {
 	if g := f.set.Groups(); g[0].Share != 1 || g[0].Healthy != 2 {
 		t.Fatalf("after two short windows: %+v, want tier 0 back", g)
 	}
+	// The lapsed hosts are probed: one is the next pick, and its failure
+	// renews its verdict at once.
+	m, _ := f.set.Pick(nil)
+	if m.Value > 1 {
+		t.Fatalf("probe went to %s, want a lapsed host of tier 0", f.hosts[m.Value].Address())
+	}
+	strategy.Observe(f.hosts[m.Value], f.now.Load(), time.Millisecond, true, 0)
+	f.tick()
+	if g := f.set.Groups(); g[0].Healthy != 1 {
+		t.Fatalf("after a failed probe: %+v, want 1 healthy host in tier 0", g)
+	}
 }
 
 // One priority and no zone: no groups, and the strategy's own picker.

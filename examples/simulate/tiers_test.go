@@ -34,7 +34,7 @@ func median3(xs []float64) string {
 
 // TestTierScenarios runs the failover-tiers and zone-aware scenarios over
 // five seeds and checks the targets with the default strategy
-// (PeakEWMA): no spill while the preferred hosts are healthy, Envoy's
+// (PeakEWMA) and two others: no spill while the preferred hosts are healthy, Envoy's
 // spill within 5 points while half of them fail (30% to tier 1; 40% out
 // of zone a, whose 2 healthy hosts of 10 carry 0.2/(1/3) = 60%), and
 // first-attempt success of at least 99.9% while every host is healthy. It
@@ -45,12 +45,15 @@ func TestTierScenarios(t *testing.T) {
 	if testing.Short() {
 		t.Skip("five seeds of two 40 s scenarios")
 	}
-	var peak contestant
 	for _, c := range contestants() {
-		if c.name == "peak-ewma" {
-			peak = c
+		switch c.name {
+		case "peak-ewma", "p2c", "thompson+cap":
+			tierFigures(t, c)
 		}
 	}
+}
+
+func tierFigures(t *testing.T, peak contestant) {
 	for _, sc := range tierScenarios() {
 		spill := func(id int) bool { return id >= 4 }
 		want := 0.30
@@ -72,8 +75,8 @@ func TestTierScenarios(t *testing.T) {
 			firstHealthy = append(firstHealthy, min(h.firstOK, r.firstOK))
 			firstFailing = append(firstFailing, f.firstOK)
 		}
-		t.Logf("%s, peak-ewma, seeds 1-5: spill healthy %s, half failing %s (Envoy %.0f%%), recovered %s; first-try OK healthy %s, failing (15-30 s) %s, whole run %s",
-			sc.name, median3(healthy), median3(failing), 100*want, median3(recovered),
+		t.Logf("%s, %s, seeds 1-5: spill healthy %s, half failing %s (Envoy %.0f%%), recovered %s; first-try OK healthy %s, failing (15-30 s) %s, whole run %s",
+			sc.name, peak.name, median3(healthy), median3(failing), 100*want, median3(recovered),
 			median3(slices.Clone(firstHealthy)), median3(firstFailing), median3(first))
 		if healthy[len(healthy)-1] != 0 {
 			t.Errorf("%s: spill %v while healthy, want none", sc.name, healthy)
