@@ -213,8 +213,11 @@ type groupedPicker struct {
 	cfg    groupConfig
 	rng    rng
 	mu     sync.Mutex // held (TryLock) by the one pick that recomputes
-	ntiers int
+	tiers  []tierLoad // scratch of the recomputation, guarded by mu
 }
+
+// tierLoad is one tier's figures in a recomputation of the shares.
+type tierLoad struct{ n, healthy, health, load float64 }
 
 // refreshMask makes one pick in 64 read the clock to see whether the
 // shares are due.
@@ -298,7 +301,7 @@ func newGroupedPicker(s Strategy, hosts []*Host, cfg *hostConfig) *groupedPicker
 		clock:  cfg.clock,
 		cfg:    gc,
 		rng:    rngOf(gc.src),
-		ntiers: groups[len(groups)-1].tier + 1,
+		tiers:  make([]tierLoad, groups[len(groups)-1].tier+1),
 	}
 	p.probe.Store(-1)
 	p.refresh(p.clock())
@@ -364,12 +367,8 @@ func (p *groupedPicker) refresh(now int64) {
 // routing). Called with p.mu held.
 func (p *groupedPicker) refreshLocked(now int64) {
 	p.next.Store(now + p.cfg.refresh)
-	var tiers [8]struct{ n, healthy, health, load float64 }
-	ts := tiers[:0]
-	if p.ntiers > len(tiers) {
-		ts = make([]struct{ n, healthy, health, load float64 }, 0, p.ntiers)
-	}
-	ts = ts[:p.ntiers]
+	ts := p.tiers
+	clear(ts)
 	for g := range p.groups {
 		grp := &p.groups[g]
 		h := 0
