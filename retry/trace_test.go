@@ -163,7 +163,7 @@ func TestTracerSeesEveryAttemptOnce(t *testing.T) {
 				<-ctx.Done()
 				return nil, ctx.Err()
 			},
-			opts: []retry.Option{retry.WithHedging(time.Millisecond), retry.WithHedgeCap(1), retry.WithTimeout(30 * time.Millisecond)},
+			opts:    []retry.Option{retry.WithHedging(time.Millisecond), retry.WithHedgeCap(1), retry.WithTimeout(30 * time.Millisecond)},
 			allStop: true, isErr: context.DeadlineExceeded,
 		},
 	} {
