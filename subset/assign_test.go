@@ -170,3 +170,33 @@ func BenchmarkAssign(b *testing.B) {
 		}
 	}
 }
+
+// A backend joining moves each client by at most one backend too, and the
+// newcomer gets its fair share of clients at once.
+func TestAssignBackendJoiningMovesAtMostOnePairPerClient(t *testing.T) {
+	const clients, size = 300, 10
+	backends := addrs(101)
+	before := assignAll(t, backends[:100], clients, size)
+	after := assignAll(t, backends, clients, size)
+	newcomer := 0
+	for c := range after {
+		moved := 0
+		for _, b := range after[c] {
+			if !slices.Contains(before[c], b) {
+				moved++
+			}
+		}
+		if moved > 1 {
+			t.Errorf("client %d changed %d backends, want at most 1", c, moved)
+		}
+		if slices.Contains(after[c], backends[100]) {
+			newcomer++
+		}
+	}
+	if newcomer < clients*size/101 || newcomer > clients*size/101+1 {
+		t.Errorf("the new backend has %d clients, want %d or %d", newcomer, clients*size/101, clients*size/101+1)
+	}
+	if n := changedPairs(before, after); n > clients*2/3 {
+		t.Errorf("adding a backend changed %d pairs, want at most %d", n, clients*2/3)
+	}
+}

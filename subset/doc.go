@@ -27,8 +27,8 @@
 // go run ./examples/simulate/subsetting.
 //
 // New wraps a backend publisher.Publisher into one that publishes only
-// this client's subset, so it goes in front of loadbalancer.New or
-// pooling.NewService unchanged. The client's coordinate is either Fixed
+// this client's subset, so it goes in front of loadbalancer.New (with
+// pooling.Factory or any other factory under it) unchanged. The client's coordinate is either Fixed
 // (a rank and count the deployment gives, such as a StatefulSet ordinal)
 // or found from Peers: the clients register themselves (with the
 // registrar of package consul or etcd, say) and each one's rank among the

@@ -62,8 +62,9 @@ type Stats struct {
 
 // Publisher is a publisher.Publisher that passes on, of every event of a
 // backend publisher, only this client's subset of the instances (see
-// Assign), so that it composes in front of loadbalancer.New or
-// pooling.NewService unchanged. A discovery error passes through with the
+// Assign), so that it composes in front of loadbalancer.New (with
+// pooling.Factory or any other factory) unchanged: the balancer's endpoint
+// cache and pools then hold only the subset's connections. A discovery error passes through with the
 // subset of the last known instances.
 //
 // It runs one goroutine, ended by Stop. It does not own the publishers it
