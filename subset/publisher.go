@@ -34,8 +34,9 @@ func Fixed(rank, count int) Coordinate {
 
 // Peers is a coordinate found by discovery: peers publishes the clients
 // themselves (each registers under its own ID, with the same registrar as
-// the backends or another) and self is this client's ID there, its
-// instance address. The client's rank is the position of self among the
+// the backends or another) and self is this client's ID there, the
+// instance address it registered (for Consul and etcd a host:port, such
+// as the client's own listener). The client's rank is the position of self among the
 // sorted IDs, the count their number; both follow the peers as they join
 // and leave. A client not (or not yet, or no longer) among the peers
 // counts itself in, so it has a subset before its own registration shows.
