@@ -16,9 +16,9 @@
 // coordinate.
 //
 // When the backends change, the ring is respaced: a backend leaving moves
-// its own N·d/M clients and about a third of the others by one backend
-// (each client changes at most one backend); a backend joining moves
-// about as many. That is about three times the minimum, and a small
+// its own N·d/M clients and a quarter to a third of the others by one
+// backend (each client changes at most one backend); a backend joining
+// moves about as many. That is about three times the minimum, and a small
 // fraction of what a reshuffle moves (Google's SRE-book algorithm, or any
 // design that reshuffles on change, moves nearly all N·d pairs). Designs
 // that move only the minimum (consistent hashing, gRPC A68's random
