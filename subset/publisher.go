@@ -65,8 +65,8 @@ type Stats struct {
 // backend publisher, only this client's subset of the instances (see
 // Assign), so that it composes in front of loadbalancer.New (with
 // pooling.Factory or any other factory) unchanged: the balancer's endpoint
-// cache and pools then hold only the subset's connections. A discovery error passes through with the
-// subset of the last known instances.
+// cache and pools then hold only the subset's connections. A discovery
+// error passes through with the subset of the last known instances.
 //
 // It runs one goroutine, ended by Stop. It does not own the publishers it
 // reads: Stop leaves them running. When the backend publisher stops, so
@@ -75,7 +75,6 @@ type Stats struct {
 type Publisher struct {
 	fan     publisher.Fanout
 	size    int
-	fixed   bool
 	self    string
 	backSub *publisher.Subscription
 	peerSub *publisher.Subscription
@@ -117,7 +116,7 @@ func New(backends publisher.Publisher, size int, at Coordinate) (*Publisher, err
 		if err := checkCoordinate(at.rank, at.count, size); err != nil {
 			return nil, err
 		}
-		p.fixed, p.rank, p.count, p.havePeers = true, at.rank, at.count, true
+		p.rank, p.count, p.havePeers = at.rank, at.count, true
 	} else {
 		if err := checkCoordinate(0, 1, size); err != nil {
 			return nil, err
