@@ -51,7 +51,9 @@
 // strategy.HostStats and its pool's Stats.
 //
 // NewHTTPTransport turns a Service[net.Conn] into an *http.Transport whose
-// connections come from the service.
+// connections come from the service (a host picked per connection);
+// RequestTransport picks a host per request and sends it over one of that
+// host's kept-alive connections.
 //
 // # Endpoints
 //
