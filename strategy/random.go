@@ -14,7 +14,9 @@ import (
 //
 // With Rand set it is go-kit's lb.NewRandom(endpointer, seed): the same
 // source, seeded the same, gives the same sequence of picks over the same
-// hosts, for tests and simulations that must repeat.
+// hosts, for tests and simulations that must repeat. (A host set's pick
+// that must skip hosts already tried, on a retry, may end in an unseeded
+// scan; first picks follow the source alone.)
 type Random struct {
 	// Weighted picks hosts in proportion to their weights.
 	Weighted bool

@@ -81,3 +81,35 @@ func TestSeededRandomPickAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestSeededRandomHostSetsRepeat: two host sets (a balancer's core) over
+// the same hosts, each with Random seeded alike, pick the same sequence of
+// addresses, as two go-kit lb.NewRandom(p, seed) balancers did.
+func TestSeededRandomHostSetsRepeat(t *testing.T) {
+	seq := func(seed uint64) []string {
+		set, err := strategy.NewHostSet[int](strategy.Random{Rand: rand.NewPCG(seed, 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ms []strategy.Member[int]
+		for i, a := range []string{"a:1", "b:1", "c:1"} {
+			ms = append(ms, strategy.Member[int]{Host: set.NewHost(a, 1), Value: i})
+		}
+		set.Update(ms, nil)
+		out := make([]string, 300)
+		for i := range out {
+			m, err := set.Pick(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[i] = m.Host.Address()
+		}
+		return out
+	}
+	if a, b := seq(2016), seq(2016); !slices.Equal(a, b) {
+		t.Error("two host sets seeded alike picked different sequences")
+	}
+	if slices.Equal(seq(2016), seq(2017)) {
+		t.Error("different seeds picked the same 300 hosts")
+	}
+}
