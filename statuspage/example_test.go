@@ -25,6 +25,7 @@ func Example() {
 	defer b.Close()
 
 	page, _ := statuspage.New(statuspage.WithBalancer("users", b))
+	defer page.Close()
 	// In a service: http.Handle("/lb/", http.StripPrefix("/lb", page))
 	srv := httptest.NewServer(page)
 	defer srv.Close()
