@@ -130,6 +130,9 @@ function chart(h, o) {
       lastPt = [px, py];
     }
     svg.appendChild(el("path", { class: l.cls || "series", "data-address": l.addr, stroke: color(l.key || l.addr), d: d.trim(), "stroke-dasharray": l.dash || "none" }));
+    if (l.label) {
+      svg.appendChild(el("text", { class: "line-label", x: W - R - 110, y: T + 12 * (1 + o.lines.indexOf(l)), style: `fill:${color(l.key || l.addr)}`, text: l.label }));
+    }
     if (l.ended && lastPt) {
       svg.appendChild(el("circle", { class: "end-marker", "data-address": l.addr, cx: lastPt[0], cy: lastPt[1], r: 4, fill: color(l.addr) },
         el("title", { text: `${l.addr} removed` })));
@@ -225,7 +228,7 @@ function render(snap) {
     if (b.retry) {
       charts.push(chart(h, { id: `retry-${b.name}`, title: "retries, budget exhausted, hedges per s", unit: "", loggable: true,
         lines: [["retriesPerSec", "retries"], ["budgetExhaustedPerSec", "budget exhausted"], ["hedgesPerSec", "hedges"]]
-          .map(([k, label]) => ({ key: "retry:" + k, addr: label, series: h.series[k] || [], cls: "retry-series" })) }));
+          .map(([k, label]) => ({ key: "retry:" + k, addr: label, label, series: h.series[k] || [], cls: "retry-series" })) }));
     }
     sec.appendChild(el("div", { class: "charts" }, ...charts));
     frag.appendChild(sec);
