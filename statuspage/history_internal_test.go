@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -303,4 +304,44 @@ func TestHistoryMemoryPerHost(t *testing.T) {
 		t.Fatalf("history holds %d samples of %d hosts", len(s.Times), len(s.Balancers[0].Hosts))
 	}
 	runtime.KeepAlive(h)
+}
+
+// Fields the page does not know by name, such as an ejection state that a
+// later strategy.HostStats may carry, are passed on as they are.
+func TestExtraFields(t *testing.T) {
+	var h strategy.HostStats
+	if got := hostState(&h); got != nil {
+		t.Fatalf("today's HostStats has fields the page does not know: %v", got)
+	}
+	type later struct {
+		Address    string
+		Score      float64
+		Ejected    bool
+		EjectedFor time.Duration
+		EjectedAt  time.Time
+		RampUntil  time.Time // zero: left out
+		RampWeight float64
+		Odd        float64 // NaN: no JSON for it
+		Reason     string
+		Ejections  uint64
+		Level      int8
+		Neighbours []string // not shown
+		unexported bool
+	}
+	at := time.Date(2026, 12, 1, 23, 0, 0, 0, time.UTC)
+	got := extraFields(reflect.ValueOf(later{Address: "x", Score: 1, Ejected: true, EjectedFor: 30 * time.Second, EjectedAt: at,
+		RampWeight: 0.25, Odd: math.NaN(), Reason: "5 consecutive failures", Ejections: 3, Level: -1, Neighbours: []string{"y"}, unexported: true}))
+	want := map[string]any{"Ejected": true, "EjectedFor": "30s", "EjectedAt": at, "RampWeight": 0.25,
+		"Reason": "5 consecutive failures", "Ejections": uint64(3), "Level": int64(-1)}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %#v, want %#v", k, got[k], v)
+		}
+	}
+	if _, err := json.Marshal(got); err != nil {
+		t.Fatal(err)
+	}
 }

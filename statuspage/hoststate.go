@@ -25,8 +25,11 @@ var (
 // and can show as they are, such as an ejection or ramp-up state added to
 // strategy.HostStats after this page was written: so the page shows them
 // without depending on them. Nil if there are none.
-func hostState(h *strategy.HostStats) map[string]any {
-	v := reflect.ValueOf(h).Elem()
+func hostState(h *strategy.HostStats) map[string]any { return extraFields(reflect.ValueOf(h).Elem()) }
+
+// extraFields returns the exported fields of struct v not in shownFields
+// whose values the page can show, by name.
+func extraFields(v reflect.Value) map[string]any {
 	var out map[string]any
 	for i := range v.NumField() {
 		f := v.Type().Field(i)
