@@ -180,14 +180,16 @@ func TestStatusPageAfterIncident(t *testing.T) {
 	}
 	waitHost(hostOf(b), false) // the failed b is removed
 	waitSamples(2)
-	close(stop)
-	wg.Wait()
-	stop = make(chan struct{})
+	lostAt := time.Now()
+	if err := pub.Fail(errors.New("registry unreachable")); err != nil { // and discovery fails
+		t.Fatal(err)
+	}
+	waitSamples(1)
 	endedAt := time.Now()
 	t.Logf("incident traffic: %d calls, %d failed after retries; retrier %+v", calls.Load(), failures.Load(), rt.Stats())
 
-	// Only now open the page.
-	dom, console := loadPage(t, browser, srv.URL+"/", 3*time.Second, "")
+	// Only now open the page (traffic goes on), with the log scale on.
+	dom, console := loadPage(t, browser, srv.URL+"/?log=1", 3*time.Second, "")
 	m := sectionAttrs.FindStringSubmatch(dom)
 	if m == nil {
 		t.Fatalf("no balancer section with its history range\n%s", dom)
@@ -205,7 +207,8 @@ func TestStatusPageAfterIncident(t *testing.T) {
 		fmt.Sprintf(`class="end-marker" data-address="%s"`, hostOf(b)),
 		fmt.Sprintf(`class="legend-item removed" data-address="%s" data-present="false"`, hostOf(b)),
 		fmt.Sprintf(`class="legend-item" data-address="%s" data-present="true"`, hostOf(c)),
-		`id="retry-users"`, `class="discovery" data-error="false"`, `budget exhausted`,
+		`id="retry-users"`, `budget exhausted`, `class="discovery" data-error="true"`, "registry unreachable",
+		`id="rps-users" data-scale="log"`, `id="latency-users" data-scale="log"`, `id="errors-users" data-scale="linear"`,
 	} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("the page lacks %s", want)
@@ -220,6 +223,9 @@ func TestStatusPageAfterIncident(t *testing.T) {
 	bLine := regexp.MustCompile(`<path class="series" data-address="` + regexp.QuoteMeta(hostOf(b)) + `" stroke="[^"]+" d="([^"]*)"`).FindStringSubmatch(errChart)
 	if bLine == nil || !strings.Contains(bLine[1], " 24.0") {
 		t.Errorf("the failed host's error line does not reach 100%%: %v", bLine)
+	}
+	if m := regexp.MustCompile(`error since (\d+:\d+:\d+)`).FindStringSubmatch(dom); m == nil {
+		t.Errorf("the discovery panel does not say since when discovery fails (it began at %v)", lostAt)
 	}
 	if m := bodyErrors.FindStringSubmatch(dom); m == nil || m[2] != "0" || m[1] == "0" {
 		t.Errorf("page updates and errors: %v", m)

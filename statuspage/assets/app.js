@@ -171,7 +171,7 @@ function discovery(b, now) {
   parts.push(b.lastUpdate ? `last update ${clock(Date.parse(b.lastUpdate))} (${age(now - Date.parse(b.lastUpdate))} ago)` : "no update yet");
   const p = el("p", { class: "discovery", "data-error": b.discoveryErr ? "true" : "false" }, ...parts);
   if (b.discoveryErr) {
-    const since = b.errorSince ? ` since ${clock(Date.parse(b.errorSince))} (${age(now - Date.parse(b.errorSince))})` : "";
+    const since = b.errorSince ? ` since ${clock(Date.parse(b.errorSince))} (for ${age(now - Date.parse(b.errorSince))})` : "";
     p.appendChild(el("span", { class: "error", text: ` · error${since}: ${b.discoveryErr}` }));
   }
   return p;
@@ -297,6 +297,14 @@ async function poll() {
   }
 }
 
-document.getElementById("log-scale").addEventListener("change", () => { if (lastSnap) render(lastSnap); });
+// ?log=1 opens the page with the log scale on, so a link can carry it.
+const logBox = document.getElementById("log-scale");
+logBox.checked = new URLSearchParams(location.search).get("log") === "1";
+logBox.addEventListener("change", () => {
+  const u = new URL(location.href);
+  if (logBox.checked) u.searchParams.set("log", "1"); else u.searchParams.delete("log");
+  history.replaceState(null, "", u);
+  if (lastSnap) render(lastSnap);
+});
 poll();
 setInterval(poll, 1000);
