@@ -45,7 +45,7 @@ func backend(t *testing.T, delay time.Duration, failing *atomic.Bool) *httptest.
 
 func hostOf(s *httptest.Server) string { return strings.TrimPrefix(s.URL, "http://") }
 
-// ScreenshotEnv names the directory the incident test writes its
+// screenshotEnv names the directory the incident test writes its
 // screenshot to (the system's temporary directory if unset).
 const screenshotEnv = "LBKIT_ARTIFACTS"
 
