@@ -78,6 +78,8 @@ type Host struct {
 	rcount atomic.Uint64 // float64 bits: decayed number of observations at last
 	sumRS  float64       // guarded by mu: decayed sum of scores
 	sumRW  float64       // guarded by mu: decayed number of observations
+
+	latencies latencyCounts // every observed latency, for HostStats.Latencies
 }
 
 // NewHost returns the record of a backend at address with the given weight
@@ -234,6 +236,7 @@ func (s *Host) observe(now int64, latency time.Duration, failed bool, score floa
 	if latency < 0 {
 		latency = 0
 	}
+	s.latencies.record(latency)
 	lat := float64(latency)
 	s.mu.Lock()
 	last := s.last.Load()
@@ -349,6 +352,10 @@ type HostStats struct {
 	PeakLatency time.Duration
 	// RecentScore is the mean score over the short window.
 	RecentScore float64
+	// Latencies counts every recorded call's latency since the host was
+	// made, in fixed buckets: the difference of two snapshots gives the
+	// quantiles of the calls between them.
+	Latencies LatencyHistogram
 }
 
 // Stats returns a snapshot of the host's statistics.
@@ -372,5 +379,6 @@ func (s *Host) Stats() HostStats {
 		Latency:     time.Duration(math.Float64frombits(s.latency.Load())),
 		PeakLatency: s.peakLatency(now),
 		RecentScore: recent,
+		Latencies:   s.latencies.snapshot(),
 	}
 }
