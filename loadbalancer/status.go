@@ -1,7 +1,9 @@
 package loadbalancer
 
 import (
+	"fmt"
 	"slices"
+	"time"
 
 	"github.com/seed41aebe0c/lbkit/strategy"
 )
@@ -32,6 +34,14 @@ type Status struct {
 	FactoryErrors uint64
 	// Version increases with every change of the live set.
 	Version uint64
+	// Source names the publisher: its String method's result if it has
+	// one, else its type, such as "*static.Publisher".
+	Source string
+	// LastUpdate is when discovery last published instances (zero before
+	// its first event); an event that changed nothing counts too.
+	LastUpdate time.Time
+	// ErrorSince is when DiscoveryErr began (zero without one).
+	ErrorSince time.Time
 	// Groups are the priority tiers (and their zones, with zone-aware
 	// routing) with the share of requests each is given; nil while every
 	// instance has one priority and zone-aware routing is off. See
@@ -59,10 +69,23 @@ func (b *Balancer) Status() Status {
 		FactoryFailures:  slices.Clone(v.failed),
 		FactoryErrors:    v.nFailed,
 		Version:          v.version,
+		Source:           b.source,
+		ErrorSince:       v.since,
 		Groups:           b.set.Groups(),
+	}
+	if t := b.cache.lastUpdate.Load(); t != 0 {
+		out.LastUpdate = time.Unix(0, t)
 	}
 	for i, m := range v.members {
 		out.Hosts[i] = m.Host.Stats()
 	}
 	return out
+}
+
+// sourceName is Status.Source for publisher p.
+func sourceName(p any) string {
+	if s, ok := p.(fmt.Stringer); ok {
+		return s.String()
+	}
+	return fmt.Sprintf("%T", p)
 }

@@ -81,6 +81,8 @@ type Host struct {
 	rcount atomic.Uint64 // float64 bits: decayed number of observations at last
 	sumRS  float64       // guarded by mu: decayed sum of scores
 	sumRW  float64       // guarded by mu: decayed number of observations
+
+	latencies latencyCounts // every observed latency, for HostStats.Latencies
 }
 
 // NewHost returns the record of a backend at address with the given weight
@@ -241,6 +243,7 @@ func (s *Host) observe(now int64, latency time.Duration, failed bool, score floa
 	if latency < 0 {
 		latency = 0
 	}
+	s.latencies.record(latency)
 	lat := float64(latency)
 	s.mu.Lock()
 	last := s.last.Load()
@@ -360,6 +363,10 @@ type HostStats struct {
 	PeakLatency time.Duration
 	// RecentScore is the mean score over the short window.
 	RecentScore float64
+	// Latencies counts every recorded call's latency since the host was
+	// made, in fixed buckets: the difference of two snapshots gives the
+	// quantiles of the calls between them.
+	Latencies LatencyHistogram
 }
 
 // Stats returns a snapshot of the host's statistics.
@@ -385,5 +392,6 @@ func (s *Host) Stats() HostStats {
 		Latency:     time.Duration(math.Float64frombits(s.latency.Load())),
 		PeakLatency: s.peakLatency(now),
 		RecentScore: recent,
+		Latencies:   s.latencies.snapshot(),
 	}
 }
