@@ -292,3 +292,31 @@ func TestTierPickAllocs(t *testing.T) {
 		t.Fatalf("grouped pick allocates %v times", n)
 	}
 }
+
+// Tiers and zones together: the tier's load is split by zone, and a tier
+// without hosts in the local zone is one group.
+func TestTiersWithZones(t *testing.T) {
+	prio := []int{0, 0, 0, 0, 0, 0, 1, 1}
+	zones := []string{"a", "a", "a", "b", "b", "b", "b", "b"}
+	f := newTierFleet(t, strategy.RoundRobin{}, prio, zones, strategy.WithLocalZone("a", 2))
+	f.fail(0)
+	f.fail(1)
+	f.tick()
+	g := f.set.Groups()
+	// Tier 0: 4 of 6 healthy, health min(1, 1.4 × 4/6) = 0.933. Zone a
+	// has 1 of the 4 healthy (25%) for half the clients: it keeps half
+	// of the tier's load, zone b the other half.
+	want := []struct {
+		prio  int
+		zone  string
+		share float64
+	}{{0, "a", 0.7 / 1.5}, {0, "b", 0.7 / 1.5}, {1, "", 1 - 1.4*4/6}}
+	if len(g) != len(want) {
+		t.Fatalf("groups %+v", g)
+	}
+	for i, w := range want {
+		if g[i].Priority != w.prio || g[i].Zone != w.zone || math.Abs(g[i].Share-w.share) > 1e-9 {
+			t.Fatalf("group %d: %+v, want %+v", i, g[i], w)
+		}
+	}
+}
