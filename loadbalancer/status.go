@@ -32,6 +32,11 @@ type Status struct {
 	FactoryErrors uint64
 	// Version increases with every change of the live set.
 	Version uint64
+	// Health counts the hosts ejected as outliers and those ramping up
+	// (strategy.WithOutlierEjection and strategy.WithSlowStart, passed with
+	// WithHostOptions), says whether the balancer is in panic, and counts
+	// its ejections; each host's own state is in its HostStats.
+	Health strategy.SetHealth
 }
 
 // FactoryFailure is an instance without an endpoint because its factory
@@ -54,6 +59,7 @@ func (b *Balancer) Status() Status {
 		FactoryFailures:  slices.Clone(v.failed),
 		FactoryErrors:    v.nFailed,
 		Version:          v.version,
+		Health:           b.set.Health(),
 	}
 	for i, m := range v.members {
 		out.Hosts[i] = m.Host.Stats()
