@@ -143,7 +143,11 @@ func (g *healthGroup) tryEject(h *Host, now int64, why EjectionReason) bool {
 		g.fullUntil.Store(firstBack)
 		return false
 	}
-	hh.multiplier++
+	// The multiplier stops one step past the cap, so that it cannot
+	// overflow; from there the ejection lasts MaxEjectionTime anyway.
+	if time.Duration(hh.multiplier)*g.eject.BaseEjectionTime <= g.eject.MaxEjectionTime {
+		hh.multiplier++
+	}
 	d := min(time.Duration(hh.multiplier)*g.eject.BaseEjectionTime, g.eject.MaxEjectionTime)
 	until := now + int64(d)
 	hh.ejectedUntil.Store(until)
