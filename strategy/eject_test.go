@@ -403,3 +403,56 @@ func TestGuardedPickDoesNotAllocate(t *testing.T) {
 		t.Fatalf("%v allocations per pick", n)
 	}
 }
+
+// TestGuardedSetConcurrentUse drives picks, outcomes and updates at once
+// on the real clock, for the race detector: hosts fail, get ejected, come
+// back and ramp while other goroutines pick.
+func TestGuardedSetConcurrentUse(t *testing.T) {
+	set, err := strategy.NewHostSet[int](strategy.PeakEWMA{},
+		withEjection(strategy.OutlierEjection{BaseEjectionTime: time.Millisecond, Interval: time.Millisecond, MaxEjectionPercent: 50}),
+		strategy.WithSlowStart(strategy.SlowStart{Window: 5 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := make([]*strategy.Host, 8)
+	for i := range hs {
+		hs[i] = set.NewHost(fmt.Sprintf("h%d", i), 1)
+	}
+	set.Update(members(hs[:6]), nil)
+	done := make(chan struct{})
+	errs := make(chan error, 8) // room for every send, so none blocks
+	for g := range 4 {
+		go func() {
+			defer func() { errs <- nil }()
+			for k := range 20_000 {
+				m, err := set.Pick([]string{"h1"}[:k%2])
+				if err != nil {
+					errs <- err
+					return
+				}
+				var callErr error
+				if m.Value%3 == g%3 {
+					callErr = errBackend
+				}
+				m.Host.Record(context.Background(), m.Host.Begin(), callErr)
+			}
+		}()
+	}
+	go func() {
+		defer close(done)
+		for k := range 200 {
+			set.Update(members(hs[:6+k%3]), nil)
+			_ = set.Health()
+			_ = set.Stats()
+		}
+	}()
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
+	if set.Health().Ejections == 0 {
+		t.Fatal("no host was ever ejected")
+	}
+}
