@@ -108,7 +108,10 @@ func (s *HostSet[T]) Stats() []HostStats {
 // a few more picks are drawn, and then the set is scanned from a random
 // point for a host not tried. Only when every host was tried does it return
 // a tried one. It returns the set's none error when the set is empty. Pick
-// does not keep or modify tried, takes no lock and allocates nothing.
+// does not keep or modify tried, takes no lock and allocates nothing. With
+// WithOutlierEjection an ejected host is passed over like a tried one (a
+// tried host is taken before it), and with WithSlowStart a ramping host's
+// pick is kept with probability its share.
 func (s *HostSet[T]) Pick(tried []string) (Member[T], error) {
 	v := s.cur.Load()
 	i := v.picker.Pick()
