@@ -24,6 +24,9 @@ func TestServiceEjectsADeadHost(t *testing.T) {
 	if !st.Ejected || st.EjectionReason != strategy.EjectedConsecutiveFailures || st.Failures != strategy.DefaultConsecutiveFailures {
 		t.Fatalf("dead host: failures %d, %+v", st.Failures, st.HostHealth)
 	}
+	if h := s.Status().Health; h.Ejected != 1 || h.Ejections != 1 {
+		t.Fatalf("service health %+v", h)
+	}
 	dials := st.Pool.DialFailures
 	for range 30 {
 		if addr, err := use(s); err != nil || addr == dead.addr {
