@@ -42,6 +42,11 @@ type Status struct {
 	LastUpdate time.Time
 	// ErrorSince is when DiscoveryErr began (zero without one).
 	ErrorSince time.Time
+	// Health counts the hosts ejected as outliers and those ramping up
+	// (strategy.WithOutlierEjection and strategy.WithSlowStart, passed with
+	// WithHostOptions), says whether the balancer is in panic, and counts
+	// its ejections; each host's own state is in its HostStats.
+	Health strategy.SetHealth
 }
 
 // FactoryFailure is an instance without an endpoint because its factory
@@ -66,6 +71,7 @@ func (b *Balancer) Status() Status {
 		Version:          v.version,
 		Source:           b.source,
 		ErrorSince:       v.since,
+		Health:           b.set.Health(),
 	}
 	if t := b.cache.lastUpdate.Load(); t != 0 {
 		out.LastUpdate = time.Unix(0, t)

@@ -47,6 +47,8 @@ type Host struct {
 	window   float64 // decay time constant, in nanoseconds
 	priority atomic.Int64
 	metadata atomic.Pointer[map[string]string]
+	group    *healthGroup // outlier ejection and slow start; nil if neither
+	hh       hostHealth
 
 	inflight atomic.Int64
 	weight   atomic.Int64
@@ -91,11 +93,14 @@ func NewHost(address string, weight int, opts ...Option) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.group != nil {
+		return nil, invalid("outlier ejection and slow start apply to a HostSet, not to one host")
+	}
 	return cfg.newHost(address, weight), nil
 }
 
 func (c *hostConfig) newHost(address string, weight int) *Host {
-	h := &Host{address: address, clock: c.clock, scorer: c.scorer, window: float64(c.window), short: float64(c.short), maxObs: c.maxObs}
+	h := &Host{address: address, clock: c.clock, scorer: c.scorer, window: float64(c.window), short: float64(c.short), maxObs: c.maxObs, group: c.group}
 	h.SetWeight(weight)
 	h.perNs = 1 / h.short
 	h.score.Store(math.Float64bits(1))
@@ -279,6 +284,9 @@ func (s *Host) observe(now int64, latency time.Duration, failed bool, score floa
 		s.last.Store(now)
 	}
 	s.mu.Unlock()
+	if s.group != nil {
+		s.group.observed(s, now, failed)
+	}
 }
 
 // peakLatency returns the peak-sensitive latency average as of now, or 0
@@ -356,6 +364,8 @@ type HostStats struct {
 	// made, in fixed buckets: the difference of two snapshots gives the
 	// quantiles of the calls between them.
 	Latencies LatencyHistogram
+	// HostHealth is the host's outlier-ejection and slow-start state.
+	HostHealth
 }
 
 // Stats returns a snapshot of the host's statistics.
@@ -380,5 +390,6 @@ func (s *Host) Stats() HostStats {
 		PeakLatency: s.peakLatency(now),
 		RecentScore: recent,
 		Latencies:   s.latencies.snapshot(),
+		HostHealth:  s.health(now),
 	}
 }
