@@ -42,6 +42,11 @@ type Status struct {
 	LastUpdate time.Time
 	// ErrorSince is when DiscoveryErr began (zero without one).
 	ErrorSince time.Time
+	// Health counts the hosts ejected as outliers and those ramping up
+	// (strategy.WithOutlierEjection and strategy.WithSlowStart, passed with
+	// WithHostOptions), says whether the balancer is in panic, and counts
+	// its ejections; each host's own state is in its HostStats.
+	Health strategy.SetHealth
 	// Groups are the priority tiers (and their zones, with zone-aware
 	// routing) with the share of requests each is given; nil while every
 	// instance has one priority and zone-aware routing is off. See
@@ -71,6 +76,7 @@ func (b *Balancer) Status() Status {
 		Version:          v.version,
 		Source:           b.source,
 		ErrorSince:       v.since,
+		Health:           b.set.Health(),
 		Groups:           b.set.Groups(),
 	}
 	if t := b.cache.lastUpdate.Load(); t != 0 {

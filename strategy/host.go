@@ -47,6 +47,8 @@ type Host struct {
 	window   float64 // decay time constant, in nanoseconds
 	priority atomic.Int64
 	metadata atomic.Pointer[map[string]string]
+	group    *healthGroup // outlier ejection and slow start; nil if neither
+	hh       hostHealth
 	zone     atomic.Pointer[string] // SetZone; see locality.go
 	minScore float64                // healthy's threshold (WithHealthyScore)
 	streak   atomic.Int64           // consecutive failures; see healthy
@@ -94,12 +96,15 @@ func NewHost(address string, weight int, opts ...Option) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.group != nil {
+		return nil, invalid("outlier ejection and slow start apply to a HostSet, not to one host")
+	}
 	return cfg.newHost(address, weight), nil
 }
 
 func (c *hostConfig) newHost(address string, weight int) *Host {
-	h := &Host{address: address, clock: c.clock, scorer: c.scorer, window: float64(c.window), short: float64(c.short), maxObs: c.maxObs}
-	h.minScore = c.groups.healthyScore
+	h := &Host{address: address, clock: c.clock, scorer: c.scorer, window: float64(c.window), short: float64(c.short), maxObs: c.maxObs, group: c.group}
+	h.minScore = c.tiers.healthyScore
 	h.SetWeight(weight)
 	h.perNs = 1 / h.short
 	h.score.Store(math.Float64bits(1))
@@ -286,6 +291,9 @@ func (s *Host) observe(now int64, latency time.Duration, failed bool, score floa
 		s.last.Store(now)
 	}
 	s.mu.Unlock()
+	if s.group != nil {
+		s.group.observed(s, now, failed)
+	}
 }
 
 // peakLatency returns the peak-sensitive latency average as of now, or 0
@@ -367,6 +375,8 @@ type HostStats struct {
 	// made, in fixed buckets: the difference of two snapshots gives the
 	// quantiles of the calls between them.
 	Latencies LatencyHistogram
+	// HostHealth is the host's outlier-ejection and slow-start state.
+	HostHealth
 }
 
 // Stats returns a snapshot of the host's statistics.
@@ -393,5 +403,6 @@ func (s *Host) Stats() HostStats {
 		PeakLatency: s.peakLatency(now),
 		RecentScore: recent,
 		Latencies:   s.latencies.snapshot(),
+		HostHealth:  s.health(now),
 	}
 }

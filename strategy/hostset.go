@@ -63,7 +63,7 @@ func NewHostSet[T any](s Strategy, opts ...Option) (*HostSet[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.groups.fromEnv()
+	cfg.tiers.fromEnv()
 	set := &HostSet[T]{strategy: s, cfg: cfg}
 	set.cur.Store(&hostView[T]{picker: s.NewPicker(nil), none: ErrNoHosts})
 	return set, nil
@@ -93,6 +93,7 @@ func (s *HostSet[T]) Update(members []Member[T], none error) {
 	}
 	v := &hostView[T]{members: members, hosts: hosts, none: none}
 	s.mu.Lock()
+	s.cfg.group.update(hosts)
 	// Hosts of more than one priority tier or zone get a picker per group
 	// (tier.go); the one group of a plain set gets the strategy's own.
 	if v.groups = newGroupedPicker(s.strategy, hosts, &s.cfg); v.groups != nil {
@@ -124,14 +125,17 @@ func (s *HostSet[T]) Stats() []HostStats {
 // a few more picks are drawn, and then the set is scanned from a random
 // point for a host not tried. Only when every host was tried does it return
 // a tried one. It returns the set's none error when the set is empty. Pick
-// does not keep or modify tried, takes no lock and allocates nothing.
+// does not keep or modify tried, takes no lock and allocates nothing. With
+// WithOutlierEjection an ejected host is passed over like a tried one (a
+// tried host is taken before it), and with WithSlowStart a ramping host's
+// pick is kept with probability its share.
 func (s *HostSet[T]) Pick(tried []string) (Member[T], error) {
 	v := s.cur.Load()
 	i := v.picker.Pick()
 	// One unsigned comparison covers both "no host" (-1) and the bounds
 	// check the index would otherwise cost. The common case is kept small
 	// enough to inline into the caller.
-	if uint(i) < uint(len(v.members)) && len(tried) == 0 {
+	if uint(i) < uint(len(v.members)) && len(tried) == 0 && v.members[i].Host.hh.gate.Load() == 0 {
 		return v.members[i], nil
 	}
 	return v.pickAvoiding(i, tried)
@@ -143,7 +147,7 @@ func (v *hostView[T]) pickAvoiding(i int, tried []string) (Member[T], error) {
 	if uint(i) >= uint(len(v.members)) {
 		return Member[T]{}, v.none
 	}
-	if slices.Contains(tried, v.hosts[i].address) {
+	if slices.Contains(tried, v.hosts[i].address) || !v.hosts[i].admit() {
 		i = v.avoid(tried, i)
 	}
 	return v.members[i], nil
@@ -152,7 +156,7 @@ func (v *hostView[T]) pickAvoiding(i int, tried []string) (Member[T], error) {
 // avoid looks for a host not in tried, given the strategy's first choice.
 func (v *hostView[T]) avoid(tried []string, first int) int {
 	for range 3 {
-		if j := v.picker.Pick(); j >= 0 && !slices.Contains(tried, v.hosts[j].address) {
+		if j := v.picker.Pick(); j >= 0 && !slices.Contains(tried, v.hosts[j].address) && v.hosts[j].admit() {
 			return j
 		}
 	}
@@ -163,9 +167,9 @@ func (v *hostView[T]) avoid(tried []string, first int) int {
 		if j >= n {
 			j -= n
 		}
-		if !slices.Contains(tried, v.hosts[j].address) {
+		if !slices.Contains(tried, v.hosts[j].address) && v.hosts[j].usable() {
 			return j
 		}
 	}
-	return first
+	return v.usableOr(first)
 }

@@ -42,4 +42,4 @@ func (s *HostSet[T]) Groups() []GroupStats {
 
 // LocalZone returns the zone the set prefers (WithLocalZone or ZoneEnv),
 // or "" when zone-aware routing is off.
-func (s *HostSet[T]) LocalZone() string { return s.cfg.groups.localZone }
+func (s *HostSet[T]) LocalZone() string { return s.cfg.tiers.localZone }

@@ -24,11 +24,14 @@ type hostConfig struct {
 	clock         func() int64
 	scorer        Scorer
 	maxObs        float64 // 0: no cap
-	groups        groupConfig
+	ejection      *OutlierEjection
+	slowStart     *SlowStart
+	group         *healthGroup // made from the two above by newHostConfig
+	tiers         groupConfig  // priority tiers and zones (tier.go)
 }
 
 func newHostConfig(opts []Option) (hostConfig, error) {
-	c := hostConfig{window: DefaultWindow, short: DefaultShortWindow, clock: monotonicNow, scorer: ErrorScorer, groups: defaultGroupConfig()}
+	c := hostConfig{window: DefaultWindow, short: DefaultShortWindow, clock: monotonicNow, scorer: ErrorScorer, tiers: defaultGroupConfig()}
 	for _, o := range opts {
 		if o == nil {
 			return c, fmt.Errorf("%w: nil option", ErrInvalidArgument)
@@ -37,6 +40,7 @@ func newHostConfig(opts []Option) (hostConfig, error) {
 			return c, err
 		}
 	}
+	c.group = newHealthGroup(&c)
 	return c, nil
 }
 

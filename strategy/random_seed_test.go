@@ -9,7 +9,7 @@ import (
 )
 
 // picks draws n picks from a fresh picker of s over hs.
-func picks(s strategy.Strategy, hs []*strategy.Host, n int) []int {
+func seededPicks(s strategy.Strategy, hs []*strategy.Host, n int) []int {
 	p := s.NewPicker(hs)
 	out := make([]int, n)
 	for i := range out {
@@ -26,12 +26,12 @@ func TestSeededRandomRepeats(t *testing.T) {
 		if !weighted {
 			hs = hosts(t, 1, 1, 1, 1, 1)
 		}
-		a := picks(strategy.Random{Weighted: weighted, Rand: rand.NewPCG(42, 0)}, hs, 1000)
-		b := picks(strategy.Random{Weighted: weighted, Rand: rand.NewPCG(42, 0)}, hs, 1000)
+		a := seededPicks(strategy.Random{Weighted: weighted, Rand: rand.NewPCG(42, 0)}, hs, 1000)
+		b := seededPicks(strategy.Random{Weighted: weighted, Rand: rand.NewPCG(42, 0)}, hs, 1000)
 		if !slices.Equal(a, b) {
 			t.Errorf("weighted=%v: same seed, different sequences", weighted)
 		}
-		c := picks(strategy.Random{Weighted: weighted, Rand: rand.NewPCG(43, 0)}, hs, 1000)
+		c := seededPicks(strategy.Random{Weighted: weighted, Rand: rand.NewPCG(43, 0)}, hs, 1000)
 		if slices.Equal(a, c) {
 			t.Errorf("weighted=%v: seeds 42 and 43 gave the same 1000 picks", weighted)
 		}
@@ -53,12 +53,12 @@ func TestSeededRandomRepeats(t *testing.T) {
 func TestSeededRandomContinuesAcrossPickers(t *testing.T) {
 	s := strategy.Random{Rand: rand.NewPCG(7, 7)}
 	hs := hosts(t, 1, 1, 1, 1)
-	first := picks(s, hs, 100)
-	second := picks(s, hs, 100)
+	first := seededPicks(s, hs, 100)
+	second := seededPicks(s, hs, 100)
 	if slices.Equal(first, second) {
 		t.Error("a second picker from one seeded Random restarted the sequence")
 	}
-	fresh := picks(strategy.Random{Rand: rand.NewPCG(7, 7)}, hs, 200)
+	fresh := seededPicks(strategy.Random{Rand: rand.NewPCG(7, 7)}, hs, 200)
 	if !slices.Equal(fresh, append(first, second...)) {
 		t.Error("two pickers in turn did not continue one seeded sequence")
 	}

@@ -68,7 +68,7 @@ func WithOverprovisioning(f float64) Option {
 		if !(f >= 1) || math.IsInf(f, 1) {
 			return invalid("overprovisioning factor %v is not in [1, ∞)", f)
 		}
-		c.groups.overprovision = f
+		c.tiers.overprovision = f
 		return nil
 	}
 }
@@ -81,7 +81,7 @@ func WithHealthyScore(min float64) Option {
 		if !(min > 0 && min <= 1) {
 			return invalid("healthy score %v is not in (0, 1]", min)
 		}
-		c.groups.healthyScore = min
+		c.tiers.healthyScore = min
 		return nil
 	}
 }
@@ -101,7 +101,7 @@ func WithLocalZone(zone string, minHosts int) Option {
 		if minHosts == 0 {
 			minHosts = DefaultZoneMinHosts
 		}
-		c.groups.localZone, c.groups.zoneSet, c.groups.zoneMinHosts = zone, true, minHosts
+		c.tiers.localZone, c.tiers.zoneSet, c.tiers.zoneMinHosts = zone, true, minHosts
 		return nil
 	}
 }
@@ -114,7 +114,7 @@ func WithGroupRefresh(d time.Duration) Option {
 		if d <= 0 {
 			return invalid("group refresh %v is not positive", d)
 		}
-		c.groups.refresh = int64(d)
+		c.tiers.refresh = int64(d)
 		return nil
 	}
 }
@@ -128,7 +128,7 @@ func WithGroupSource(src rand.Source) Option {
 		if src == nil {
 			return invalid("nil group source")
 		}
-		c.groups.src = src
+		c.tiers.src = src
 		return nil
 	}
 }
@@ -141,21 +141,24 @@ func WithGroupSource(src rand.Source) Option {
 const DefaultUnhealthyStreak = 5
 
 // healthy reports whether the host counts as healthy for the tier and zone
-// shares: its last DefaultUnhealthyStreak calls did not all fail and its
-// recent score is at least min. Outlier ejection, when a host has it, is
-// to be one more condition here.
+// shares: it is not ejected as an outlier (WithOutlierEjection), its last
+// DefaultUnhealthyStreak calls did not all fail, and its recent score is
+// at least min.
 func (s *Host) healthy(now int64, min float64) bool {
-	h, _ := s.health(now, min)
+	h, _ := s.tierHealth(now, min)
 	return h
 }
 
-// health is healthy, and whether an unhealthy verdict has lapsed: the
+// tierHealth is healthy, and whether an unhealthy verdict has lapsed: the
 // last observation is more than two short windows old. A lapsed host
 // counts as healthy again and HostSet sends it one probe call, so that a
 // host no strategy calls any more (or a tier that lost all its traffic)
 // can show that it recovered; a failed probe renews the verdict at once
 // (the streak is not reset by time).
-func (s *Host) health(now int64, min float64) (healthy, lapsed bool) {
+func (s *Host) tierHealth(now int64, min float64) (healthy, lapsed bool) {
+	if now < s.hh.ejectedUntil.Load() {
+		return false, false // outlier ejection decides when it returns
+	}
 	if s.streak.Load() < DefaultUnhealthyStreak && math.Float64frombits(s.recent.Load()) >= min {
 		return true, false
 	}
@@ -234,7 +237,7 @@ func newGroupedPicker(s Strategy, hosts []*Host, cfg *hostConfig) *groupedPicker
 	for i := range idx {
 		idx[i] = i
 	}
-	gc := cfg.groups
+	gc := cfg.tiers
 	// Tiers by priority; within a tier the local zone first, then the
 	// others by name; set order within a group.
 	key := func(i int) (int, bool, string) {
@@ -330,7 +333,30 @@ func (p *groupedPicker) Pick() int {
 	if uint(j) >= uint(len(grp.index)) {
 		return -1
 	}
+	if grp.hosts[j].hh.gate.Load() != 0 && !grp.hosts[j].usable() {
+		j = grp.usable(j)
+	}
 	return grp.index[j]
+}
+
+// usable returns a host of the group that outlier ejection lets serve,
+// scanning from a random point, or first if there is none. A strategy may
+// well choose an ejected host (PeakEWMA finds one that gets no calls
+// cheap), and the set's own fallback would look across every tier: the
+// scan keeps the pick in the group the shares chose.
+func (g *group) usable(first int) int {
+	n := len(g.hosts)
+	off := rand.IntN(n)
+	for k := range n {
+		j := off + k
+		if j >= n {
+			j -= n
+		}
+		if g.hosts[j].usable() {
+			return j
+		}
+	}
+	return first
 }
 
 // maybeRefresh recomputes the shares if they are due and no other pick is
@@ -373,7 +399,7 @@ func (p *groupedPicker) refreshLocked(now int64) {
 		grp := &p.groups[g]
 		h := 0
 		for k, host := range grp.hosts {
-			ok, lapsed := host.health(now, p.cfg.healthyScore)
+			ok, lapsed := host.tierHealth(now, p.cfg.healthyScore)
 			if ok {
 				h++
 			}

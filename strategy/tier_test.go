@@ -320,3 +320,26 @@ func TestTiersWithZones(t *testing.T) {
 		}
 	}
 }
+
+// A host ejected as an outlier counts as unhealthy for the tiers, even
+// when its own record would pass.
+func TestTierEjectedHostUnhealthy(t *testing.T) {
+	f := newTierFleet(t, strategy.RoundRobin{}, tiers(4, 4), nil,
+		strategy.WithOutlierEjection(strategy.OutlierEjection{ConsecutiveFailures: 3, MaxEjectionPercent: 50}))
+	h := f.hosts[0]
+	for range 200 {
+		strategy.Observe(h, f.now.Load(), time.Millisecond, false, 1)
+	}
+	for range 3 {
+		strategy.Observe(h, f.now.Load(), time.Millisecond, true, 0)
+	}
+	strategy.Observe(h, f.now.Load(), time.Millisecond, false, 1) // streak reset, score high
+	f.tick()
+	st := f.set.Stats()[0]
+	if !st.Ejected || st.Healthy {
+		t.Fatalf("host stats %+v, want ejected and unhealthy", st)
+	}
+	if g := f.set.Groups(); g[0].Healthy != 3 {
+		t.Fatalf("groups %+v, want 3 healthy in tier 0", g)
+	}
+}

@@ -20,8 +20,10 @@ type scenario struct {
 	// it falls below 5% after turning bad, and how soon it is back to half
 	// its fair share after recovering.
 	watch *watch
-	// hostOpts are added to the balancer's host options (tiers.go).
+	// hostOpts are more options of the host set lbkit's rows pick with.
 	hostOpts []strategy.Option
+	// extra are rows run in this scenario only, after everyone's.
+	extra []contestant
 }
 
 type scenarioEvent struct {
@@ -180,5 +182,6 @@ func scenarios() []*scenario {
 		backends: bs,
 	})
 	out = append(out, tierScenarios()...)
+	out = append(out, outlierScenarios()...)
 	return out
 }

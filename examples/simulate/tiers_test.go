@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
 // phaseFigures are one run's figures over a span of the failover-tiers or
@@ -48,13 +50,26 @@ func TestTierScenarios(t *testing.T) {
 	for _, c := range contestants() {
 		switch c.name {
 		case "peak-ewma", "p2c", "thompson+cap":
-			tierFigures(t, c)
+			tierFigures(t, c, nil)
+		}
+		// With outlier ejection (which may eject the two failing hosts
+		// of eight, a quarter, so a cap above its default 10%) the
+		// tiers see the ejections, and no strategy sends them calls.
+		switch c.name {
+		case "peak-ewma", "p2c":
+			tierFigures(t, c, strategy.WithOutlierEjection(strategy.OutlierEjection{MaxEjectionPercent: 30}))
 		}
 	}
 }
 
-func tierFigures(t *testing.T, peak contestant) {
+func tierFigures(t *testing.T, peak contestant, opt strategy.Option) {
 	for _, sc := range tierScenarios() {
+		name := peak.name
+		if opt != nil {
+			sc2 := *sc
+			sc2.hostOpts = append(slices.Clip(sc.hostOpts), opt)
+			sc, name = &sc2, name+"+ejection"
+		}
 		spill := func(id int) bool { return id >= 4 }
 		want := 0.30
 		if sc.name == "zone-aware" {
@@ -76,7 +91,7 @@ func tierFigures(t *testing.T, peak contestant) {
 			firstFailing = append(firstFailing, f.firstOK)
 		}
 		t.Logf("%s, %s, seeds 1-5: spill healthy %s, half failing %s (Envoy %.0f%%), recovered %s; first-try OK healthy %s, failing (15-30 s) %s, whole run %s",
-			sc.name, peak.name, median3(healthy), median3(failing), 100*want, median3(recovered),
+			sc.name, name, median3(healthy), median3(failing), 100*want, median3(recovered),
 			median3(slices.Clone(firstHealthy)), median3(firstFailing), median3(first))
 		if healthy[len(healthy)-1] != 0 {
 			t.Errorf("%s: spill %v while healthy, want none", sc.name, healthy)
