@@ -2,6 +2,7 @@ package strategy_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/seed41aebe0c/lbkit/strategy"
@@ -16,19 +17,23 @@ import (
 func BenchmarkTierPick(b *testing.B) {
 	const n = 1000
 	for _, s := range []strategy.Strategy{strategy.PeakEWMA{}, strategy.RoundRobin{}} {
-		for _, layout := range []string{"one-group", "tiers=2", "tiers=2/zones=3"} {
+		for _, layout := range []string{"one-group", "tiers=2", "tiers=2/zones=3", "tiers=2/zones=3/ejection+slow-start"} {
 			hs := benchHosts(b, n)
 			var opts []strategy.Option
 			for i, h := range hs {
 				if layout != "one-group" && i >= n/2 {
 					h.SetPriority(1)
 				}
-				if layout == "tiers=2/zones=3" {
+				if strings.HasPrefix(layout, "tiers=2/zones=3") {
 					h.SetZone(fmt.Sprintf("z%d", i%3))
 				}
 			}
-			if layout == "tiers=2/zones=3" {
+			if strings.HasPrefix(layout, "tiers=2/zones=3") {
 				opts = append(opts, strategy.WithLocalZone("z0", 0))
+			}
+			if strings.HasSuffix(layout, "ejection+slow-start") {
+				// Everything issue 14 asks the pick to carry at once.
+				opts = append(opts, strategy.WithOutlierEjection(strategy.OutlierEjection{}), strategy.WithSlowStart(strategy.SlowStart{}))
 			}
 			// Without overprovisioning a quarter of the hosts unhealthy
 			// sends a quarter of the picks to tier 1: both tiers are drawn.
