@@ -20,6 +20,15 @@ require (
 	go.etcd.io/etcd/client/v3 v3.7.3
 	go.uber.org/goleak v1.3.0
 	golang.org/x/net v0.61.0
+	// go-kit v0.13.0 requires the 2021 google.golang.org/genproto, which
+	// still holds googleapis/api and googleapis/rpc; current grpc and etcd
+	// import those from the split modules google.golang.org/genproto/
+	// googleapis/{api,rpc}. With both in a build, go mod tidy in a user's
+	// module fails with "ambiguous import". Requiring a genproto from after
+	// the split (which has neither package) makes MVS pick it for every user.
+	// grpcpool/genproto_test.go imports one of its packages so that tidy
+	// keeps this line; scripts/consumer-smoke.sh (make test) checks it.
+	google.golang.org/genproto v0.0.0-20261026165753-2ffab32bce7e
 	// the newest that resolves with Go 1.26.8
 	google.golang.org/grpc v1.85.0
 )
