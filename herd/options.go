@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/go-kit/kit/metrics"
 	"github.com/go-kit/log"
 
 	"github.com/seed41aebe0c/lbkit/internal/nilarg"
@@ -40,18 +39,6 @@ var (
 	// panicked; the item fails and the worker carries on.
 	ErrPanicked = errors.New("herd: function panicked")
 )
-
-// Metrics receives the herd's counts. Nil fields are not reported. Use any
-// go-kit metrics backend (Prometheus, statsd, expvar ...).
-type Metrics struct {
-	// Success, Retry and Failure count the function's outcomes: Retry
-	// once per retry granted, Failure once per failed item (retries
-	// exhausted included).
-	Success, Retry, Failure metrics.Counter
-	// Size is the herd's size after each change; Busy the workers
-	// processing an item.
-	Size, Busy metrics.Gauge
-}
 
 // Option configures a Herd.
 type Option func(*config) error
@@ -124,14 +111,6 @@ func WithLogger(l log.Logger) Option {
 			return fmt.Errorf("%w: nil logger", ErrInvalidArgument)
 		}
 		c.logger = l
-		return nil
-	}
-}
-
-// WithMetrics reports the herd's counts into m.
-func WithMetrics(m Metrics) Option {
-	return func(c *config) error {
-		c.metrics = m
 		return nil
 	}
 }

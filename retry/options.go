@@ -39,8 +39,7 @@ type config struct {
 	callback       Callback
 	observer       func(Attempt)
 
-	metrics         *Metrics
-	metricsInterval time.Duration
+	metrics *Metrics
 }
 
 func defaultConfig() config {

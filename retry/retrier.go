@@ -33,9 +33,8 @@ type Retrier struct {
 	idle     chan struct{}
 	idleOnce sync.Once
 
-	calls, retries, hedges, hedgeWins, hedgesCapped, budgetExhausted atomic.Uint64
-
-	reporter *reporter // nil without WithMetrics
+	calls                                                     atomic.Uint64
+	retries, hedges, hedgeWins, hedgesCapped, budgetExhausted counter // with their metrics (WithMetrics)
 }
 
 // Stats counts what a Retrier did beyond first attempts. Counters cover the
@@ -95,7 +94,7 @@ func New(b lb.Balancer, opts ...Option) (*Retrier, error) {
 	}
 	r.ep = r.call
 	if cfg.metrics != nil {
-		r.reporter = startReporter(r, cfg.metrics, cfg.metricsInterval)
+		r.useMetrics(cfg.metrics)
 	}
 	return r, nil
 }
@@ -116,9 +115,6 @@ func (r *Retrier) Close() error {
 		r.idleOnce.Do(func() { close(r.idle) })
 	}
 	<-r.idle
-	if r.reporter != nil {
-		r.reporter.stop()
-	}
 	return nil
 }
 
