@@ -24,9 +24,11 @@ vet:
 # Consul agent (built once from the Go module proxy, cached under
 # $$HOME/.cache/lbkit) and Debian's chromium for the status page test. etcd
 # runs embedded in the test process and DNS is an in-process miekg/dns
-# server, so they need no install.
+# server, so they need no install. Debian's prometheus package gives the
+# lbmetrics exposition test its promtool (the server is not started).
 servers:
 	@scripts/install-chromium.sh
+	@scripts/install-promtool.sh
 	@scripts/consul-agent.sh >/dev/null
 
 unit:

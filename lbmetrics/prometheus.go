@@ -59,28 +59,33 @@ type family struct {
 }
 
 // NewPrometheus registers every lbkit metric family of namespace with reg
-// (see the README's table). If a name is registered already, nothing stays
-// registered and the error wraps ErrAlreadyRegistered and names the first
-// clash. A nil reg is an error wrapping ErrInvalidArgument.
+// (see the README's table). If a name is taken already, nothing of this
+// call stays registered, and the one error wraps ErrAlreadyRegistered and
+// names the first clash. A nil reg is an error wrapping ErrInvalidArgument.
 func NewPrometheus(reg prometheus.Registerer, namespace string) (*Prometheus, error) {
 	if nilarg.IsNil(reg) {
 		return nil, fmt.Errorf("%w: nil prometheus registerer", ErrInvalidArgument)
 	}
 	var cs []prometheus.Collector
+	var names []string
+	fq := func(sub, name string) string {
+		names = append(names, prometheus.BuildFQName(namespace, sub, name))
+		return name
+	}
 	svc := []string{"service"}
 	perHost := []string{"service", "host"}
 	counter := func(sub, name, help string, labels []string) family {
-		v := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Subsystem: sub, Name: name, Help: help}, labels)
+		v := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Subsystem: sub, Name: fq(sub, name), Help: help}, labels)
 		cs = append(cs, v)
 		return family{v, labels}
 	}
 	gauge := func(sub, name, help string, labels []string) family {
-		v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Subsystem: sub, Name: name, Help: help}, labels)
+		v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Subsystem: sub, Name: fq(sub, name), Help: help}, labels)
 		cs = append(cs, v)
 		return family{v, labels}
 	}
 	histogram := func(sub, name, help string, buckets []float64, labels []string) family {
-		v := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Subsystem: sub, Name: name, Help: help, Buckets: buckets}, labels)
+		v := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Subsystem: sub, Name: fq(sub, name), Help: help, Buckets: buckets}, labels)
 		cs = append(cs, v)
 		return family{v, labels}
 	}
@@ -126,18 +131,11 @@ func NewPrometheus(reg prometheus.Registerer, namespace string) (*Prometheus, er
 			for _, done := range cs[:i] {
 				reg.Unregister(done)
 			}
-			return nil, fmt.Errorf("%w: %s (namespace %q: NewPrometheus once per namespace and registerer, then Service per service)",
-				ErrAlreadyRegistered, describe(c), namespace)
+			return nil, fmt.Errorf("%w: %s (call NewPrometheus once per namespace and registerer, then Service per service): %v",
+				ErrAlreadyRegistered, names[i], err)
 		}
 	}
 	return p, nil
-}
-
-// describe names a collector's metric for an error message.
-func describe(c prometheus.Collector) string {
-	ch := make(chan *prometheus.Desc, 1)
-	c.Describe(ch)
-	return (<-ch).String()
 }
 
 // Service returns the metrics of every lbkit package for the service
