@@ -95,8 +95,7 @@ func recording(h *strategy.Host, next endpoint.Endpoint, d metrics.Histogram) en
 			}()
 			resp, err = next(ctx, req)
 			recorded = true
-			d.Observe(h.Since(start).Seconds())
-			h.Record(ctx, start, err)
+			d.Observe(h.RecordTimed(ctx, start, err).Seconds())
 			return resp, err
 		}
 	}

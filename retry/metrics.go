@@ -88,10 +88,11 @@ func (r *Retrier) useMetrics(m *Metrics) {
 	r.hedgeWins.feed(m.HedgeWins)
 	r.hedgesCapped.feed(m.HedgesCapped)
 	if h := m.RequestDuration; h != nil {
-		call := r.ep
+		// The call's own start reading serves the histogram too: one
+		// more reading of the clock, at the end.
 		r.ep = func(ctx context.Context, req any) (any, error) {
 			start := clock()
-			resp, err := call(ctx, req)
+			resp, err := r.callFrom(ctx, req, start)
 			h.Observe(float64(clock()-start) / 1e9)
 			return resp, err
 		}

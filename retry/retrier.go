@@ -150,6 +150,12 @@ func (r *Retrier) hedgeDelay() time.Duration {
 // once after each failed attempt, for the attempt's Duration; the
 // balancer times its own calls.
 func (r *Retrier) call(ctx context.Context, req any) (any, error) {
+	return r.callFrom(ctx, req, clock())
+}
+
+// callFrom is call begun at start, a reading of clock, which WithMetrics
+// also times the call from.
+func (r *Retrier) callFrom(ctx context.Context, req any, start int64) (any, error) {
 	if r.pick.b == nil {
 		return nil, ErrNilBalancer
 	}
@@ -158,9 +164,8 @@ func (r *Retrier) call(ctx context.Context, req any) (any, error) {
 	}
 	r.calls.Add(1)
 	if r.hedgeCap != nil {
-		return r.callHedged(ctx, req)
+		return r.callHedged(ctx, req, start)
 	}
-	start := clock()
 	actx := ctx
 	dl, hasDeadline, own := r.deadline(ctx, start)
 	if own {

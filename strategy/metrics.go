@@ -1,6 +1,9 @@
 package strategy
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // DefaultMetricsInterval is how often lbkit copies live host statistics
 // into metrics: the balancer (loadbalancer.WithMetrics) and a pooling
@@ -9,7 +12,11 @@ import "time"
 // and gauges.
 const DefaultMetricsInterval = time.Second
 
-// Since returns the time since start on the host's clock: the latency of a
-// call begun with Begin, for a caller that observes it into a histogram. It
-// reads the clock once and allocates nothing.
-func (s *Host) Since(start Start) time.Duration { return time.Duration(s.clock() - int64(start)) }
+// RecordTimed is Record that also returns the call's latency, from the
+// same clock reading, for a caller that observes it into a histogram: the
+// latency costs no second reading of the clock.
+func (s *Host) RecordTimed(ctx context.Context, start Start, err error) time.Duration {
+	now := s.clock()
+	s.recordAt(ctx, start, err, now)
+	return time.Duration(now - int64(start))
+}
