@@ -25,7 +25,7 @@
 // The function says what became of each item: Success, Retry (processed
 // again, up to a maximum, then Failure) or Failure. Callbacks (OnSuccess,
 // OnRetry, OnFailure), go-kit metrics counters (WithMetrics; any go-kit
-// backend, Prometheus included: see the example) and a go-kit logger
+// backend: package lbmetrics builds them for Prometheus or statsd) and a go-kit logger
 // follow the outcomes. A Herd is generic over the work's body and result.
 //
 // Send work from a goroutine other than the one reading Output: a worker
