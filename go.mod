@@ -11,8 +11,11 @@ require (
 	github.com/jackc/puddle/v2 v2.2.3
 	// the in-process DNS server of examples/demo -discovery dns
 	github.com/miekg/dns v1.1.73
+	// lbmetrics only: the core packages use go-kit's metrics interfaces
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
+	// the text parser lbmetrics' exposition test checks a scrape with
+	github.com/prometheus/common v0.72.0
 	// go-kit circuitbreaker in examples/kitservice
 	github.com/sony/gobreaker v0.4.1
 	go.etcd.io/etcd/api/v3 v3.7.3
@@ -32,8 +35,6 @@ require (
 	// the newest that resolves with Go 1.26.8
 	google.golang.org/grpc v1.85.0
 )
-
-require github.com/prometheus/common v0.72.0
 
 require (
 	github.com/VividCortex/gohistogram v1.0.0 // indirect

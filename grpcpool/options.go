@@ -119,6 +119,7 @@ type config struct {
 	scale                 ScaleConfig
 	failovers             int
 	logger                log.Logger
+	metrics               *Metrics
 }
 
 func defaultConfig() config {

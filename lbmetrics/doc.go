@@ -7,8 +7,9 @@
 // (NewPrometheus) or fixes the name prefix (NewStatsd); Service then binds
 // a service's name and returns a Set holding the *Metrics of a balancer
 // (loadbalancer.WithMetrics), a Retrier (retry.WithMetrics), discovery
-// (a publisher's SetMetrics), connection pools (pooling.WithMetrics) and a
-// herd (herd.WithMetrics), all for that service:
+// (a publisher's SetMetrics), connection pools (pooling.WithMetrics), a
+// herd (herd.WithMetrics) and a gRPC pool (grpcpool.WithMetrics), all for
+// that service:
 //
 //	pm, err := lbmetrics.NewPrometheus(prometheus.DefaultRegisterer, "myapp")
 //	users := pm.Service("users")
@@ -16,7 +17,7 @@
 //	r, err := retry.New(b, retry.WithMetrics(users.Retry))
 //
 // Prometheus names follow the Prometheus naming guide: the namespace, the
-// subsystem (balancer, retry, discovery, pool, herd), base units in the
+// subsystem (balancer, retry, discovery, pool, herd, grpcpool), base units in the
 // name (_seconds, _ratio) and _total on counters. The service's name and
 // the host are labels ("service", "host"), never part of a name, so one
 // query aggregates across services. Request and attempt durations are

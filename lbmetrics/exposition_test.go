@@ -209,7 +209,7 @@ func TestExposition(t *testing.T) {
 	// The series an on-call engineer alerts on exist at zero.
 	for _, name := range []string{"lbkit_balancer_no_endpoints_total", "lbkit_balancer_factory_errors_total",
 		"lbkit_retry_budget_exhausted_total", "lbkit_retry_hedged_attempts_total", "lbkit_retry_retried_attempts_total",
-		"lbkit_discovery_errors_total"} {
+		"lbkit_discovery_errors_total", "lbkit_grpcpool_scale_outs_total"} {
 		if m := series(name, echoSvc); m != nil && m.GetCounter().GetValue() != 0 {
 			t.Errorf("%s{service=echo} = %v, want 0", name, m.GetCounter().GetValue())
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/go-kit/kit/metrics"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/seed41aebe0c/lbkit/grpcpool"
 	"github.com/seed41aebe0c/lbkit/herd"
 	"github.com/seed41aebe0c/lbkit/internal/nilarg"
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
@@ -50,6 +51,8 @@ type Prometheus struct {
 	poolBorrowDuration                                   family
 	// herd
 	herdItems, herdWorkers, herdBusy family
+	// grpcpool
+	grpcConns, grpcReady, grpcInFlight, grpcScaleOuts family
 }
 
 // family is one registered vector and its label names.
@@ -125,6 +128,11 @@ func NewPrometheus(reg prometheus.Registerer, namespace string) (*Prometheus, er
 		herdItems:   counter("herd", "items_total", "Items processed, by outcome (success, retry, failure).", []string{"service", "outcome"}),
 		herdWorkers: gauge("herd", "workers", "Workers of the herd.", svc),
 		herdBusy:    gauge("herd", "busy_workers", "Workers processing an item.", svc),
+
+		grpcConns:     gauge("grpcpool", "connections", "Connections in the gRPC pool.", svc),
+		grpcReady:     gauge("grpcpool", "ready_connections", "Connections of the gRPC pool in the READY state.", svc),
+		grpcInFlight:  gauge("grpcpool", "in_flight_requests", "Calls and streams under way on the gRPC pool.", svc),
+		grpcScaleOuts: counter("grpcpool", "scale_outs_total", "Times scale-out grew the gRPC pool.", svc),
 	}
 	for i, c := range cs {
 		if err := reg.Register(c); err != nil {
@@ -191,6 +199,12 @@ func (p *Prometheus) Service(name string) Set {
 			Failure: c(p.herdItems, "outcome", "failure"),
 			Size:    g(p.herdWorkers),
 			Busy:    g(p.herdBusy),
+		},
+		GRPCPool: &grpcpool.Metrics{
+			Connections:      g(p.grpcConns),
+			ReadyConnections: g(p.grpcReady),
+			InFlight:         g(p.grpcInFlight),
+			ScaleOuts:        c(p.grpcScaleOuts),
 		},
 	}
 }

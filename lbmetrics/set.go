@@ -1,6 +1,7 @@
 package lbmetrics
 
 import (
+	"github.com/seed41aebe0c/lbkit/grpcpool"
 	"github.com/seed41aebe0c/lbkit/herd"
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/pooling"
@@ -16,4 +17,5 @@ type Set struct {
 	Discovery *publisher.Metrics
 	Pool      *pooling.Metrics
 	Herd      *herd.Metrics
+	GRPCPool  *grpcpool.Metrics
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/go-kit/kit/metrics"
 	"github.com/go-kit/kit/metrics/statsd"
 
+	"github.com/seed41aebe0c/lbkit/grpcpool"
 	"github.com/seed41aebe0c/lbkit/herd"
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/pooling"
@@ -83,6 +84,12 @@ func (s *Statsd) Service(name string) Set {
 			Failure: c("herd.items_failure"),
 			Size:    g("herd.workers"),
 			Busy:    g("herd.busy_workers"),
+		},
+		GRPCPool: &grpcpool.Metrics{
+			Connections:      g("grpcpool.connections"),
+			ReadyConnections: g("grpcpool.ready_connections"),
+			InFlight:         g("grpcpool.in_flight_requests"),
+			ScaleOuts:        c("grpcpool.scale_outs"),
 		},
 	}
 }
