@@ -49,7 +49,7 @@
 // generic per-host pools of connections that are taken and given back,
 // while a gRPC connection is shared by many calls at once, so this pool
 // spreads calls over a few shared connections to one target instead. Of
-// lbkit it imports only strategy's DefaultMetricsInterval. To balance over several gRPC servers
-// found by discovery, put one Pool per instance behind a go-kit endpoint
-// and give those to loadbalancer.
+// lbkit's packages it imports only strategy, for DefaultMetricsInterval.
+// To balance over several gRPC servers found by discovery, put one Pool
+// per instance behind a go-kit endpoint and give those to loadbalancer.
 package grpcpool
