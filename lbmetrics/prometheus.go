@@ -3,6 +3,7 @@ package lbmetrics
 import (
 	"errors"
 	"fmt"
+	"regexp"
 
 	"github.com/go-kit/kit/metrics"
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,6 +29,10 @@ var ErrAlreadyRegistered = errors.New("lbmetrics: metric registered already")
 // attempt duration histograms: 0.5 ms to 10 s, about three per decade,
 // which suits RPCs from an in-memory cache to a slow cross-region call.
 var LatencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// validName is a Prometheus metric name in the classic character set,
+// which every scraper accepts.
+var validName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
 // poolBuckets bound the time to get a connection: mostly microseconds for
 // an idle one, up to a dial's seconds.
@@ -62,12 +67,17 @@ type family struct {
 }
 
 // NewPrometheus registers every lbkit metric family of namespace with reg
-// (see the README's table). If a name is taken already, nothing of this
-// call stays registered, and the one error wraps ErrAlreadyRegistered and
-// names the first clash. A nil reg is an error wrapping ErrInvalidArgument.
+// (the table is in docs/metrics.md). If a name is taken already, nothing
+// of this call stays registered, and the one error wraps
+// ErrAlreadyRegistered and names the first clash. A nil reg, or a
+// namespace that is not a Prometheus name ([a-zA-Z_][a-zA-Z0-9_]*, or
+// empty), is an error wrapping ErrInvalidArgument.
 func NewPrometheus(reg prometheus.Registerer, namespace string) (*Prometheus, error) {
 	if nilarg.IsNil(reg) {
 		return nil, fmt.Errorf("%w: nil prometheus registerer", ErrInvalidArgument)
+	}
+	if namespace != "" && !validName.MatchString(namespace) {
+		return nil, fmt.Errorf("%w: namespace %q is not a Prometheus name", ErrInvalidArgument, namespace)
 	}
 	var cs []prometheus.Collector
 	var names []string

@@ -54,12 +54,21 @@ func TestNewPrometheusLeavesNothingOnError(t *testing.T) {
 	}
 }
 
-func TestNewPrometheusRejectsNilRegisterer(t *testing.T) {
+func TestNewPrometheusRejectsBadInput(t *testing.T) {
 	if _, err := lbmetrics.NewPrometheus(nil, "app"); !errors.Is(err, lbmetrics.ErrInvalidArgument) {
 		t.Fatalf("nil: %v", err)
 	}
 	if _, err := lbmetrics.NewPrometheus((*prometheus.Registry)(nil), "app"); !errors.Is(err, lbmetrics.ErrInvalidArgument) {
 		t.Fatalf("typed nil: %v", err)
+	}
+	reg := prometheus.NewRegistry()
+	for _, ns := range []string{"my-app", "1app", "app.x"} {
+		if _, err := lbmetrics.NewPrometheus(reg, ns); !errors.Is(err, lbmetrics.ErrInvalidArgument) {
+			t.Errorf("namespace %q: %v", ns, err)
+		}
+	}
+	if _, err := lbmetrics.NewPrometheus(reg, ""); err != nil {
+		t.Errorf("empty namespace: %v", err)
 	}
 }
 
