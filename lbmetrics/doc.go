@@ -29,5 +29,5 @@
 // The Prometheus metrics record without locks or allocations: each With
 // resolves its series once, and Add, Set and Observe are atomic updates of
 // that series. (go-kit's own metrics/prometheus builds a label map on every
-// call.) See README's metrics section for the table of names.
+// call.) docs/metrics.md has the table of names, types and labels.
 package lbmetrics
