@@ -47,11 +47,15 @@ func TestHistoryEndpointAndIntervalFigures(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	start := len(waitFor(1).Times)
+	waitFor(1)
 	for range 20 {
 		r.Endpoint()(context.Background(), nil)
 	}
-	waitFor(start + 2) // an interval that holds every call
+	// Count the samples only once every call has returned: a sample in
+	// progress may have read the counters before the last call (the test
+	// goroutine can be preempted mid-loop on a loaded machine), but the
+	// one after it began after every call.
+	waitFor(len(page.History(time.Time{}).Times) + 2)
 	snap := page.Snapshot()
 	bs := snap.Balancers[0]
 	if snap.IntervalMs != 100 || bs.Source != "*static.Publisher" || bs.Instances != 2 || bs.LastUpdate == nil || bs.ErrorSince != nil {
