@@ -78,6 +78,8 @@ type Host struct {
 	rcount atomic.Uint64 // float64 bits: decayed number of observations at last
 	sumRS  float64       // guarded by mu: decayed sum of scores
 	sumRW  float64       // guarded by mu: decayed number of observations
+
+	load hostLoad // what the backend reported about its load (load.go)
 }
 
 // NewHost returns the record of a backend at address with the given weight
@@ -349,6 +351,9 @@ type HostStats struct {
 	PeakLatency time.Duration
 	// RecentScore is the mean score over the short window.
 	RecentScore float64
+	// Load is what the backend reported about its own load
+	// (Host.ReportLoad).
+	Load LoadStats
 }
 
 // Stats returns a snapshot of the host's statistics.
@@ -372,5 +377,6 @@ func (s *Host) Stats() HostStats {
 		Latency:     time.Duration(math.Float64frombits(s.latency.Load())),
 		PeakLatency: s.peakLatency(now),
 		RecentScore: recent,
+		Load:        s.loadStats(now),
 	}
 }
