@@ -183,4 +183,3 @@ func (p *wrrPicker) fill(t *aliasTable, now int64) {
 	}
 	p.scratch.build(t, p.w)
 }
-
