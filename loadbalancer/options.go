@@ -38,6 +38,7 @@ type config struct {
 	invalidateAfter time.Duration
 	metrics         *Metrics
 	metricsInterval time.Duration
+	watchers        []HostWatcher
 }
 
 // WithStrategy sets how the balancer picks an instance per request. The
