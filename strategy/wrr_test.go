@@ -268,3 +268,23 @@ func BenchmarkReportLoad(b *testing.B) {
 		h.ReportLoad(r)
 	}
 }
+
+// BenchmarkWeightedRoundRobinRebuild is what the one pick per update
+// period that rebuilds the schedule pays.
+func BenchmarkWeightedRoundRobinRebuild(b *testing.B) {
+	for _, n := range []int{10, 1000} {
+		hs := make([]*strategy.Host, n)
+		for i := range hs {
+			hs[i] = newHost(b, fmt.Sprintf("10.0.%d.%d:80", i/256, i%256), 1)
+			hs[i].ReportLoad(strategy.LoadReport{CPUUtilization: 0.1 + float64(i%9)/10, RPS: 100})
+		}
+		p := strategy.WeightedRoundRobin{BlackoutPeriod: -1}.NewPicker(hs)
+		now := strategy.Now(hs[0])
+		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				strategy.RebuildWeights(p, now)
+			}
+		})
+	}
+}
