@@ -55,11 +55,13 @@ const (
 // host's visits are evenly spread over a cycle, and over every cycle each
 // host gets its share exactly: deterministic, like A58's stride
 // scheduler, rather than random. A pick is an atomic increment and two
-// loads, takes no lock and allocates nothing. The table is double-buffered
-// and rebuilt by the first pick that finds it a period old (one pick in
-// sixteen looks at the clock) while every other pick goes on with the
-// current one, so one pick per period pays for the rebuild (tens of
-// microseconds at 1,000 hosts); the package starts no goroutines.
+// loads, takes no lock and allocates nothing. The recomputation is off the
+// request path, as A58's timer is: the first pick that finds the schedule a
+// period old (one pick in sixteen looks at the clock) starts it on a
+// goroutine of its own, which publishes a new schedule and ends, while
+// every pick goes on with the current one. It is the package's only
+// goroutine; at most one per picker runs at a time, for tens of
+// microseconds at 1,000 hosts.
 //
 // Durations and the penalty left zero take the defaults above; a negative
 // value turns the feature off (no blackout, no expiry, no error penalty).
@@ -114,12 +116,15 @@ func (s WeightedRoundRobin) NewPicker(hosts []*Host) Picker {
 		blackout: orDefault(s.BlackoutPeriod, DefaultBlackoutPeriod),
 		expire:   orDefault(s.WeightExpirationPeriod, DefaultWeightExpirationPeriod),
 		penalty:  s.ErrorUtilizationPenalty,
+		every:    max(orDefault(s.WeightUpdatePeriod, DefaultWeightUpdatePeriod), int64(MinWeightUpdatePeriod)),
 		w:        make([]float64, len(hosts)),
+		size:     size,
 		mask:     uint32(size - 1),
 		// An odd stride near size/φ visits the slots in a Weyl sequence:
 		// every host's block of slots is visited at evenly spread times.
 		stride: uint32(float64(size)*0.6180339887498949) | 1,
 	}
+	p.rebuildFn = p.rebuild
 	p.next.Store(rand.Uint32())
 	switch {
 	case p.penalty == 0:
@@ -127,11 +132,8 @@ func (s WeightedRoundRobin) NewPicker(hosts []*Host) Picker {
 	case p.penalty < 0:
 		p.penalty = 0
 	}
-	every := max(orDefault(s.WeightUpdatePeriod, DefaultWeightUpdatePeriod), int64(MinWeightUpdatePeriod))
-	now := p.clock()
-	t1, t2 := newWRRTable(size), newWRRTable(size)
-	p.fill(t1, now)
-	p.memo.init(every, now, t1, t2)
+	p.busy.Store(true)
+	p.rebuild()
 	return p
 }
 
@@ -147,41 +149,54 @@ func wrrTableSize(n int) int {
 }
 
 type wrrPicker struct {
-	next     atomic.Uint32
-	_        [60]byte // keep the hot counter on its own cache line
-	memo     memo[wrrTable]
-	hosts    []*Host
-	clock    func() int64
-	blackout int64
-	expire   int64
-	penalty  float64
-	mask     uint32
-	stride   uint32
-	w        []float64 // scratch of fill, touched only by the memo's holder
+	next      atomic.Uint32
+	_         [60]byte // keep the hot counter on its own cache line
+	table     atomic.Pointer[[]int32]
+	until     atomic.Int64 // clock after which the table is stale
+	busy      atomic.Bool  // a rebuild is under way
+	hosts     []*Host
+	clock     func() int64
+	blackout  int64
+	expire    int64
+	every     int64
+	penalty   float64
+	size      int
+	mask      uint32
+	stride    uint32
+	w         []float64 // scratch of rebuild, touched only by the holder of busy
+	rebuildFn func()    // p.rebuild, made once so that starting it allocates nothing
 }
 
-// wrrTable is one cycle of the schedule: slot k holds the host of the k-th
-// of len(slots) evenly spaced points of the weights' cumulative
-// distribution, so that host i has w[i]/sum(w) of the slots, to within one.
-// The slots are atomics because a stalled pick may read a table that is
-// being rewritten (see memo).
-type wrrTable struct{ slots []atomic.Int32 }
-
-func newWRRTable(size int) *wrrTable { return &wrrTable{slots: make([]atomic.Int32, size)} }
-
+// Pick takes the next slot of the schedule. One pick in sixteen looks at
+// the clock, and the one that finds the schedule a period old starts its
+// rebuild on a goroutine of its own, so that no pick waits for it.
 func (p *wrrPicker) Pick() int {
 	c := p.next.Add(1)
-	if c&15 == 0 { // one pick in 16 looks at the clock
-		if now := p.clock(); p.memo.claim(now) {
-			p.fill(p.memo.spare, now)
-			p.memo.publish(now)
+	if c&15 == 0 {
+		if now := p.clock(); now >= p.until.Load() && p.busy.CompareAndSwap(false, true) {
+			go p.rebuildFn()
 		}
 	}
-	return int(p.memo.cur.Load().slots[(c*p.stride)&p.mask].Load())
+	return int((*p.table.Load())[(c*p.stride)&p.mask])
 }
 
-// fill writes the schedule of the hosts' weights as of now.
-func (p *wrrPicker) fill(t *wrrTable, now int64) {
+// rebuild computes the weights as of now and publishes a new schedule: the
+// holder of busy calls it, and it releases busy. The schedule is a new,
+// immutable slice: picks that still hold the old one finish with it.
+func (p *wrrPicker) rebuild() {
+	now := p.clock()
+	t := make([]int32, p.size)
+	p.fill(t, now)
+	p.table.Store(&t)
+	p.until.Store(now + p.every)
+	p.busy.Store(false)
+}
+
+// fill writes the schedule of the hosts' weights as of now: slot k holds
+// the host of the k-th of len(t) evenly spaced points of the weights'
+// cumulative distribution, so that host i has w[i]/sum(w) of the slots, to
+// within one.
+func (p *wrrPicker) fill(t []int32, now int64) {
 	var sum float64
 	n := 0
 	for i, h := range p.hosts {
@@ -215,14 +230,14 @@ func (p *wrrPicker) fill(t *wrrTable, now int64) {
 	for _, w := range p.w {
 		total += w
 	}
-	step := total / float64(len(t.slots))
+	step := total / float64(len(t))
 	i, acc := 0, p.w[0]
-	for k := range t.slots {
+	for k := range t {
 		at := (float64(k) + 0.5) * step
 		for acc < at && i < len(p.w)-1 {
 			i++
 			acc += p.w[i]
 		}
-		t.slots[k].Store(int32(i))
+		t[k] = int32(i)
 	}
 }

@@ -1,8 +1,14 @@
 package strategy
 
-// RebuildWeights recomputes a WeightedRoundRobin picker's schedule as of
-// now, as the pick that finds it a period old does.
-func RebuildWeights(p Picker, now int64) {
+import "runtime"
+
+// RebuildWeights recomputes a WeightedRoundRobin picker's schedule now, as
+// the goroutine a stale schedule starts does, and waits for it: tests on a
+// fake clock use it instead of waiting for that goroutine.
+func RebuildWeights(p Picker) {
 	w := p.(*wrrPicker)
-	w.fill(w.memo.spare, now)
+	for !w.busy.CompareAndSwap(false, true) {
+		runtime.Gosched()
+	}
+	w.rebuild()
 }

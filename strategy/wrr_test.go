@@ -24,8 +24,15 @@ func loadHosts(t testing.TB, c *fakeClock, n int) []*strategy.Host {
 	return hs
 }
 
-// shares picks n times and returns each host's share.
+// shares rebuilds a WeightedRoundRobin picker's schedule as of the fake
+// clock's time, picks n times and returns each host's share.
 func shares(p strategy.Picker, hosts, n int) []float64 {
+	strategy.RebuildWeights(p)
+	return picks(p, hosts, n)
+}
+
+// picks picks n times and returns each host's share.
+func picks(p strategy.Picker, hosts, n int) []float64 {
 	c := make([]float64, hosts)
 	for range n {
 		c[p.Pick()]++
@@ -66,6 +73,31 @@ func TestWeightedRoundRobinSharesFollowReportedLoad(t *testing.T) {
 	sum := inv[0] + inv[1] + inv[2]
 	for i := range got {
 		within(t, fmt.Sprintf("share of host at utilization %v", util[i]), got[i], inv[i]/sum, 0.05)
+	}
+}
+
+// The picks themselves notice a stale schedule and have it rebuilt, off
+// their path: the new weights arrive within a few picks after the update
+// period, with no pick blocking.
+func TestWeightedRoundRobinRebuildsByItself(t *testing.T) {
+	var c fakeClock
+	hs := loadHosts(t, &c, 2)
+	p := strategy.WeightedRoundRobin{BlackoutPeriod: -1}.NewPicker(hs)
+	hs[0].ReportLoad(strategy.LoadReport{CPUUtilization: 0.1, RPS: 100})
+	hs[1].ReportLoad(strategy.LoadReport{CPUUtilization: 0.9, RPS: 100})
+	if got := picks(p, 2, 1024); got[0] != 0.5 {
+		t.Fatalf("before the update period: share %v, want 0.5 (the schedule built without reports)", got[0])
+	}
+	c.advance(strategy.DefaultWeightUpdatePeriod)
+	deadline := time.Now().Add(5 * time.Second)
+	for round := 0; ; round++ {
+		if got := picks(p, 2, 1024); got[0] > 0.85 {
+			break // 0.9 once the new schedule is in
+		}
+		if round > 10_000 || time.Now().After(deadline) {
+			t.Fatal("the schedule was not rebuilt after the update period")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -279,11 +311,10 @@ func BenchmarkWeightedRoundRobinRebuild(b *testing.B) {
 			hs[i].ReportLoad(strategy.LoadReport{CPUUtilization: 0.1 + float64(i%9)/10, RPS: 100})
 		}
 		p := strategy.WeightedRoundRobin{BlackoutPeriod: -1}.NewPicker(hs)
-		now := strategy.Now(hs[0])
 		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				strategy.RebuildWeights(p, now)
+				strategy.RebuildWeights(p)
 			}
 		})
 	}
