@@ -85,8 +85,11 @@ func NewReporter(opts ...Option) (*Reporter, error) {
 		}
 	}
 	r := &Reporter{cfg: cfg, done: make(chan struct{})}
+	// The first interval starts now, not when the goroutine gets to run.
+	start := baseline{wall: time.Now()}
+	start.cpu, start.cpuErr = processCPU()
 	r.wg.Add(1)
-	go r.run()
+	go r.run(start)
 	return r, nil
 }
 
@@ -129,13 +132,20 @@ func (r *Reporter) Close() error {
 	return nil
 }
 
-func (r *Reporter) run() {
+// baseline is the state of the process at the start of the first
+// interval.
+type baseline struct {
+	wall   time.Time
+	cpu    time.Duration
+	cpuErr error
+}
+
+func (r *Reporter) run(start baseline) {
 	defer r.wg.Done()
 	t := time.NewTicker(r.cfg.interval)
 	defer t.Stop()
-	lastWall := time.Now()
-	lastCPU, cpuErr := processCPU()
-	lastReq, lastErr := r.requests.Load(), r.errors.Load()
+	lastWall, lastCPU, cpuErr := start.wall, start.cpu, start.cpuErr
+	var lastReq, lastErr uint64
 	for {
 		select {
 		case <-r.done:
