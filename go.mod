@@ -22,6 +22,8 @@ require (
 	golang.org/x/net v0.61.0
 	// the newest that resolves with Go 1.26.8
 	google.golang.org/grpc v1.85.0
+	// orca/orcagrpc reads gRPC's binary ORCA trailer with protowire (already built with grpc)
+	google.golang.org/protobuf v1.36.12
 )
 
 require (
@@ -63,5 +65,4 @@ require (
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20261019180522-ce908d29299b // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261019180522-ce908d29299b // indirect
-	google.golang.org/protobuf v1.36.12 // indirect
 )
