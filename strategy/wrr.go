@@ -79,6 +79,13 @@ type WeightedRoundRobin struct {
 	// ErrorUtilizationPenalty scales the error rate added to the
 	// utilization.
 	ErrorUtilizationPenalty float64
+	// SyncRebuild rebuilds the schedule on the pick that finds it stale
+	// instead of on a goroutine: deterministic under a simulated clock
+	// (examples/simulate), at that one pick's expense.
+	SyncRebuild bool
+	// Rand, if set, draws the schedule's starting point (by default the
+	// runtime's generator does), for repeatable simulations.
+	Rand rand.Source
 }
 
 // Name is "wrr-load".
@@ -125,7 +132,8 @@ func (s WeightedRoundRobin) NewPicker(hosts []*Host) Picker {
 		stride: uint32(float64(size)*0.6180339887498949) | 1,
 	}
 	p.rebuildFn = p.rebuild
-	p.next.Store(rand.Uint32())
+	p.sync = s.SyncRebuild
+	p.next.Store(uint32(rngOf(s.Rand).uint64()))
 	switch {
 	case p.penalty == 0:
 		p.penalty = DefaultErrorUtilizationPenalty
@@ -163,6 +171,7 @@ type wrrPicker struct {
 	size      int
 	mask      uint32
 	stride    uint32
+	sync      bool
 	w         []float64 // scratch of rebuild, touched only by the holder of busy
 	rebuildFn func()    // p.rebuild, made once so that starting it allocates nothing
 }
@@ -174,7 +183,11 @@ func (p *wrrPicker) Pick() int {
 	c := p.next.Add(1)
 	if c&15 == 0 {
 		if now := p.clock(); now >= p.until.Load() && p.busy.CompareAndSwap(false, true) {
-			go p.rebuildFn()
+			if p.sync {
+				p.rebuild()
+			} else {
+				go p.rebuildFn()
+			}
 		}
 	}
 	return int((*p.table.Load())[(c*p.stride)&p.mask])

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -98,6 +99,21 @@ func TestWeightedRoundRobinRebuildsByItself(t *testing.T) {
 			t.Fatal("the schedule was not rebuilt after the update period")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// With SyncRebuild the pick that finds the schedule stale rebuilds it: the
+// new weights are in within sixteen picks, deterministically.
+func TestWeightedRoundRobinSyncRebuild(t *testing.T) {
+	var c fakeClock
+	hs := loadHosts(t, &c, 2)
+	p := strategy.WeightedRoundRobin{BlackoutPeriod: -1, SyncRebuild: true, Rand: rand.NewPCG(1, 2)}.NewPicker(hs)
+	hs[0].ReportLoad(strategy.LoadReport{CPUUtilization: 0.1, RPS: 100})
+	hs[1].ReportLoad(strategy.LoadReport{CPUUtilization: 0.9, RPS: 100})
+	c.advance(strategy.DefaultWeightUpdatePeriod)
+	picks(p, 2, 16)
+	if got := picks(p, 2, 1024); math.Abs(got[0]-0.9) > 1.0/1024 {
+		t.Errorf("share after the update period: %v, want 0.9 to within one slot of the 1,024", got[0])
 	}
 }
 
