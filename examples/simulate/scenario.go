@@ -175,5 +175,6 @@ func scenarios() []*scenario {
 		duration: 30 * time.Second,
 		backends: bs,
 	})
+	out = append(out, reportedLoadScenario())
 	return out
 }
