@@ -18,7 +18,7 @@ import (
 // A report is one atomic load, one read of an immutable map and the host's
 // ReportLoad: no lock, no allocation. A report for an address the balancer
 // does not have (yet, or any more) is dropped. The zero value is ready to
-// use; one Reports may serve several balancers whose addresses differ.
+// use. Give each balancer its own Reports: SetHosts replaces the hosts.
 type Reports struct {
 	hosts   atomic.Pointer[map[string]*strategy.Host]
 	mu      sync.Mutex // serialises SetHosts
