@@ -24,11 +24,12 @@ const (
 	// adds to the utilization a weight divides by.
 	DefaultErrorUtilizationPenalty = 1.0
 	// WeightMaxRatio caps every weight at this many times the mean weight,
-	// and WeightMinRatio raises every weight to at least this fraction of
-	// it, as gRPC's static stride scheduler does, so that one freak report
-	// (a near-zero utilization) cannot take all the traffic or starve a
-	// host of the requests whose reports would correct it.
+	// as gRPC's static stride scheduler does, so that one freak report (a
+	// near-zero utilization) cannot take all the traffic.
 	WeightMaxRatio = 10.0
+	// WeightMinRatio raises every weight to at least this fraction of the
+	// mean, so that no host is starved of the requests whose reports would
+	// correct its weight.
 	WeightMinRatio = 0.01
 )
 
@@ -47,6 +48,10 @@ const (
 // the others', and when fewer than two hosts have one every host gets the
 // same share. Weights are capped at WeightMaxRatio times the mean and
 // raised to WeightMinRatio times it.
+//
+// The weights come from the hosts' reports: give the balancer
+// loadbalancer.WithHostWatcher(reports) and its factory package orca's
+// client hooks (see package orca). Without reports it is round-robin.
 //
 // The weights are recomputed every WeightUpdatePeriod into a schedule: a
 // table of 64 slots per host (1,024 to 65,536), host i holding its share
