@@ -28,8 +28,8 @@ const (
 	// near-zero utilization) cannot take all the traffic.
 	WeightMaxRatio = 10.0
 	// WeightMinRatio raises every weight to at least this fraction of the
-	// mean, so that no host is starved of the requests whose reports would
-	// correct its weight.
+	// mean, as gRPC's static stride scheduler does too, so that no host is
+	// starved of the requests whose reports would correct its weight.
 	WeightMinRatio = 0.01
 )
 
