@@ -80,7 +80,7 @@ func (r *Reporter) ServerErrorEncoder(enc httptransport.ErrorEncoder) httptransp
 // factory that makes instance's endpoint): it hands the report in each
 // response's endpoint-load-metrics header to the host of instance. A
 // response without one, or with one that does not parse, changes nothing
-// (Reports.Stats counts the latter).
+// (Reports.Stats counts the latter). reports must not be nil.
 func ClientAfter(reports *Reports, instance string) httptransport.ClientResponseFunc {
 	return func(ctx context.Context, resp *http.Response) context.Context {
 		if v := resp.Header[headerKey]; len(v) > 0 {
