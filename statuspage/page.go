@@ -204,6 +204,8 @@ type HostRow struct {
 	Requests  uint64  `json:"requests"`
 	Failures  uint64  `json:"failures"`
 	Share     float64 `json:"share"`
+	// Load is what the host reported about its load, if it did.
+	Load *LoadRow `json:"load,omitempty"`
 }
 
 // PoolStatus is one pool table in a Snapshot.
@@ -261,6 +263,7 @@ func hostRows(hosts []strategy.HostStats) []HostRow {
 			Address: h.Address, Weight: h.Weight, InFlight: h.InFlight, Score: h.Score,
 			LatencyMs: float64(h.Latency) / float64(time.Millisecond),
 			Requests:  h.Requests, Failures: h.Failures,
+			Load: loadRow(h.Load),
 		}
 		if total > 0 {
 			rows[i].Share = float64(h.Requests) / float64(total)
