@@ -96,34 +96,24 @@ func AppendFormat(dst []byte, l Load) ([]byte, error) {
 	orig := len(dst)
 	dst = append(dst, textPrefix...)
 	first := true
-	field := func(key string, v float64) error {
-		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-			return invalid("%s = %v: want a finite value, at least 0", key, v)
-		}
-		if v == 0 {
-			return nil
-		}
-		if !first {
-			dst = append(dst, ',')
-		}
-		first = false
-		dst = append(dst, key...)
-		dst = append(dst, '=')
-		dst = strconv.AppendFloat(dst, v, 'g', -1, 64)
-		return nil
-	}
 	for _, f := range [...]struct {
 		k string
 		v float64
 	}{{keyApp, l.ApplicationUtilization}, {keyCPU, l.CPUUtilization}, {keyMem, l.MemUtilization}, {keyRPS, l.RPS}, {keyEPS, l.EPS}} {
-		if err := field(f.k, f.v); err != nil {
-			return dst[:orig], err
+		if f.v < 0 || math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			return dst[:orig], invalid("%s = %v: want a finite value, at least 0", f.k, f.v)
+		}
+		if f.v != 0 {
+			dst, first = appendPair(dst, first, "", f.k, f.v)
 		}
 	}
 	for _, e := range [...]struct {
 		prefix string
 		m      map[string]float64
 	}{{preNam, l.NamedMetrics}, {preUtil, l.Utilization}, {preCost, l.RequestCost}} {
+		if len(e.m) == 0 {
+			continue
+		}
 		for _, name := range slices.Sorted(maps.Keys(e.m)) {
 			v := e.m[name]
 			if !validName(name) {
@@ -132,17 +122,21 @@ func AppendFormat(dst []byte, l Load) ([]byte, error) {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				return dst[:orig], invalid("%s%s = %v: want a finite value", e.prefix, name, v)
 			}
-			if !first {
-				dst = append(dst, ',')
-			}
-			first = false
-			dst = append(dst, e.prefix...)
-			dst = append(dst, name...)
-			dst = append(dst, '=')
-			dst = strconv.AppendFloat(dst, v, 'g', -1, 64)
+			dst, first = appendPair(dst, first, e.prefix, name, v)
 		}
 	}
 	return dst, nil
+}
+
+// appendPair appends prefix+name=v, after a comma unless it is the first.
+func appendPair(dst []byte, first bool, prefix, name string, v float64) ([]byte, bool) {
+	if !first {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, prefix...)
+	dst = append(dst, name...)
+	dst = append(dst, '=')
+	return strconv.AppendFloat(dst, v, 'g', -1, 64), false
 }
 
 func validName(s string) bool {

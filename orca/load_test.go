@@ -153,3 +153,16 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+// The Reporter formats once per interval, but a caller formatting per
+// response can do so without allocating.
+func TestAppendFormatWithoutMapsAllocatesNothing(t *testing.T) {
+	buf := make([]byte, 0, 128)
+	l := orca.Load{CPUUtilization: 0.25, ApplicationUtilization: 0.5, RPS: 100, EPS: 1}
+	if n := testing.AllocsPerRun(100, func() { buf, _ = orca.AppendFormat(buf[:0], l) }); n != 0 {
+		t.Errorf("AppendFormat allocates %v times", n)
+	}
+	if got, _ := orca.Parse(string(buf)); !reflect.DeepEqual(got, l) {
+		t.Errorf("AppendFormat wrote %q", buf)
+	}
+}
