@@ -248,14 +248,18 @@ func (p *wrrPicker) fill(t []int32, now int64) {
 	for _, w := range p.w {
 		total += w
 	}
-	step := total / float64(len(t))
-	i, acc := 0, p.w[0]
-	for k := range t {
-		at := (float64(k) + 0.5) * step
-		for acc < at && i < len(p.w)-1 {
-			i++
-			acc += p.w[i]
+	// Host i takes the slots up to its cumulative weight's place in the
+	// table, rounded: no float work per slot.
+	scale := float64(len(t)) / total
+	k, acc := 0, 0.0
+	for i, w := range p.w {
+		acc += w
+		end := min(int(acc*scale+0.5), len(t))
+		if i == len(p.w)-1 {
+			end = len(t)
 		}
-		t[k] = int32(i)
+		for ; k < end; k++ {
+			t[k] = int32(i)
+		}
 	}
 }
