@@ -38,6 +38,12 @@
 // accepts. Connections are plaintext unless WithDialOptions supplies
 // transport credentials.
 //
+// New returns at once, as grpc.NewClient does; WithConnectTimeout makes it
+// wait for a READY connection and report an unreachable target
+// (ErrUnreachable). A Cache keeps one pool per target, made on first use
+// (the reference library's GetGrpcPool). Dial options given with
+// WithDialOptions add to the defaults rather than replace them.
+//
 // A Pool owns its connections and the goroutines that watch them: Close
 // ends them all and is safe to call more than once. Bad options or targets
 // give errors wrapping ErrInvalidArgument; WithLogger receives connection

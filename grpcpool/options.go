@@ -118,6 +118,7 @@ type config struct {
 	scaleOut              bool
 	scale                 ScaleConfig
 	failovers             int
+	connectTimeout        time.Duration // 0: New does not wait
 	logger                log.Logger
 }
 
@@ -199,8 +200,10 @@ func WithDialTimeout(d time.Duration) Option {
 	}
 }
 
-// WithDialOptions adds grpc dial options. They are applied after the
-// pool's own, so they win where both set the same thing: pass
+// WithDialOptions adds grpc dial options to the pool's defaults (the
+// reference's replaced them, losing the large windows and message limits
+// with any option given). They are applied after the pool's own, so they
+// win where both set the same thing: pass
 // grpc.WithTransportCredentials for TLS (the pool's default is plaintext),
 // or grpc.WithConnectParams to change the reconnection back-off (which
 // also replaces the dial timeout).

@@ -69,9 +69,10 @@ type conn struct {
 // New opens a pool of connections to target (any target grpc.NewClient
 // accepts, such as "host:port" or "dns:///name:port"). Like grpc.NewClient
 // it does not wait for the connections: they connect in the background, and
-// calls made before one is READY wait for it as grpc's own would. Bad
-// options or a target grpc cannot parse give an error wrapping
-// ErrInvalidArgument.
+// calls made before one is READY wait for it as grpc's own would; with
+// WithConnectTimeout it waits for one READY connection and reports an
+// unreachable target (ErrUnreachable). Bad options or a target grpc cannot
+// parse give an error wrapping ErrInvalidArgument.
 func New(target string, opts ...Option) (*Pool, error) {
 	if target == "" {
 		return nil, fmt.Errorf("%w: empty target", ErrInvalidArgument)
@@ -105,6 +106,12 @@ func New(target string, opts ...Option) (*Pool, error) {
 		conns = append(conns, c)
 	}
 	p.conns.Store(&conns)
+	if cfg.connectTimeout > 0 {
+		if err := p.awaitReady(cfg.connectTimeout); err != nil {
+			_ = p.Close()
+			return nil, err
+		}
+	}
 	if cfg.scaleOut {
 		p.wg.Add(1)
 		go p.scaleLoop()

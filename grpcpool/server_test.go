@@ -92,6 +92,14 @@ type testService struct {
 	testpb.UnimplementedTestServiceServer
 }
 
+// UnaryCall answers with a payload of the size asked for.
+func (testService) UnaryCall(_ context.Context, req *testpb.SimpleRequest) (*testpb.SimpleResponse, error) {
+	if req.GetResponseSize() < 0 {
+		return nil, status.Error(codes.InvalidArgument, "negative size")
+	}
+	return &testpb.SimpleResponse{Payload: &testpb.Payload{Body: make([]byte, req.GetResponseSize())}}, nil
+}
+
 func (testService) StreamingOutputCall(req *testpb.StreamingOutputCallRequest, st testpb.TestService_StreamingOutputCallServer) error {
 	for _, rp := range req.GetResponseParameters() {
 		if rp.GetSize() < 0 {

@@ -1,6 +1,7 @@
 // Package herd runs work items through a function on a bounded number of
-// workers (a herd) whose size can change while it runs, from code
-// (Resize) or over HTTP (Handler).
+// workers (a herd) whose size can change while it runs, from code (Resize,
+// or ResizeBy for gofherd's grow and shrink by n) or over HTTP (Handler,
+// which speaks gofherd's {"num": N} as well as {"size": N}).
 //
 //	h, err := herd.New(func(ctx context.Context, w *herd.Work[string, int]) herd.Status {
 //		n, err := fetch(ctx, w.Body)
@@ -24,9 +25,16 @@
 //
 // The function says what became of each item: Success, Retry (processed
 // again, up to a maximum, then Failure) or Failure. Callbacks (OnSuccess,
-// OnRetry, OnFailure), go-kit metrics counters (WithMetrics; any go-kit
-// backend, Prometheus included: see the example) and a go-kit logger
-// follow the outcomes. A Herd is generic over the work's body and result.
+// OnRetry, OnFailure, or SetOnSuccess ... while it runs), go-kit metrics
+// (WithMetrics; any go-kit backend, named by the Metric... constants,
+// gofherd's names; NewPrometheusMetrics builds the Prometheus set) and a
+// go-kit logger follow the outcomes. A Herd is generic over the work's
+// body and result.
+//
+// Status values are not gofherd's numbers: the zero Status is Pending
+// (an item not yet finished), so Success, Retry and Failure are 1, 2 and 3
+// where gofherd's were 0, 1 and 2. Compare with the constants, never with
+// numbers.
 //
 // Send work from a goroutine other than the one reading Output: a worker
 // hands its finished item to the output before it takes the next one.
@@ -36,8 +44,8 @@
 // to call more than once. Invalid arguments give errors wrapping
 // ErrInvalidArgument.
 //
-// The package stands on its own: of lbkit it imports only internal/backoff,
-// and nothing imports it. Its function usually calls a service through a balanced,
+// The package stands on its own: of lbkit it imports only internal
+// packages, and nothing imports it. Its function usually calls a service through a balanced,
 // retrying endpoint (packages loadbalancer and retry), as examples/herd
 // does, and statuspage.SizeControl puts its size on the status page.
 package herd

@@ -24,9 +24,8 @@ type Herd[B, R any] struct {
 	retryDelay time.Duration
 	logger     log.Logger
 	metrics    Metrics
-	onSuccess  func(*Work[B, R])
-	onRetry    func(*Work[B, R])
-	onFailure  func(*Work[B, R])
+	// The callbacks, settable at any time (SetOnSuccess ...); nil: none.
+	onSuccess, onRetry, onFailure atomic.Pointer[func(*Work[B, R])]
 
 	in          chan Work[B, R]
 	out         chan Work[B, R]
@@ -84,15 +83,18 @@ func New[B, R any](fn Func[B, R], opts ...Option) (*Herd[B, R], error) {
 		out:         make(chan Work[B, R], cfg.outBuffer),
 		inputClosed: make(chan struct{}),
 	}
-	var err error
-	if h.onSuccess, err = typedCallback[B, R](cfg.onSuccess, "success"); err != nil {
-		return nil, err
-	}
-	if h.onRetry, err = typedCallback[B, R](cfg.onRetry, "retry"); err != nil {
-		return nil, err
-	}
-	if h.onFailure, err = typedCallback[B, R](cfg.onFailure, "failure"); err != nil {
-		return nil, err
+	for _, cb := range []struct {
+		v    any
+		slot *atomic.Pointer[func(*Work[B, R])]
+		name string
+	}{{cfg.onSuccess, &h.onSuccess, "success"}, {cfg.onRetry, &h.onRetry, "retry"}, {cfg.onFailure, &h.onFailure, "failure"}} {
+		f, err := typedCallback[B, R](cb.v, cb.name)
+		if err != nil {
+			return nil, err
+		}
+		if f != nil {
+			cb.slot.Store(&f)
+		}
 	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.mu.Lock()
@@ -164,6 +166,55 @@ func (h *Herd[B, R]) Resize(n int) error {
 		h.logger.Log("msg", "resized", "from", from, "to", n)
 	}
 	return nil
+}
+
+// ResizeBy changes the number of workers by delta, atomically (two
+// callers growing by 1 each grow the herd by 2), and returns the new size:
+// gofherd's IncreasedHerdBy and DecreaseHerdBy. A delta that would make the
+// size negative is an error wrapping ErrInvalidArgument and changes
+// nothing; after Close, ResizeBy returns ErrClosed.
+func (h *Herd[B, R]) ResizeBy(delta int) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	from := len(h.quits)
+	if h.closed {
+		return from, ErrClosed
+	}
+	n := from + delta
+	if delta < -from {
+		return from, fmt.Errorf("%w: size %d by %d would be negative", ErrInvalidArgument, from, delta)
+	}
+	h.resizeLocked(n)
+	if from != n {
+		h.logger.Log("msg", "resized", "from", from, "to", n)
+	}
+	return n, nil
+}
+
+// SetOnSuccess replaces the success callback (OnSuccess) while the herd
+// runs; nil removes it. Items finishing from then on see the new one. f
+// must be safe for concurrent use.
+func (h *Herd[B, R]) SetOnSuccess(f func(*Work[B, R])) { setCallback(&h.onSuccess, f) }
+
+// SetOnRetry replaces the retry callback (OnRetry); see SetOnSuccess.
+func (h *Herd[B, R]) SetOnRetry(f func(*Work[B, R])) { setCallback(&h.onRetry, f) }
+
+// SetOnFailure replaces the failure callback (OnFailure); see
+// SetOnSuccess.
+func (h *Herd[B, R]) SetOnFailure(f func(*Work[B, R])) { setCallback(&h.onFailure, f) }
+
+func setCallback[B, R any](slot *atomic.Pointer[func(*Work[B, R])], f func(*Work[B, R])) {
+	if f == nil {
+		slot.Store(nil)
+		return
+	}
+	slot.Store(&f)
+}
+
+func runCallback[B, R any](slot *atomic.Pointer[func(*Work[B, R])], w *Work[B, R]) {
+	if f := slot.Load(); f != nil {
+		(*f)(w)
+	}
 }
 
 func (h *Herd[B, R]) resizeLocked(n int) {
@@ -296,14 +347,14 @@ func (h *Herd[B, R]) process(w *Work[B, R]) {
 			w.status = Success
 			h.succeeded.Add(1)
 			count(h.metrics.Success)
-			h.onSuccess(w)
+			runCallback(&h.onSuccess, w)
 			return
 		case Retry:
 			if w.attempts <= h.maxRetries {
 				w.status = Retry
 				h.retried.Add(1)
 				count(h.metrics.Retry)
-				h.onRetry(w)
+				runCallback(&h.onRetry, w)
 				w.status = Pending
 				if !h.pause() {
 					return
@@ -319,7 +370,7 @@ func (h *Herd[B, R]) process(w *Work[B, R]) {
 		h.failures.Add(1)
 		count(h.metrics.Failure)
 		h.logger.Log("msg", "item failed", "id", w.ID, "attempts", w.attempts, "err", w.Err)
-		h.onFailure(w)
+		runCallback(&h.onFailure, w)
 		return
 	}
 }

@@ -21,8 +21,12 @@ type sizeBody struct {
 // Handler returns an http.Handler that controls the herd's size over HTTP,
 // to be mounted where the caller likes (e.g. "/herd"):
 //
-//	GET   → 200 {"size": 4}
-//	PATCH {"size": 10} → 200 {"size": 10}
+//	GET   → 200 {"size": 4, "num": 4}
+//	PATCH {"size": 10} → 200 {"size": 10, "num": 10}
+//
+// "num" is gofherd's name for the size: a PATCH may use either, and every
+// reply carries both, so tools written against gofherd's /herd work
+// unchanged.
 //
 // A body that is not such JSON, or a negative size, gets 400; a closed
 // herd 409; other methods 405. Errors come as {"error": "..."}.
@@ -30,7 +34,7 @@ func (h *Herd[B, R]) Handler() http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodGet, http.MethodHead:
-			writeJSON(rw, http.StatusOK, map[string]int{"size": h.Size()})
+			writeJSON(rw, http.StatusOK, sizeReply(h.Size()))
 		case http.MethodPatch:
 			n, err := readSize(rw, r)
 			if err != nil {
@@ -46,13 +50,16 @@ func (h *Herd[B, R]) Handler() http.Handler {
 				return
 			}
 			h.logger.Log("msg", "resized over HTTP", "size", n, "remote", r.RemoteAddr)
-			writeJSON(rw, http.StatusOK, map[string]int{"size": n})
+			writeJSON(rw, http.StatusOK, sizeReply(n))
 		default:
 			rw.Header().Set("Allow", "GET, HEAD, PATCH")
 			writeJSON(rw, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
 		}
 	})
 }
+
+// sizeReply is a reply in both lbkit's and gofherd's shape.
+func sizeReply(n int) map[string]int { return map[string]int{"size": n, "num": n} }
 
 func readSize(rw http.ResponseWriter, r *http.Request) (int, error) {
 	dec := json.NewDecoder(http.MaxBytesReader(rw, r.Body, maxBody))

@@ -81,7 +81,7 @@ func TestHandlerOverHTTP(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if strings.TrimSpace(string(body)) != `{"size":4}` {
+	if strings.TrimSpace(string(body)) != `{"num":4,"size":4}` {
 		t.Fatalf("GET: %s", body)
 	}
 }

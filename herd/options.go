@@ -42,7 +42,10 @@ var (
 )
 
 // Metrics receives the herd's counts. Nil fields are not reported. Use any
-// go-kit metrics backend (Prometheus, statsd, expvar ...).
+// go-kit metrics backend (Prometheus, statsd, expvar ...); the Metric...
+// constants are the names to give them, gofherd's (NAMESPACE_success_total
+// ...) with "gofherd" as the namespace, and NewPrometheusMetrics builds
+// the set for Prometheus.
 type Metrics struct {
 	// Success, Retry and Failure count the function's outcomes: Retry
 	// once per retry granted, Failure once per failed item (retries
@@ -169,7 +172,7 @@ func callback[B, R any](f func(*Work[B, R]), slot func(*config) *any) Option {
 // error if it was made for other work types.
 func typedCallback[B, R any](v any, name string) (func(*Work[B, R]), error) {
 	if v == nil {
-		return func(*Work[B, R]) {}, nil
+		return nil, nil
 	}
 	f, ok := v.(func(*Work[B, R]))
 	if !ok {

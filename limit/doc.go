@@ -23,7 +23,8 @@
 // unbounded key space (every host ever seen) costs memory only for the
 // keys in use.
 //
-// A Limiter starts a goroutine only when Leases is first called; Close ends
-// it, fails waiting callers with ErrClosed and is safe to call more than
+// A Limiter starts a goroutine only when Leases is first called; Close
+// (or, with WithContext, the end of a context, as workpool's NewPool(ctx))
+// ends it, fails waiting callers with ErrClosed and is safe to call more than
 // once. Invalid arguments give errors wrapping ErrInvalidArgument.
 package limit

@@ -11,6 +11,11 @@ type Lease[K comparable] struct {
 	released atomic.Bool
 }
 
+// IsZero reports whether l is no lease: nil, or the zero Lease. It is
+// workpool's Lease.IsZero; here leases are pointers, and a receive from the
+// Leases channel after Close gives nil.
+func (l *Lease[K]) IsZero() bool { return l == nil || l.g == nil }
+
 // Key returns the key the lease belongs to.
 func (l *Lease[K]) Key() K { return l.g.key }
 

@@ -34,6 +34,20 @@ type Option func(*options) error
 
 type options struct {
 	defaultTarget int
+	ctx           context.Context
+}
+
+// WithContext ties the limiter to ctx, as workpool's NewPool(ctx) was: when
+// ctx is done the limiter closes itself (see Close). Close before that
+// unties it. A nil ctx is an invalid argument.
+func WithContext(ctx context.Context) Option {
+	return func(o *options) error {
+		if ctx == nil {
+			return fmt.Errorf("%w: nil context", ErrInvalidArgument)
+		}
+		o.ctx = ctx
+		return nil
+	}
 }
 
 // WithDefaultTarget sets the target of every key that Set has not given
@@ -63,6 +77,7 @@ type Limiter[K comparable] struct {
 
 	closed atomic.Bool
 	done   chan struct{}
+	untie  func() bool // stops WithContext's AfterFunc; nil without it
 
 	mu       sync.Mutex // guards starting the feeder against Close
 	feedOnce sync.Once
@@ -96,11 +111,17 @@ func New[K comparable](opts ...Option) (*Limiter[K], error) {
 			return nil, err
 		}
 	}
-	return &Limiter[K]{
+	lim := &Limiter[K]{
 		defaultTarget: o.defaultTarget,
 		done:          make(chan struct{}),
 		wake:          make(chan struct{}, 1),
-	}, nil
+	}
+	if o.ctx != nil {
+		lim.mu.Lock() // Close, from the AfterFunc, reads untie
+		lim.untie = context.AfterFunc(o.ctx, func() { _ = lim.Close() })
+		lim.mu.Unlock()
+	}
+	return lim, nil
 }
 
 // lockGroup returns key's group, locked, creating it if create is set
@@ -287,6 +308,9 @@ func (lim *Limiter[K]) Close() error {
 	if !lim.closed.Load() {
 		lim.closed.Store(true)
 		close(lim.done)
+		if lim.untie != nil {
+			lim.untie()
+		}
 	}
 	lim.mu.Unlock()
 	lim.feedWG.Wait()

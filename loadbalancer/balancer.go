@@ -63,6 +63,7 @@ type Balancer struct {
 	reporter *reporter
 	interval time.Duration
 	sub      *publisher.Subscription
+	source   string // the publisher, for Status
 	done     chan struct{}
 	wg       sync.WaitGroup
 	once     sync.Once
@@ -99,7 +100,7 @@ func New(p publisher.Publisher, f Factory, opts ...Option) (*Balancer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 	}
-	b := &Balancer{set: set, done: make(chan struct{}), watchers: cfg.watchers}
+	b := &Balancer{set: set, done: make(chan struct{}), source: sourceName(p), watchers: cfg.watchers}
 	if cfg.metrics != nil {
 		b.reporter, b.interval = &reporter{m: cfg.metrics}, cfg.metricsInterval
 	}

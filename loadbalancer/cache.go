@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
@@ -51,6 +52,9 @@ type cache struct {
 	timer   *time.Timer          // pending invalidation
 	spell   uint64               // bumps when an error spell ends, to defuse timers
 	closed  bool
+
+	errSince   time.Time    // when the error in force began
+	lastUpdate atomic.Int64 // unix nanoseconds of the last successful event, for Status
 }
 
 // item is one live instance, private to the cache (guarded by its lock).
@@ -70,6 +74,7 @@ type view struct {
 	failed  []FactoryFailure // never modified
 	nFailed uint64
 	version uint64
+	since   time.Time // when err began
 }
 
 // update applies a discovery event. A successful event makes its instances
@@ -88,6 +93,7 @@ func (c *cache) update(ev publisher.Event) {
 		c.fail(ev.Err)
 		return
 	}
+	c.lastUpdate.Store(time.Now().UnixNano())
 	recovered := c.err != nil
 	if recovered {
 		// The error spell ends: defuse its invalidation.
@@ -233,7 +239,7 @@ func (c *cache) fail(err error) {
 	if c.err != nil {
 		return // already failing: keep the first error, and its timer
 	}
-	c.err = err
+	c.err, c.errSince = err, time.Now()
 	switch {
 	case !c.invalidate:
 	case c.invalidateAfter == 0:
@@ -285,7 +291,7 @@ func (c *cache) close() {
 	c.closed = true
 	c.stopTimer()
 	c.dropAll()
-	c.err = ErrClosed
+	c.err, c.errSince = ErrClosed, time.Now()
 	c.publish()
 }
 
@@ -298,6 +304,9 @@ func (c *cache) publish() {
 		members[i] = strategy.Member[endpoint.Endpoint]{Host: it.host, Value: it.ep}
 	}
 	v := &view{members: members, err: c.err, invalid: c.invalid, failed: c.failed, nFailed: c.nFailed, version: c.version}
+	if c.err != nil {
+		v.since = c.errSince
+	}
 	none := ErrNoEndpoints
 	allFailed := len(members) == 0 && len(c.failed) > 0
 	switch {

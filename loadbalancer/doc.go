@@ -14,7 +14,11 @@
 // New(publisher, factory, options) is the one constructor; its Factory is
 // go-kit's sd.Factory. The default strategy is strategy.PeakEWMA{};
 // WithStrategy(strategy.RoundRobin{}) and WithStrategy(strategy.Random{})
-// are go-kit's lb.NewRoundRobin and lb.NewRandom.
+// are go-kit's lb.NewRoundRobin and lb.NewRandom. Under any strategy,
+// WithHostOptions(strategy.WithOutlierEjection(...), strategy.WithSlowStart(...))
+// ejects failing instances for a while (capped at a share of them, with
+// Envoy's panic threshold) and ramps new and returning ones up; Status.Health
+// and Metrics.Ejections / Ejected report it.
 //
 // The per-request path (Endpoint, the strategy's pick, the outcome record)
 // takes no lock shared by all requests and allocates nothing: each discovery

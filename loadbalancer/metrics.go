@@ -45,6 +45,10 @@ type Metrics struct {
 	// FactoryErrors counts factory calls that failed (an error, a nil
 	// endpoint or a panic); Status lists the instances failing now.
 	FactoryErrors metrics.Counter
+	// Ejections counts outlier ejections (strategy.WithOutlierEjection),
+	// per host; Ejected is the number of hosts ejected now.
+	Ejections metrics.Counter
+	Ejected   metrics.Gauge
 }
 
 // NewPrometheusMetrics builds every balancer metric as a Prometheus
@@ -75,6 +79,8 @@ func NewPrometheusMetrics(reg prometheus.Registerer, namespace, subsystem string
 		Hosts:         gauge("hosts", "Live hosts."),
 		NoEndpoints:   counter("no_endpoints_total", "Endpoint calls that found no live host."),
 		FactoryErrors: counter("factory_errors_total", "Factory calls that failed: an error, a nil endpoint or a panic."),
+		Ejections:     counter("ejections_total", "Outlier ejections, per host.", "host"),
+		Ejected:       gauge("ejected_hosts", "Hosts ejected as outliers now."),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("loadbalancer: registering metrics: %w", err)
@@ -99,6 +105,8 @@ func NewStatsdMetrics(s *statsd.Statsd, prefix string) (*Metrics, error) {
 		Hosts:         s.NewGauge(prefix + "hosts"),
 		NoEndpoints:   s.NewCounter(prefix+"no_endpoints", 1),
 		FactoryErrors: s.NewCounter(prefix+"factory_errors", 1),
+		Ejections:     s.NewCounter(prefix+"ejections", 1),
+		Ejected:       s.NewGauge(prefix + "ejected_hosts"),
 	}, nil
 }
 
@@ -134,7 +142,10 @@ func (m *Metrics) withDefaults() *Metrics {
 	if c.FactoryErrors == nil {
 		c.FactoryErrors = discard.NewCounter()
 	}
-	for _, g := range []*metrics.Gauge{&c.InFlight, &c.Score, &c.Latency, &c.Hosts} {
+	if c.Ejections == nil {
+		c.Ejections = discard.NewCounter()
+	}
+	for _, g := range []*metrics.Gauge{&c.InFlight, &c.Score, &c.Latency, &c.Hosts, &c.Ejected} {
 		if *g == nil {
 			*g = discard.NewGauge()
 		}
@@ -157,8 +168,8 @@ type reporter struct {
 }
 
 type hostCounts struct {
-	addr            string
-	picks, failures uint64
+	addr                       string
+	picks, failures, ejections uint64
 }
 
 // note remembers a snapshot so that a host that comes and goes between two
@@ -202,6 +213,10 @@ func (r *reporter) report(current *view, none uint64) {
 		r.m.Picks.With("host", c.addr).Add(float64(picks - c.picks))
 		r.m.Failures.With("host", c.addr).Add(float64(failures - c.failures))
 		c.picks, c.failures = picks, failures
+		if st.Ejections > c.ejections {
+			r.m.Ejections.With("host", c.addr).Add(float64(st.Ejections - c.ejections))
+			c.ejections = st.Ejections
+		}
 		if !live[s] {
 			// Gone: zero its gauges so dashboards do not show a ghost.
 			r.m.InFlight.With("host", c.addr).Set(0)
@@ -210,13 +225,18 @@ func (r *reporter) report(current *view, none uint64) {
 			delete(r.known, s)
 		}
 	}
+	ejected := 0
 	for _, m := range current.members {
 		st := m.Host.Stats()
+		if st.Ejected {
+			ejected++
+		}
 		r.m.InFlight.With("host", st.Address).Set(float64(st.InFlight))
 		r.m.Score.With("host", st.Address).Set(st.Score)
 		r.m.Latency.With("host", st.Address).Set(st.Latency.Seconds())
 	}
 	r.m.Hosts.Set(float64(len(current.members)))
+	r.m.Ejected.Set(float64(ejected))
 	if none > r.noneAt {
 		r.m.NoEndpoints.Add(float64(none - r.noneAt))
 		r.noneAt = none

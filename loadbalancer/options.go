@@ -59,7 +59,9 @@ func WithStrategy(s strategy.Strategy) Option {
 // instance: strategy.WithScorer (how a call's outcome is scored; the
 // default is strategy.ErrorScorer, strategy.LatencyScorer rates speed too),
 // strategy.WithWindow and strategy.WithShortWindow (how fast the balancer
-// forgets). A bad option is an error.
+// forgets), strategy.WithOutlierEjection (eject failing instances for a
+// while, under any strategy) and strategy.WithSlowStart (ramp new and
+// returning instances up to their full share). A bad option is an error.
 func WithHostOptions(opts ...strategy.Option) Option {
 	return func(c *config) error {
 		for _, o := range opts {

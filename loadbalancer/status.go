@@ -1,7 +1,9 @@
 package loadbalancer
 
 import (
+	"fmt"
 	"slices"
+	"time"
 
 	"github.com/seed41aebe0c/lbkit/strategy"
 )
@@ -32,6 +34,19 @@ type Status struct {
 	FactoryErrors uint64
 	// Version increases with every change of the live set.
 	Version uint64
+	// Source names the publisher: its String method's result if it has
+	// one, else its type, such as "*static.Publisher".
+	Source string
+	// LastUpdate is when discovery last published instances (zero before
+	// its first event); an event that changed nothing counts too.
+	LastUpdate time.Time
+	// ErrorSince is when DiscoveryErr began (zero without one).
+	ErrorSince time.Time
+	// Health counts the hosts ejected as outliers and those ramping up
+	// (strategy.WithOutlierEjection and strategy.WithSlowStart, passed with
+	// WithHostOptions), says whether the balancer is in panic, and counts
+	// its ejections; each host's own state is in its HostStats.
+	Health strategy.SetHealth
 }
 
 // FactoryFailure is an instance without an endpoint because its factory
@@ -54,9 +69,23 @@ func (b *Balancer) Status() Status {
 		FactoryFailures:  slices.Clone(v.failed),
 		FactoryErrors:    v.nFailed,
 		Version:          v.version,
+		Source:           b.source,
+		ErrorSince:       v.since,
+		Health:           b.set.Health(),
+	}
+	if t := b.cache.lastUpdate.Load(); t != 0 {
+		out.LastUpdate = time.Unix(0, t)
 	}
 	for i, m := range v.members {
 		out.Hosts[i] = m.Host.Stats()
 	}
 	return out
+}
+
+// sourceName is Status.Source for publisher p.
+func sourceName(p any) string {
+	if s, ok := p.(fmt.Stringer); ok {
+		return s.String()
+	}
+	return fmt.Sprintf("%T", p)
 }

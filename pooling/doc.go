@@ -13,7 +13,7 @@
 //	p, err := pooling.NewPool[net.Conn]("10.0.0.7:6379", driver, pooling.WithMaxConns(16))
 //	c, err := p.Get(ctx)    // idle, new, or waited for
 //	...use c.Value()...
-//	p.Put(c, err)           // kept, or closed if err is fatal for it
+//	p.Put(c, err)           // kept, or closed if p.Fatal(err)
 //
 // Settings are PoolOptions with exported defaults (pooly's where it has
 // one): WithMaxConns (changeable later with SetMaxConns), WithIdleTimeout,
@@ -51,7 +51,9 @@
 // strategy.HostStats and its pool's Stats.
 //
 // NewHTTPTransport turns a Service[net.Conn] into an *http.Transport whose
-// connections come from the service.
+// connections come from the service (a host picked per connection);
+// RequestTransport picks a host per request and sends it over one of that
+// host's kept-alive connections.
 //
 // # Endpoints
 //

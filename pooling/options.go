@@ -289,7 +289,8 @@ func WithGetAttempts(n int) ServiceOption {
 // strategy's options: strategy.WithWindow (pooly's decay duration,
 // strategy.DefaultWindow by default), strategy.WithShortWindow, and
 // strategy.WithScorer, which scores failed GetConns (Conn.Release is given
-// its score by the caller). A bad option is an error wrapping both
+// its score by the caller), strategy.WithOutlierEjection and
+// strategy.WithSlowStart. A bad option is an error wrapping both
 // ErrInvalidArgument and strategy.ErrInvalidArgument.
 func WithHostOptions(opts ...strategy.Option) ServiceOption {
 	return serviceOption(func(c *serviceConfig) error {

@@ -2,6 +2,7 @@ package pooling
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +55,10 @@ type Pool[C any] struct {
 	dialFailures atomic.Uint64
 	closeErrors  atomic.Uint64
 	waitNanos    atomic.Int64
+
+	// http is the pool's own http.Transport, made by a RequestTransport
+	// on first use, whose idle connections are closed when the pool is.
+	http atomic.Pointer[http.Transport]
 
 	bg     context.Context // ends on Close: stops background work
 	stopBg context.CancelFunc

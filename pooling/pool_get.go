@@ -265,11 +265,16 @@ func (p *Pool[C]) Put(c Conn[C], err error) error {
 	return perr
 }
 
+// Fatal reports whether Put(c, err) would close the connection: err is
+// non-nil and the driver does not call it temporary. It is the bool that
+// pooly's Put returned, asked before the Put rather than after.
+func (p *Pool[C]) Fatal(err error) bool { return err != nil && !p.driver.Temporary(err) }
+
 // put takes a connection back, reporting whether err was fatal for it and
 // what a Service recorded with it.
 func (p *Pool[C]) put(c Conn[C], err error, discard bool) (fatal bool, b borrow, _ error) {
 	e := c.e
-	fatal = err != nil && !p.driver.Temporary(err)
+	fatal = p.Fatal(err)
 	var t int64
 	if p.timed {
 		t = now()

@@ -220,6 +220,7 @@ func (p *Pool[C]) shut(wait bool) (drained chan struct{}, first bool) {
 	for _, e := range idle {
 		p.closeConn(e)
 	}
+	p.shutHTTP()
 	return drained, true
 }
 

@@ -252,6 +252,9 @@ type ServiceStatus struct {
 	Hosts []HostStatus
 	// Closed reports whether Close has been called.
 	Closed bool
+	// Health counts the hosts ejected and ramping (WithHostOptions with
+	// strategy.WithOutlierEjection or strategy.WithSlowStart).
+	Health strategy.SetHealth
 }
 
 // HostStatus is one host of a Service: the host's statistics as every
@@ -276,6 +279,7 @@ func (s *Service[C]) Status() ServiceStatus {
 		Strategy: s.set.Strategy().Name(),
 		Hosts:    make([]HostStatus, len(members)),
 		Closed:   closed,
+		Health:   s.set.Health(),
 	}
 	for i, m := range members {
 		out.Hosts[i] = HostStatus{HostStats: m.Host.Stats(), Pool: m.Value.Stats()}

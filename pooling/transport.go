@@ -36,8 +36,10 @@ const (
 // with strategy.HostUp, or strategy.HostDown if a read or write on it
 // failed (end of stream excepted: that is how a server closes an idle
 // keep-alive connection). The
-// host's score is thus per connection, not per request; for per-request
-// scores put a loadbalancer in front of an endpoint per host instead.
+// host is thus picked, and scored, per connection, not per request: with
+// keep-alive, sequential requests ride one connection to one host. For a
+// pick and a score per request over kept-alive connections use
+// RequestTransport.
 //
 // Use a NetDriver without read timeout: http.Transport reads from idle
 // connections to notice when the server closes them, and a read deadline

@@ -33,7 +33,10 @@
 //     with a cap on the extra load;
 //   - a go-kit Callback and an observer of every Attempt for logs and
 //     metrics, and Metrics (Prometheus or statsd) sampled off the request
-//     path.
+//     path;
+//   - a Tracer hook, one trace per call and per attempt, whose context
+//     reaches the endpoint; retry/otelretry implements it with
+//     OpenTelemetry.
 //
 // The retry talks to a balancer through go-kit's lb.Balancer and the one
 // optional EndpointAvoider, nothing else but one optional interface of the

@@ -8,6 +8,8 @@ import (
 
 	"github.com/go-kit/kit/endpoint"
 	"github.com/go-kit/kit/sd/lb"
+
+	"github.com/seed41aebe0c/lbkit/internal/backoff"
 )
 
 // result is what an attempt goroutine reports.
@@ -27,7 +29,7 @@ type result struct {
 // first success. Attempts left running are cancelled through the call's
 // context when it returns; they report into a buffered channel, so they
 // end without anyone waiting for them (Close waits for them).
-func (r *Retrier) callHedged(ctx context.Context, req any) (any, error) {
+func (r *Retrier) callHedged(ctx context.Context, req any, ct CallTrace) (any, error) {
 	start := clock()
 	if r.budget != nil {
 		r.budget.deposit(start)
@@ -47,9 +49,10 @@ func (r *Retrier) callHedged(ctx context.Context, req any) (any, error) {
 	defer cancel()
 
 	if err := cctx.Err(); err != nil {
-		return nil, newError(err, nil, 0) // no attempt on a done context
+		return nil, endCall(ct, newError(err, nil, 0), 0) // no attempt on a done context
 	}
 	h := newHedgedCall(r, ctx, cctx, req, dl, hasDeadline)
+	h.ct = ct
 	defer h.timer.Stop()
 	h.launch(false, start)
 	for {
@@ -84,6 +87,9 @@ type hedgedCall struct {
 	inflight int
 	noEps    int // consecutive ErrNoEndpoints
 	timer    *time.Timer
+
+	ct     CallTrace      // nil without a Tracer
+	traces []AttemptTrace // each attempt's, with ct
 }
 
 func newHedgedCall(r *Retrier, ctx, cctx context.Context, req any, dl int64, hasDeadline bool) *hedgedCall {
@@ -104,6 +110,12 @@ func newHedgedCall(r *Retrier, ctx, cctx context.Context, req any, dl int64, has
 // every outcome.
 func (h *hedgedCall) launch(hedge bool, at int64) {
 	i := len(h.attempts)
+	actx := h.cctx
+	if h.ct != nil {
+		var tr AttemptTrace
+		actx, tr = h.ct.StartAttempt(h.cctx, i+1, hedge)
+		h.traces = append(h.traces, tr)
+	}
 	ep, host, err := h.r.pick.pick(h.tried)
 	h.attempts = append(h.attempts, Attempt{N: i + 1, Host: host, Hedge: hedge})
 	h.starts = append(h.starts, at)
@@ -120,7 +132,7 @@ func (h *hedgedCall) launch(hedge bool, at int64) {
 	if host != "" {
 		h.tried = append(h.tried, host)
 	}
-	go h.r.run(h.cctx, ep, h.req, i, at, h.dl, h.hasDeadline, h.results)
+	go h.r.run(actx, ep, h.req, i, at, h.dl, h.hasDeadline, h.results)
 }
 
 // onResult takes an attempt's outcome. It reports done with the call's
@@ -129,6 +141,11 @@ func (h *hedgedCall) onResult(res result) (resp any, err error, done bool) {
 	a := h.record(res)
 	if a.Err == nil {
 		h.r.won(a, res.end, h.starts[0], h.running[0])
+		if h.ct != nil {
+			h.endTrace(res.i, AttemptEnd{Attempt: *a, Next: NextDone})
+			h.endRunning(NextAbandoned, nil, res.end)
+			h.ct.End(nil, len(h.attempts))
+		}
 		return res.resp, nil, true
 	}
 	if final := h.next(a, res); final != nil {
@@ -136,6 +153,29 @@ func (h *hedgedCall) onResult(res result) (resp any, err error, done bool) {
 		return resp, err, true
 	}
 	return nil, nil, false
+}
+
+// endTrace ends attempt i's trace, if the call is traced.
+func (h *hedgedCall) endTrace(i int, e AttemptEnd) {
+	if h.ct != nil && h.traces[i] != nil {
+		h.traces[i].End(e)
+		h.traces[i] = nil
+	}
+}
+
+// endRunning ends the traces of the attempts still running when the call
+// ends at end: abandoned to a winner, or stopped by final.
+func (h *hedgedCall) endRunning(next Next, final error, end int64) {
+	for i := range h.attempts {
+		if h.running[i] {
+			a := h.attempts[i]
+			if final != nil {
+				a.Err = final
+			}
+			a.Duration = time.Duration(end - h.starts[i])
+			h.endTrace(i, AttemptEnd{Attempt: a, Next: next, Stop: final})
+		}
+	}
 }
 
 // record books an attempt's outcome and shows it to the observer. A success
@@ -166,22 +206,32 @@ func (h *hedgedCall) record(res result) *Attempt {
 // or nil when another attempt is still running or a retry has started.
 func (h *hedgedCall) next(a *Attempt, res result) error {
 	if h.cctx.Err() != nil {
-		return h.doneErr()
+		return h.stopAfter(a, h.doneErr(), BudgetNotAsked)
 	}
 	if res.closed {
-		return a.Err // the balancer will never have an endpoint again
+		// The balancer will never have an endpoint again.
+		return h.stopAfter(a, a.Err, BudgetNotAsked)
 	}
 	final, cause := h.r.verdict(h.ctx, a.N, a.Err, res.end, h.dl, h.hasDeadline)
 	switch {
 	case final != nil:
-		return final
+		return h.stopAfter(a, final, BudgetNotAsked)
 	case h.inflight > 0:
-		return nil // another attempt may still succeed
+		// Another attempt may still succeed.
+		h.endTrace(a.N-1, AttemptEnd{Attempt: *a, Next: NextWait})
+		return nil
 	case len(h.attempts) >= h.r.cfg.maxAttempts:
-		return cause
+		return h.stopAfter(a, cause, BudgetNotAsked)
 	}
-	if _, err := h.r.pause(h.cctx, len(h.attempts), res.noEndpoints, res.end, clock(), h.dl, h.hasDeadline, &h.noEps); err != nil {
-		return err
+	wait, bd, err := h.r.plan(len(h.attempts), res.noEndpoints, res.end, clock(), h.dl, h.hasDeadline, &h.noEps)
+	if err != nil {
+		return h.stopAfter(a, err, bd)
+	}
+	h.endTrace(a.N-1, attemptEnd(*a, nil, wait, bd))
+	if wait > 0 {
+		if err := backoff.Sleep(h.cctx, wait); err != nil {
+			return err
+		}
 	}
 	if h.cctx.Err() != nil {
 		return h.doneErr() // the wait ended at the deadline
@@ -221,13 +271,23 @@ func (h *hedgedCall) doneErr() error {
 // their error and their time so far; they see the call's context end.
 func (h *hedgedCall) fail(final error) (any, error) {
 	end := clock()
+	if h.ct != nil {
+		h.endRunning(NextStop, final, end)
+	}
 	for i := range h.attempts {
 		if h.running[i] {
 			h.attempts[i].Err = final
 			h.attempts[i].Duration = time.Duration(end - h.starts[i])
 		}
 	}
-	return nil, newError(final, bounded(h.attempts), len(h.attempts))
+	return nil, endCall(h.ct, newError(final, bounded(h.attempts), len(h.attempts)), len(h.attempts))
+}
+
+// stopAfter ends failed attempt a's trace with the error that ends the
+// call, and returns that error.
+func (h *hedgedCall) stopAfter(a *Attempt, final error, bd BudgetDecision) error {
+	h.endTrace(a.N-1, attemptEnd(*a, final, 0, bd))
+	return final
 }
 
 // run is one attempt's goroutine. A panic in the endpoint is handed to the

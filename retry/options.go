@@ -38,6 +38,7 @@ type config struct {
 	hedgeCap       float64
 	callback       Callback
 	observer       func(Attempt)
+	tracer         Tracer
 
 	metrics         *Metrics
 	metricsInterval time.Duration

@@ -161,8 +161,12 @@ func (r *Retrier) call(ctx context.Context, req any) (any, error) {
 		return nil, ErrClosed
 	}
 	r.calls.Add(1)
+	var ct CallTrace
+	if r.cfg.tracer != nil {
+		ctx, ct = r.cfg.tracer.StartCall(ctx)
+	}
 	if r.hedgeCap != nil {
-		return r.callHedged(ctx, req)
+		return r.callHedged(ctx, req, ct)
 	}
 	start := clock()
 	actx := ctx
@@ -189,7 +193,12 @@ func (r *Retrier) call(ctx context.Context, req any) (any, error) {
 		// go-kit starts no attempt on a done context; neither do we, not
 		// even the first.
 		if err := actx.Err(); err != nil {
-			return nil, newError(err, ordered(attempts, n-1), n-1)
+			return nil, endCall(ct, newError(err, ordered(attempts, n-1), n-1), n-1)
+		}
+		ectx := actx
+		var tr AttemptTrace
+		if ct != nil {
+			ectx, tr = ct.StartAttempt(actx, n, false)
 		}
 		ep, host, err := r.pick.pick(tried)
 		var noEndpoints, closed bool
@@ -198,13 +207,13 @@ func (r *Retrier) call(ctx context.Context, req any) (any, error) {
 			noEndpoints = !closed && errors.Is(err, lb.ErrNoEndpoints)
 		} else {
 			var resp any
-			if resp, err = r.attempt(actx, ep, req, at, dl, hasDeadline); err == nil {
+			if resp, err = r.attempt(ectx, ep, req, at, dl, hasDeadline); err == nil {
 				// A success after the call's deadline or the caller's
 				// cancellation comes too late, as in go-kit, where the
 				// call has returned the context's error by then.
 				if err = actx.Err(); err == nil {
-					if r.cfg.observer != nil {
-						r.cfg.observer(Attempt{N: n, Host: host, Duration: time.Duration(clock() - at)})
+					if r.cfg.observer != nil || ct != nil {
+						r.succeeded(ct, tr, Attempt{N: n, Host: host, Duration: time.Duration(clock() - at)})
 					}
 					return resp, nil
 				}
@@ -225,15 +234,22 @@ func (r *Retrier) call(ctx context.Context, req any) (any, error) {
 		if final == nil && r.cfg.maxAttempts > 0 && n >= r.cfg.maxAttempts {
 			final = cause
 		}
+		var (
+			wait time.Duration
+			bd   BudgetDecision
+		)
 		if final == nil {
-			var waited bool
-			waited, final = r.pause(ctx, n, noEndpoints, at, now, dl, hasDeadline, &noEps)
-			if waited {
-				now = clock()
-			}
+			wait, bd, final = r.plan(n, noEndpoints, at, now, dl, hasDeadline, &noEps)
+		}
+		if tr != nil {
+			tr.End(attemptEnd(a, final, wait, bd))
+		}
+		if final == nil && wait > 0 {
+			final = backoff.Sleep(ctx, wait)
+			now = clock()
 		}
 		if final != nil {
-			return nil, newError(final, ordered(attempts, n), n)
+			return nil, endCall(ct, newError(final, ordered(attempts, n), n), n)
 		}
 		if host != "" && !slices.Contains(tried, host) {
 			// A host tried again (every host has been) is not listed
@@ -301,13 +317,12 @@ func (r *Retrier) verdict(ctx context.Context, n int, err error, now, dl int64, 
 	return nil, cause
 }
 
-// pause takes a retry from the budget and waits the back-off before retry
-// number n, whose failed attempt started at at and ended at now.
+// plan takes a retry from the budget and works out the back-off before
+// retry number n, whose failed attempt started at at and ended at now.
 // noEndpoints reports that the balancer had no endpoint for the failed
-// attempt. pause reports whether it waited, and the error that ends the
-// call instead of a retry, if any.
-func (r *Retrier) pause(ctx context.Context, n int, noEndpoints bool, at, now, dl int64, hasDeadline bool, noEps *int) (waited bool, final error) {
-	var wait time.Duration
+// attempt. plan returns the wait, the budget's answer, and the error that
+// ends the call instead of a retry, if any; the caller sleeps.
+func (r *Retrier) plan(n int, noEndpoints bool, at, now, dl int64, hasDeadline bool, noEps *int) (wait time.Duration, bd BudgetDecision, final error) {
 	if noEndpoints {
 		// No backend saw this attempt, so it costs no budget; but only
 		// discovery can cure it, and that takes time. Only the pick's
@@ -317,9 +332,12 @@ func (r *Retrier) pause(ctx context.Context, n int, noEndpoints bool, at, now, d
 		wait = noEndpointsBackoff.Ceiling(*noEps)
 	} else {
 		*noEps = 0
-		if r.budget != nil && !r.budget.withdraw(now) {
-			r.budgetExhausted.Add(1)
-			return false, ErrBudgetExhausted
+		if r.budget != nil {
+			if !r.budget.withdraw(now) {
+				r.budgetExhausted.Add(1)
+				return 0, BudgetDenied, ErrBudgetExhausted
+			}
+			bd = BudgetGranted
 		}
 	}
 	wait = max(wait, r.cfg.backoff.Delay(n))
@@ -328,14 +346,14 @@ func (r *Retrier) pause(ctx context.Context, n int, noEndpoints bool, at, now, d
 		wait = max(wait, pacing.Ceiling(n-ImmediateRetries)-time.Duration(now-at))
 	}
 	if wait <= 0 {
-		return false, nil
+		return 0, bd, nil
 	}
 	if hasDeadline && now+int64(wait) >= dl {
 		// The retry could not start before the deadline: end now rather
 		// than sleep until it.
-		return false, context.DeadlineExceeded
+		return 0, bd, context.DeadlineExceeded
 	}
-	return true, backoff.Sleep(ctx, wait)
+	return wait, bd, nil
 }
 
 // EndpointAvoider is the one optional interface a balancer may implement

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"github.com/go-kit/kit/endpoint"
 
@@ -25,6 +26,7 @@ func Example() {
 	defer b.Close()
 
 	page, _ := statuspage.New(statuspage.WithBalancer("users", b))
+	defer page.Close()
 	// In a service: http.Handle("/lb/", http.StripPrefix("/lb", page))
 	srv := httptest.NewServer(page)
 	defer srv.Close()
@@ -40,4 +42,28 @@ func Example() {
 	// Output:
 	// 200 OK application/json
 	// 127.0.0.1:8080
+}
+
+// The page keeps a history of its own from New on: here its first sample,
+// taken by New.
+func ExamplePage_History() {
+	p, _ := static.NewAddresses("127.0.0.1:8080", "127.0.0.1:8081")
+	defer p.Stop()
+	factory := func(string) (endpoint.Endpoint, io.Closer, error) {
+		return func(context.Context, any) (any, error) { return "ok", nil }, nil, nil
+	}
+	b, _ := loadbalancer.New(p, factory)
+	defer b.Close()
+	page, _ := statuspage.New(statuspage.WithBalancer("users", b))
+	defer page.Close() // stops the sampler
+
+	h := page.History(time.Time{})
+	fmt.Println(len(h.Times) >= 1, h.ResolutionMs, h.WindowMs/60000, "min")
+	for _, host := range h.Balancers[0].Hosts {
+		fmt.Println(host.Address, host.Present, host.Series["score"][0])
+	}
+	// Output:
+	// true 1000 15 min
+	// 127.0.0.1:8080 true 1
+	// 127.0.0.1:8081 true 1
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-kit/kit/endpoint"
 	"go.uber.org/goleak"
@@ -16,6 +17,7 @@ import (
 	"github.com/seed41aebe0c/lbkit/herd"
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/publisher/static"
+	"github.com/seed41aebe0c/lbkit/retry"
 	"github.com/seed41aebe0c/lbkit/statuspage"
 	"github.com/seed41aebe0c/lbkit/strategy"
 )
@@ -79,6 +81,7 @@ func TestJSONAndAssets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer page.Close()
 	srv := httptest.NewServer(page)
 	defer srv.Close()
 
@@ -94,8 +97,8 @@ func TestJSONAndAssets(t *testing.T) {
 		t.Fatalf("snapshot %+v", snap)
 	}
 	for _, h := range snap.Balancers[0].Hosts {
-		if h.Requests != 5 || h.Share != 0.5 {
-			t.Errorf("host %+v: want 5 requests and half the traffic", h)
+		if h.Requests != 5 || h.Share != 0 {
+			t.Errorf("host %+v: want 5 requests, and no share before the first interval", h)
 		}
 		if strings.HasSuffix(h.Address, ":2") && (h.Failures != 5 || h.Score != 0) {
 			t.Errorf("failing host %+v", h)
@@ -113,6 +116,7 @@ func TestJSONAndAssets(t *testing.T) {
 
 func TestReadOnlyByDefault(t *testing.T) {
 	page, _ := statuspage.New(statuspage.WithBalancer("users", balancer(t)))
+	defer page.Close()
 	srv := httptest.NewServer(page)
 	defer srv.Close()
 	if code, _ := post(t, srv, `{"name":"x","value":1}`); code != http.StatusForbidden {
@@ -167,24 +171,39 @@ func TestBadOptions(t *testing.T) {
 	var nilHerd *herd.Herd[int, int]
 	ok := statuspage.Control{Get: func() int { return 0 }, Set: func(int) error { return nil }, Min: 0, Max: 1}
 	b := balancer(t)
+	rt, err := retry.New(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
 	for name, opts := range map[string][]statuspage.Option{
-		"nil balancer":       {statuspage.WithBalancer("x", nil)},
-		"typed nil balancer": {statuspage.WithBalancer("x", typedNil)},
-		"duplicate balancer": {statuspage.WithBalancer("x", b), statuspage.WithBalancer("x", b)},
-		"nil rows":           {statuspage.WithPool("x", nil)},
-		"empty control":      {statuspage.WithControl("x", statuspage.Control{})},
-		"min above max":      {statuspage.WithControl("x", statuspage.Control{Get: ok.Get, Set: ok.Set, Min: 2, Max: 1})},
-		"duplicate control":  {statuspage.WithControl("x", ok), statuspage.WithControl("x", ok)},
-		"nil resizer":        {statuspage.WithControl("x", statuspage.SizeControl(nil, 1, 2))},
-		"typed nil resizer":  {statuspage.WithControl("x", statuspage.SizeControl(nilHerd, 1, 2))},
-		"nil option":         {nil},
+		"nil balancer":         {statuspage.WithBalancer("x", nil)},
+		"typed nil balancer":   {statuspage.WithBalancer("x", typedNil)},
+		"duplicate balancer":   {statuspage.WithBalancer("x", b), statuspage.WithBalancer("x", b)},
+		"nil rows":             {statuspage.WithPool("x", nil)},
+		"empty control":        {statuspage.WithControl("x", statuspage.Control{})},
+		"min above max":        {statuspage.WithControl("x", statuspage.Control{Get: ok.Get, Set: ok.Set, Min: 2, Max: 1})},
+		"duplicate control":    {statuspage.WithControl("x", ok), statuspage.WithControl("x", ok)},
+		"nil resizer":          {statuspage.WithControl("x", statuspage.SizeControl(nil, 1, 2))},
+		"typed nil resizer":    {statuspage.WithControl("x", statuspage.SizeControl(nilHerd, 1, 2))},
+		"nil option":           {nil},
+		"nil retrier":          {statuspage.WithBalancer("x", b), statuspage.WithRetrier("x", nil)},
+		"typed nil retrier":    {statuspage.WithBalancer("x", b), statuspage.WithRetrier("x", (*retry.Retrier)(nil))},
+		"second retrier":       {statuspage.WithBalancer("x", b), statuspage.WithRetrier("x", rt), statuspage.WithRetrier("x", rt)},
+		"retrier, no balancer": {statuspage.WithBalancer("x", b), statuspage.WithRetrier("y", rt)},
+		"history too fine":     {statuspage.WithHistory(time.Second, time.Millisecond)},
+		"history too short":    {statuspage.WithHistory(time.Second, time.Second)},
+		"history uneven":       {statuspage.WithHistory(1500*time.Millisecond, time.Second)},
+		"history too long":     {statuspage.WithHistory(48*time.Hour, time.Second)},
 	} {
 		if _, err := statuspage.New(opts...); !errors.Is(err, statuspage.ErrInvalidArgument) {
 			t.Errorf("%s: err %v, want ErrInvalidArgument", name, err)
 		}
 	}
-	if _, err := statuspage.New(statuspage.WithBalancer("x", b), statuspage.WithBalancer("y", b), statuspage.WithControl("x", ok)); err != nil {
+	if page, err := statuspage.New(statuspage.WithBalancer("x", b), statuspage.WithBalancer("y", b), statuspage.WithControl("x", ok)); err != nil {
 		t.Errorf("distinct names refused: %v", err)
+	} else {
+		page.Close()
 	}
 }
 
@@ -210,6 +229,7 @@ func TestFactoryFailuresShown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer page.Close()
 	srv := httptest.NewServer(page)
 	defer srv.Close()
 	_, body := get(t, srv, "/status.json")

@@ -12,8 +12,8 @@ type ServiceSource interface {
 }
 
 // WithService shows a pooling.Service as a pool table under name: per host,
-// its score, calls in flight and pool counts. A nil s (typed nil included)
-// is an error wrapping ErrInvalidArgument.
+// its pool's counts. A nil s (typed nil included) is an error wrapping
+// ErrInvalidArgument.
 func WithService(name string, s ServiceSource) Option {
 	if nilarg.IsNil(s) {
 		return func(*Page) error { return invalid("nil service %q", name) }
@@ -21,18 +21,22 @@ func WithService(name string, s ServiceSource) Option {
 	return WithPool(name, func() []PoolRow { return ServiceRows(s.Status()) })
 }
 
-// ServiceRows turns a service's status into pool rows, one per host.
+// ServiceRows turns a service's status into pool rows, one per host: the
+// pool's connection counts only. The service's own host score is left out:
+// it is not the balancer's score of the host (which the balancer's table
+// shows), and one page has one "score". "lent" counts the connections lent
+// out of the pool (pooling.Stats.InUse): one lent to an http.Transport
+// stays lent while the transport keeps it idle between requests, so it is
+// not the number of requests under way (the balancer's "in flight" is).
 func ServiceRows(st pooling.ServiceStatus) []PoolRow {
 	rows := make([]PoolRow, len(st.Hosts))
 	for i, h := range st.Hosts {
 		p := h.Pool
 		rows[i] = PoolRow{Name: h.Address, Counts: map[string]int64{
-			"score %":       int64(h.Score*100 + 0.5),
-			"in flight":     h.InFlight,
 			"max":           int64(p.MaxConns),
 			"open":          int64(p.Open),
 			"idle":          int64(p.Idle),
-			"in use":        int64(p.InUse),
+			"lent":          int64(p.InUse),
 			"waiting":       int64(p.Waiting),
 			"dialled":       int64(p.Dialled),
 			"dial failures": int64(p.DialFailures),

@@ -62,12 +62,16 @@ func TestWithService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer page.Close()
 	rows := page.Snapshot().Pools[0].Rows
-	if len(rows) != 1 || rows[0].Name != ln.Addr().String() || rows[0].Counts["in use"] != 1 || rows[0].Counts["dialled"] != 1 {
+	if len(rows) != 1 || rows[0].Name != ln.Addr().String() || rows[0].Counts["lent"] != 1 || rows[0].Counts["dialled"] != 1 {
 		t.Fatalf("rows %+v", rows)
 	}
 	c.Release(nil, strategy.HostUp)
-	if got := page.Snapshot().Pools[0].Rows[0].Counts; got["idle"] != 1 || got["in use"] != 0 {
+	if _, ok := rows[0].Counts["score %"]; ok {
+		t.Fatalf("the pool table shows the service's own score, which is not the balancer's: %+v", rows[0])
+	}
+	if got := page.Snapshot().Pools[0].Rows[0].Counts; got["idle"] != 1 || got["lent"] != 0 {
 		t.Fatalf("after release %+v", got)
 	}
 }

@@ -27,6 +27,15 @@
 // where a caller's cancellation is told from a host's failure. The load
 // balancer picks endpoints with it; pooling.Service picks connection pools.
 //
+// Two options make the set itself steer picks, under any strategy:
+// WithOutlierEjection (Envoy's outlier detection: a host failing calls in a
+// row, or far below its peers' success rate, is ejected for a growing time,
+// never more than a share of the set, and a set with too few healthy hosts
+// ignores ejection) and WithSlowStart (a host that joins, or returns from
+// ejection, ramps up to its full share). The pick reads one atomic word per
+// picked host for them, and picks again when the host is ejected or a
+// ramping host's share says so.
+//
 // Every invalid argument is an error wrapping ErrInvalidArgument. The
 // package starts no goroutines but WeightedRoundRobin's short-lived weight
 // rebuild, which ends by itself.

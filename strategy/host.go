@@ -47,6 +47,8 @@ type Host struct {
 	window   float64 // decay time constant, in nanoseconds
 	priority atomic.Int64
 	metadata atomic.Pointer[map[string]string]
+	group    *healthGroup // outlier ejection and slow start; nil if neither
+	hh       hostHealth
 
 	inflight atomic.Int64
 	weight   atomic.Int64
@@ -79,6 +81,8 @@ type Host struct {
 	sumRS  float64       // guarded by mu: decayed sum of scores
 	sumRW  float64       // guarded by mu: decayed number of observations
 
+	latencies latencyCounts // every observed latency, for HostStats.Latencies
+
 	load hostLoad // what the backend reported about its load (load.go)
 }
 
@@ -91,11 +95,14 @@ func NewHost(address string, weight int, opts ...Option) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.group != nil {
+		return nil, invalid("outlier ejection and slow start apply to a HostSet, not to one host")
+	}
 	return cfg.newHost(address, weight), nil
 }
 
 func (c *hostConfig) newHost(address string, weight int) *Host {
-	h := &Host{address: address, clock: c.clock, scorer: c.scorer, window: float64(c.window), short: float64(c.short), maxObs: c.maxObs}
+	h := &Host{address: address, clock: c.clock, scorer: c.scorer, window: float64(c.window), short: float64(c.short), maxObs: c.maxObs, group: c.group}
 	h.SetWeight(weight)
 	h.perNs = 1 / h.short
 	h.score.Store(math.Float64bits(1))
@@ -236,6 +243,7 @@ func (s *Host) observe(now int64, latency time.Duration, failed bool, score floa
 	if latency < 0 {
 		latency = 0
 	}
+	s.latencies.record(latency)
 	lat := float64(latency)
 	s.mu.Lock()
 	last := s.last.Load()
@@ -278,6 +286,9 @@ func (s *Host) observe(now int64, latency time.Duration, failed bool, score floa
 		s.last.Store(now)
 	}
 	s.mu.Unlock()
+	if s.group != nil {
+		s.group.observed(s, now, failed)
+	}
 }
 
 // peakLatency returns the peak-sensitive latency average as of now, or 0
@@ -351,6 +362,12 @@ type HostStats struct {
 	PeakLatency time.Duration
 	// RecentScore is the mean score over the short window.
 	RecentScore float64
+	// Latencies counts every recorded call's latency since the host was
+	// made, in fixed buckets: the difference of two snapshots gives the
+	// quantiles of the calls between them.
+	Latencies LatencyHistogram
+	// HostHealth is the host's outlier-ejection and slow-start state.
+	HostHealth
 	// Load is what the backend reported about its own load
 	// (Host.ReportLoad).
 	Load LoadStats
@@ -377,6 +394,8 @@ func (s *Host) Stats() HostStats {
 		Latency:     time.Duration(math.Float64frombits(s.latency.Load())),
 		PeakLatency: s.peakLatency(now),
 		RecentScore: recent,
+		Latencies:   s.latencies.snapshot(),
+		HostHealth:  s.health(now),
 		Load:        s.loadStats(now),
 	}
 }

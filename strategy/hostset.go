@@ -83,6 +83,7 @@ func (s *HostSet[T]) Update(members []Member[T], none error) {
 		hosts[i] = m.Host
 	}
 	s.mu.Lock()
+	s.cfg.group.update(hosts)
 	s.cur.Store(&hostView[T]{members: members, hosts: hosts, picker: s.strategy.NewPicker(hosts), none: none})
 	s.mu.Unlock()
 }
@@ -107,14 +108,17 @@ func (s *HostSet[T]) Stats() []HostStats {
 // a few more picks are drawn, and then the set is scanned from a random
 // point for a host not tried. Only when every host was tried does it return
 // a tried one. It returns the set's none error when the set is empty. Pick
-// does not keep or modify tried, takes no lock and allocates nothing.
+// does not keep or modify tried, takes no lock and allocates nothing. With
+// WithOutlierEjection an ejected host is passed over like a tried one (a
+// tried host is taken before it), and with WithSlowStart a ramping host's
+// pick is kept with probability its share.
 func (s *HostSet[T]) Pick(tried []string) (Member[T], error) {
 	v := s.cur.Load()
 	i := v.picker.Pick()
 	// One unsigned comparison covers both "no host" (-1) and the bounds
 	// check the index would otherwise cost. The common case is kept small
 	// enough to inline into the caller.
-	if uint(i) < uint(len(v.members)) && len(tried) == 0 {
+	if uint(i) < uint(len(v.members)) && len(tried) == 0 && v.members[i].Host.hh.gate.Load() == 0 {
 		return v.members[i], nil
 	}
 	return v.pickAvoiding(i, tried)
@@ -126,7 +130,7 @@ func (v *hostView[T]) pickAvoiding(i int, tried []string) (Member[T], error) {
 	if uint(i) >= uint(len(v.members)) {
 		return Member[T]{}, v.none
 	}
-	if slices.Contains(tried, v.hosts[i].address) {
+	if slices.Contains(tried, v.hosts[i].address) || !v.hosts[i].admit() {
 		i = v.avoid(tried, i)
 	}
 	return v.members[i], nil
@@ -135,7 +139,7 @@ func (v *hostView[T]) pickAvoiding(i int, tried []string) (Member[T], error) {
 // avoid looks for a host not in tried, given the strategy's first choice.
 func (v *hostView[T]) avoid(tried []string, first int) int {
 	for range 3 {
-		if j := v.picker.Pick(); j >= 0 && !slices.Contains(tried, v.hosts[j].address) {
+		if j := v.picker.Pick(); j >= 0 && !slices.Contains(tried, v.hosts[j].address) && v.hosts[j].admit() {
 			return j
 		}
 	}
@@ -146,9 +150,9 @@ func (v *hostView[T]) avoid(tried []string, first int) int {
 		if j >= n {
 			j -= n
 		}
-		if !slices.Contains(tried, v.hosts[j].address) {
+		if !slices.Contains(tried, v.hosts[j].address) && v.hosts[j].usable() {
 			return j
 		}
 	}
-	return first
+	return v.usableOr(first)
 }

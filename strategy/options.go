@@ -24,6 +24,9 @@ type hostConfig struct {
 	clock         func() int64
 	scorer        Scorer
 	maxObs        float64 // 0: no cap
+	ejection      *OutlierEjection
+	slowStart     *SlowStart
+	group         *healthGroup // made from the two above by newHostConfig
 }
 
 func newHostConfig(opts []Option) (hostConfig, error) {
@@ -36,6 +39,7 @@ func newHostConfig(opts []Option) (hostConfig, error) {
 			return c, err
 		}
 	}
+	c.group = newHealthGroup(&c)
 	return c, nil
 }
 

@@ -11,9 +11,23 @@ import (
 // probability proportional to its weight (with equal weights the two are
 // the same). Unlike go-kit's lb.NewRandom, whose *rand.Rand is not safe for
 // concurrent use, it needs no lock. It ignores outcomes and load.
+//
+// With Rand set it is go-kit's lb.NewRandom(endpointer, seed): the same
+// source, seeded the same, gives the same sequence of picks over the same
+// hosts, for tests and simulations that must repeat. (A host set's pick
+// that must skip hosts already tried, on a retry, may end in an unseeded
+// scan; first picks follow the source alone.)
 type Random struct {
 	// Weighted picks hosts in proportion to their weights.
 	Weighted bool
+	// Rand, if set, is the source of the picks' random numbers, as in
+	// Bandit: for example rand.NewPCG(seed, 0) for go-kit's seeded
+	// NewRandom. Pickers built from one Random share the source, so a
+	// sequence continues across host-set changes. It must be safe for
+	// concurrent use unless only one goroutine picks (rand.NewPCG is not,
+	// as go-kit's seeded *rand.Rand was not). By default each picker draws
+	// from its own lock-free, unseeded generator.
+	Rand rand.Source
 }
 
 // Name is "random" or "weighted-random".
@@ -30,6 +44,9 @@ func (r Random) NewPicker(hosts []*Host) Picker {
 		return p
 	}
 	if !r.Weighted || equalWeights(hosts) {
+		if r.Rand != nil {
+			return &seededRandomPicker{g: rngOf(r.Rand), n: len(hosts)}
+		}
 		return newRandomPicker(len(hosts))
 	}
 	// cum[i] is the total weight of hosts[0..i]; a uniform draw in
@@ -40,8 +57,17 @@ func (r Random) NewPicker(hosts []*Host) Picker {
 		total += int64(h.Weight())
 		cum[i] = total
 	}
-	return &weightedRandomPicker{cum: cum, total: total}
+	return &weightedRandomPicker{cum: cum, total: total, g: rngOf(r.Rand)}
 }
+
+// seededRandomPicker draws from the caller's source: one draw per pick, so
+// equal sources give equal sequences.
+type seededRandomPicker struct {
+	g rng
+	n int
+}
+
+func (p *seededRandomPicker) Pick() int { return index(uint32(p.g.uint64()>>32), p.n) }
 
 // randomPicker draws from per-picker splitmix64 sequences: atomic Weyl
 // counters (one add, as a round-robin pick costs) scrambled by the splitmix64
@@ -92,10 +118,16 @@ func splitmix64(z uint64) uint64 {
 type weightedRandomPicker struct {
 	cum   []int64
 	total int64
+	g     rng
 }
 
 func (p *weightedRandomPicker) Pick() int {
-	x := rand.Int64N(p.total)
+	var x int64
+	if p.g.r == nil {
+		x = rand.Int64N(p.total)
+	} else {
+		x = p.g.r.Int64N(p.total)
+	}
 	i, found := slices.BinarySearch(p.cum, x)
 	if found {
 		i++ // cum[i] == x belongs to the next host's range

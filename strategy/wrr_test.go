@@ -29,11 +29,11 @@ func loadHosts(t testing.TB, c *fakeClock, n int) []*strategy.Host {
 // clock's time, picks n times and returns each host's share.
 func shares(p strategy.Picker, hosts, n int) []float64 {
 	strategy.RebuildWeights(p)
-	return picks(p, hosts, n)
+	return pickShares(p, hosts, n)
 }
 
-// picks picks n times and returns each host's share.
-func picks(p strategy.Picker, hosts, n int) []float64 {
+// pickShares picks n times and returns each host's share.
+func pickShares(p strategy.Picker, hosts, n int) []float64 {
 	c := make([]float64, hosts)
 	for range n {
 		c[p.Pick()]++
@@ -86,13 +86,13 @@ func TestWeightedRoundRobinRebuildsByItself(t *testing.T) {
 	p := strategy.WeightedRoundRobin{BlackoutPeriod: -1}.NewPicker(hs)
 	hs[0].ReportLoad(strategy.LoadReport{CPUUtilization: 0.1, RPS: 100})
 	hs[1].ReportLoad(strategy.LoadReport{CPUUtilization: 0.9, RPS: 100})
-	if got := picks(p, 2, 1024); got[0] != 0.5 {
+	if got := pickShares(p, 2, 1024); got[0] != 0.5 {
 		t.Fatalf("before the update period: share %v, want 0.5 (the schedule built without reports)", got[0])
 	}
 	c.advance(strategy.DefaultWeightUpdatePeriod)
 	deadline := time.Now().Add(5 * time.Second)
 	for round := 0; ; round++ {
-		if got := picks(p, 2, 1024); got[0] > 0.85 {
+		if got := pickShares(p, 2, 1024); got[0] > 0.85 {
 			break // 0.9 once the new schedule is in
 		}
 		if round > 10_000 || time.Now().After(deadline) {
@@ -111,8 +111,8 @@ func TestWeightedRoundRobinSyncRebuild(t *testing.T) {
 	hs[0].ReportLoad(strategy.LoadReport{CPUUtilization: 0.1, RPS: 100})
 	hs[1].ReportLoad(strategy.LoadReport{CPUUtilization: 0.9, RPS: 100})
 	c.advance(strategy.DefaultWeightUpdatePeriod)
-	picks(p, 2, 16)
-	if got := picks(p, 2, 1024); math.Abs(got[0]-0.9) > 1.0/1024 {
+	pickShares(p, 2, 16)
+	if got := pickShares(p, 2, 1024); math.Abs(got[0]-0.9) > 1.0/1024 {
 		t.Errorf("share after the update period: %v, want 0.9 to within one slot of the 1,024", got[0])
 	}
 }

@@ -52,6 +52,7 @@ func main() {
 		dnsAddr     = flag.String("dns", "127.0.0.1:0", "with -discovery dns: where the demo's own DNS server listens")
 		consulAddr  = flag.String("consul", "127.0.0.1:8500", "with -discovery consul: the Consul agent's HTTP address")
 		etcdAddr    = flag.String("etcd", "127.0.0.1:2379", "with -discovery etcd: the etcd client address")
+		eject       = flag.Bool("eject", false, "turn on outlier ejection and slow start (strategy.WithOutlierEjection, WithSlowStart) under every strategy")
 	)
 	flag.Parse()
 	if *requests < 1 || *concurrency < 1 || *attempts < 1 || *timeout <= 0 {
@@ -61,7 +62,7 @@ func main() {
 	if err := run(os.Stdout, os.Stderr, config{
 		requests: *requests, concurrency: *concurrency, attempts: *attempts,
 		timeout: *timeout, only: *only, httpAddr: *httpAddr, hold: *hold, svgPath: *svgPath,
-		discovery: *disc, dnsAddr: *dnsAddr, consulAddr: *consulAddr, etcdAddr: *etcdAddr,
+		discovery: *disc, dnsAddr: *dnsAddr, consulAddr: *consulAddr, etcdAddr: *etcdAddr, eject: *eject,
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
@@ -74,6 +75,7 @@ type config struct {
 	only, httpAddr, svgPath         string
 	discovery, dnsAddr              string
 	consulAddr, etcdAddr            string
+	eject                           bool
 }
 
 // backendSpec describes one demo backend. The weights are what an operator
@@ -120,6 +122,9 @@ func run(out, progress io.Writer, cfg config) error {
 
 	fmt.Fprintf(out, "lbkit demo: %d requests per strategy, %d concurrent callers, up to %d attempts each\n",
 		cfg.requests, cfg.concurrency, cfg.attempts)
+	if cfg.eject {
+		fmt.Fprintln(out, "outlier ejection and slow start on (Envoy's defaults: 5 failures in a row eject a host for 30 s, at most 10% of hosts)")
+	}
 	fmt.Fprintln(out, "backends on 127.0.0.1:")
 	for _, b := range bs.list {
 		fmt.Fprintf(out, "  %-7s %s  latency %v, fails %.0f%%, weight %d\n",
@@ -279,7 +284,12 @@ type result struct {
 }
 
 func drive(s strategy.Strategy, pub publisher.Publisher, bs *backends, client *http.Client, cfg config, progress io.Writer, current *currentBalancer) (result, error) {
-	bal, err := loadbalancer.New(pub, factory(client), loadbalancer.WithStrategy(s))
+	opts := []loadbalancer.Option{loadbalancer.WithStrategy(s)}
+	if cfg.eject {
+		opts = append(opts, loadbalancer.WithHostOptions(
+			strategy.WithOutlierEjection(strategy.OutlierEjection{}), strategy.WithSlowStart(strategy.SlowStart{})))
+	}
+	bal, err := loadbalancer.New(pub, factory(client), opts...)
 	if err != nil {
 		return result{}, err
 	}

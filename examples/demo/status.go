@@ -40,5 +40,5 @@ func serveStatus(out io.Writer, addr string, current *currentBalancer) (stop fun
 	srv := &http.Server{Handler: page, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	fmt.Fprintf(out, "status page: http://%s/\n", ln.Addr())
-	return func() { srv.Close() }, nil
+	return func() { srv.Close(); page.Close() }, nil
 }

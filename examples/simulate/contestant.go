@@ -85,7 +85,6 @@ func contestants() []contestant {
 		capped(lbkit("epsilon-greedy(0.1)+lat+cap", scoredTarget, func(seed uint64) strategy.Strategy {
 			return strategy.EpsilonGreedy{Epsilon: 0.1, Bandit: bandit(seed)}
 		})),
-		wrrLoadContestant(),
 	}
 }
 

@@ -145,7 +145,7 @@ func newSim(sc *scenario, c contestant, seed uint64, scale float64) (*sim, error
 		}
 		s.chooser = ch
 	}
-	set, err := strategy.NewHostSet[int](st, strategy.WithClock(s.clock), strategy.WithScorer(scorer), strategy.WithMaxObservations(c.maxObs))
+	set, err := strategy.NewHostSet[int](st, append([]strategy.Option{strategy.WithClock(s.clock), strategy.WithScorer(scorer), strategy.WithMaxObservations(c.maxObs)}, sc.hostOpts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.name, err)
 	}

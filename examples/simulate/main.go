@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 )
@@ -146,16 +147,24 @@ func simulate(o options) ([]outcome, error) {
 			cs = append(cs, c)
 		}
 	}
-	type job struct{ s, c int }
+	type job struct{ s, c, i int } // scenario, row, job
 	var jobs []job
+	rows := map[*scenario][]contestant{}
 	for _, sc := range scenarios() {
 		if !o.scenario.MatchString(sc.name) {
 			continue
 		}
-		for c := range cs {
-			jobs = append(jobs, job{len(outcomes), c})
+		scs := cs
+		for _, c := range sc.extra {
+			if o.strategy.MatchString(c.name) {
+				scs = append(slices.Clip(scs), c)
+			}
 		}
-		outcomes = append(outcomes, outcome{sc: sc, results: make([]*result, len(cs))})
+		rows[sc] = scs
+		for c := range scs {
+			jobs = append(jobs, job{len(outcomes), c, len(jobs)})
+		}
+		outcomes = append(outcomes, outcome{sc: sc, results: make([]*result, len(scs))})
 	}
 	if len(outcomes) == 0 {
 		return nil, errors.New("no scenario matches -scenario")
@@ -169,13 +178,14 @@ func simulate(o options) ([]outcome, error) {
 			defer wg.Done()
 			for j := range work {
 				oc := outcomes[j.s]
-				s, err := newSim(oc.sc, cs[j.c], runSeed(o.seed, oc.sc.name), o.scale)
+				c := rows[oc.sc][j.c]
+				s, err := newSim(oc.sc, c, runSeed(o.seed, oc.sc.name), o.scale)
 				if err != nil {
-					errs[j.s*len(cs)+j.c] = err
+					errs[j.i] = err
 					continue
 				}
 				m := s.run()
-				oc.results[j.c] = summarize(oc.sc, cs[j.c], m, o.scale)
+				oc.results[j.c] = summarize(oc.sc, c, m, o.scale)
 				m.latencies = nil // summarized: free the memory
 			}
 		}()

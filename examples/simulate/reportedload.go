@@ -32,6 +32,7 @@ func reportedLoadScenario() *scenario {
 		clients:  16,
 		duration: 60 * time.Second,
 		backends: bs,
+		extra:    []contestant{wrrLoadContestant()},
 	}
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"time"
+
+	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
 // scenario is a fleet of backends, a number of clients and a script of
@@ -18,6 +20,10 @@ type scenario struct {
 	// it falls below 5% after turning bad, and how soon it is back to half
 	// its fair share after recovering.
 	watch *watch
+	// hostOpts are more options of the host set lbkit's rows pick with.
+	hostOpts []strategy.Option
+	// extra are rows run in this scenario only, after everyone's.
+	extra []contestant
 }
 
 type scenarioEvent struct {
@@ -175,6 +181,7 @@ func scenarios() []*scenario {
 		duration: 30 * time.Second,
 		backends: bs,
 	})
+	out = append(out, outlierScenarios()...)
 	out = append(out, reportedLoadScenario())
 	return out
 }

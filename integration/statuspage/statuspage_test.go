@@ -105,7 +105,7 @@ func dumpDOM(t *testing.T, browser, url string, budget time.Duration) string {
 
 var (
 	hostRow   = regexp.MustCompile(`<tr class="host" data-address="127\.0\.0\.1:\d+">`)
-	series    = regexp.MustCompile(`<polyline class="series" data-address="[^"]+" stroke="[^"]+" points="([^"]*)"`)
+	series    = regexp.MustCompile(`<path class="series" data-address="[^"]+" stroke="[^"]+" d="([^"]*)"`)
 	updates   = regexp.MustCompile(`<body data-updates="(\d+)"`)
 	requestsN = regexp.MustCompile(`<td>\d+\.\d+ ms</td><td>(\d+)</td>`)
 )
@@ -135,11 +135,11 @@ func TestStatusPageRendersAndUpdatesInChromium(t *testing.T) {
 		t.Fatalf("page refreshed %d times in 4s of virtual time, want at least 2", n)
 	}
 	lines := series.FindAllStringSubmatch(first, -1)
-	if len(lines) != 8 { // 4 hosts × (share, latency)
-		t.Fatalf("chart series: %d, want 8\n%s", len(lines), first)
+	if len(lines) != 20 { // 4 hosts × (requests/s, error %, p99, share, score)
+		t.Fatalf("chart series: %d, want 20\n%s", len(lines), first)
 	}
 	for _, l := range lines {
-		if len(strings.Fields(l[1])) < 2 {
+		if len(strings.Fields(l[1])) < 4 { // "M x y L x y"
 			t.Fatalf("chart series with fewer than 2 points: %q", l[1])
 		}
 	}
