@@ -37,6 +37,7 @@ func TestSnapshotShowsReportedLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer page.Close()
 	rows := page.Snapshot().Balancers[0].Hosts
 	byAddr := map[string]statuspage.HostRow{}
 	for _, r := range rows {
