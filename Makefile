@@ -8,9 +8,9 @@ GO        ?= go
 # Consul's agent stay out of the library's go.mod.
 INTEG     := integration
 
-.PHONY: test fmt-check vet unit integration servers bench bench-compare demo registry
+.PHONY: test fmt-check vet unit integration servers consumer-smoke bench bench-compare demo registry
 
-test: fmt-check vet servers unit integration
+test: fmt-check vet servers unit integration consumer-smoke
 
 fmt-check:
 	@out=$$(gofmt -l . ); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -24,9 +24,11 @@ vet:
 # Consul agent (built once from the Go module proxy, cached under
 # $$HOME/.cache/lbkit) and Debian's chromium for the status page test. etcd
 # runs embedded in the test process and DNS is an in-process miekg/dns
-# server, so they need no install.
+# server, so they need no install. Debian's prometheus package gives the
+# lbmetrics exposition test its promtool (the server is not started).
 servers:
 	@scripts/install-chromium.sh
+	@scripts/install-promtool.sh
 	@scripts/consul-agent.sh >/dev/null
 
 unit:
@@ -34,6 +36,12 @@ unit:
 
 integration:
 	cd $(INTEG) && LBKIT_CONSUL_BIN=$$(../scripts/consul-agent.sh) $(GO) test -race -count=1 -timeout 15m ./...
+
+# consumer-smoke plays a new user: a throwaway module outside the repository
+# requires go-kit v0.13.0 and lbkit (replace => this checkout), imports every
+# public package, and must pass go mod tidy and go build with no manual step.
+consumer-smoke:
+	@GO=$(GO) scripts/consumer-smoke.sh
 
 # bench runs every benchmark once; see README for the comparison commands.
 bench:

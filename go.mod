@@ -11,8 +11,11 @@ require (
 	github.com/jackc/puddle/v2 v2.2.3
 	// the in-process DNS server of examples/demo -discovery dns
 	github.com/miekg/dns v1.1.73
+	// lbmetrics only: the core packages use go-kit's metrics interfaces
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
+	// the text parser lbmetrics' exposition test checks a scrape with
+	github.com/prometheus/common v0.72.0
 	// go-kit circuitbreaker in examples/kitservice
 	github.com/sony/gobreaker v0.4.1
 	go.etcd.io/etcd/api/v3 v3.7.3
@@ -20,6 +23,15 @@ require (
 	go.etcd.io/etcd/client/v3 v3.7.3
 	go.uber.org/goleak v1.3.0
 	golang.org/x/net v0.61.0
+	// go-kit v0.13.0 requires the 2021 google.golang.org/genproto, which
+	// still holds googleapis/api and googleapis/rpc; current grpc and etcd
+	// import those from the split modules google.golang.org/genproto/
+	// googleapis/{api,rpc}. With both in a build, go mod tidy in a user's
+	// module fails with "ambiguous import". Requiring a genproto from after
+	// the split (which has neither package) makes MVS pick it for every user.
+	// grpcpool/genproto_test.go imports one of its packages so that tidy
+	// keeps this line; scripts/consumer-smoke.sh (make test) checks it.
+	google.golang.org/genproto v0.0.0-20261026165753-2ffab32bce7e
 	// the newest that resolves with Go 1.26.8
 	google.golang.org/grpc v1.85.0
 	// orca/orcagrpc reads gRPC's binary ORCA trailer with protowire (already built with grpc)
@@ -61,7 +73,6 @@ require (
 	github.com/mattn/go-isatty v0.0.22 // indirect
 	github.com/mitchellh/go-homedir v1.1.0 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
-	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/smartystreets/goconvey v1.8.1 // indirect
 	github.com/streadway/handy v0.0.0-20200128134331-0f66f006fb2e // indirect

@@ -47,13 +47,15 @@
 // A Pool owns its connections and the goroutines that watch them: Close
 // ends them all and is safe to call more than once. Bad options or targets
 // give errors wrapping ErrInvalidArgument; WithLogger receives connection
-// and scale-out events (none are logged by default).
+// and scale-out events (none are logged by default); WithMetrics reports
+// the connections, the ready ones, the calls under way and scale-outs
+// through go-kit's metrics interfaces (package lbmetrics builds them).
 //
 // The package stands beside pooling rather than inside it: pooling keeps
 // generic per-host pools of connections that are taken and given back,
 // while a gRPC connection is shared by many calls at once, so this pool
-// spreads calls over a few shared connections to one target instead. It
-// imports no other lbkit package. To balance over several gRPC servers
-// found by discovery, put one Pool per instance behind a go-kit endpoint
-// and give those to loadbalancer.
+// spreads calls over a few shared connections to one target instead. Of
+// lbkit's packages it imports only strategy, for DefaultMetricsInterval.
+// To balance over several gRPC servers found by discovery, put one Pool
+// per instance behind a go-kit endpoint and give those to loadbalancer.
 package grpcpool

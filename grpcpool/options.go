@@ -120,6 +120,7 @@ type config struct {
 	failovers             int
 	connectTimeout        time.Duration // 0: New does not wait
 	logger                log.Logger
+	metrics               *Metrics
 }
 
 func defaultConfig() config {

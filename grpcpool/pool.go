@@ -116,6 +116,7 @@ func New(target string, opts ...Option) (*Pool, error) {
 		p.wg.Add(1)
 		go p.scaleLoop()
 	}
+	p.startMetrics()
 	return p, nil
 }
 

@@ -60,5 +60,8 @@ func (p *Pool) scaleOut() {
 		grown = append(grown, c)
 	}
 	p.conns.Store(&grown)
+	if len(grown) > len(conns) {
+		p.countScaleOut()
+	}
 	p.logger.Log("msg", "scaled out", "in_flight", total, "from", len(conns), "to", len(grown))
 }

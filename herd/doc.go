@@ -26,10 +26,10 @@
 // The function says what became of each item: Success, Retry (processed
 // again, up to a maximum, then Failure) or Failure. Callbacks (OnSuccess,
 // OnRetry, OnFailure, or SetOnSuccess ... while it runs), go-kit metrics
-// (WithMetrics; any go-kit backend, named by the Metric... constants,
-// gofherd's names; NewPrometheusMetrics builds the Prometheus set) and a
-// go-kit logger follow the outcomes. A Herd is generic over the work's
-// body and result.
+// counters (WithMetrics; any go-kit backend: package lbmetrics builds them
+// for Prometheus or statsd, and lbmetrics.NewGofherd under gofherd's names,
+// the Metric... constants) and a go-kit logger follow the outcomes. A Herd
+// is generic over the work's body and result.
 //
 // Status values are not gofherd's numbers: the zero Status is Pending
 // (an item not yet finished), so Success, Retry and Failure are 1, 2 and 3

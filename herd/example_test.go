@@ -81,7 +81,7 @@ func Example_prometheus() {
 		}
 		return herd.Success
 	}
-	h, err := herd.New(fn, herd.WithSize(2), herd.WithMetrics(m))
+	h, err := herd.New(fn, herd.WithSize(2), herd.WithMetrics(&m))
 	if err != nil {
 		panic(err)
 	}

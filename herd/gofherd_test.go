@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/seed41aebe0c/lbkit/herd"
 )
 
@@ -120,59 +118,5 @@ func TestCallbacksSetWhileRunning(t *testing.T) {
 	sendAll(t, h2, 5)
 	if got := len(collect(t, h2)); got != 5 || n.Load() != 0 {
 		t.Errorf("%d items, removed callback called %d times", got, n.Load())
-	}
-}
-
-func TestPrometheusMetricsHaveGofherdNames(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	m, err := herd.NewPrometheusMetrics(reg, "gofherd", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fn := func(_ context.Context, w *item) herd.Status {
-		switch {
-		case w.Body < 5:
-			return herd.Success
-		case w.Body < 8 && w.Attempts() == 1:
-			return herd.Retry
-		case w.Body < 8:
-			return herd.Success
-		}
-		return herd.Failure
-	}
-	h := newHerd(t, fn, herd.WithSize(3), herd.WithMetrics(m))
-	sendAll(t, h, 10)
-	collect(t, h)
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]float64{}
-	for _, mf := range mfs {
-		for _, mm := range mf.GetMetric() {
-			switch {
-			case mm.GetCounter() != nil:
-				got[mf.GetName()] = mm.GetCounter().GetValue()
-			case mm.GetGauge() != nil:
-				got[mf.GetName()] = mm.GetGauge().GetValue()
-			}
-		}
-	}
-	want := map[string]float64{
-		"gofherd_success_total": 8, "gofherd_retry_total": 3, "gofherd_failure_total": 2,
-		"gofherd_size": 3, "gofherd_busy": 0,
-	}
-	for name, v := range want {
-		if g, ok := got[name]; !ok || g != v {
-			t.Errorf("%s = %v (present %v), want %v; all: %v", name, g, ok, v, got)
-		}
-	}
-
-	var already prometheus.AlreadyRegisteredError
-	if _, err := herd.NewPrometheusMetrics(reg, "gofherd", nil); !errors.As(err, &already) {
-		t.Errorf("second registration = %v, want an already-registered error", err)
-	}
-	if _, err := herd.NewPrometheusMetrics(nil, "x", nil); !errors.Is(err, herd.ErrInvalidArgument) {
-		t.Errorf("nil registerer: %v", err)
 	}
 }

@@ -161,7 +161,7 @@ func TestRetriesCallbacksAndMetrics(t *testing.T) {
 		Busy:    generic.NewGauge("busy"),
 	}
 	h := newHerd(t, fn, herd.WithSize(3), herd.WithMaxRetries(3), herd.WithRetryDelay(time.Millisecond),
-		herd.WithMetrics(m), herd.OnSuccess(note("success")), herd.OnRetry(note("retry")), herd.OnFailure(note("failure")))
+		herd.WithMetrics(&m), herd.OnSuccess(note("success")), herd.OnRetry(note("retry")), herd.OnFailure(note("failure")))
 	sendAll(t, h, 30)
 	out := collect(t, h)
 

@@ -1,5 +1,14 @@
 package herd
 
+import (
+	"fmt"
+	"reflect"
+
+	"github.com/go-kit/kit/metrics"
+
+	"github.com/seed41aebe0c/lbkit/internal/nilarg"
+)
+
 // Metric names, without namespace: a herd's metrics are
 // NAMESPACE_success_total and so on, so that with the namespace "gofherd"
 // they are gofherd's (gofherd_success_total, gofherd_retry_total,
@@ -17,3 +26,44 @@ const (
 	// (Metrics.Busy); gofherd had none.
 	MetricBusy = "busy"
 )
+
+// Metrics receives the herd's counts, through go-kit's metrics interfaces;
+// package lbmetrics builds them for Prometheus and statsd. Nil fields are
+// not reported.
+type Metrics struct {
+	// Success, Retry and Failure count the function's outcomes: Retry
+	// once per retry granted, Failure once per failed item (retries
+	// exhausted included).
+	Success, Retry, Failure metrics.Counter
+	// Size is the herd's size after each change; Busy the workers
+	// processing an item.
+	Size, Busy metrics.Gauge
+}
+
+// WithMetrics reports the herd's counts into m. Its counters are
+// initialised with zero at once, so that an alert on one has a series
+// before it first fires. A nil m, or a field holding a typed nil, is an
+// error wrapping ErrInvalidArgument.
+func WithMetrics(m *Metrics) Option {
+	return func(c *config) error {
+		if m == nil {
+			return fmt.Errorf("%w: nil metrics", ErrInvalidArgument)
+		}
+		v := reflect.ValueOf(m).Elem()
+		for i := range v.NumField() {
+			if f := v.Field(i).Interface(); f != nil && nilarg.IsNil(f) {
+				return fmt.Errorf("%w: Metrics.%s holds a nil %T", ErrInvalidArgument, v.Type().Field(i).Name, f)
+			}
+		}
+		for _, f := range []metrics.Counter{m.Success, m.Retry, m.Failure} {
+			if f != nil {
+				f.Add(0)
+			}
+		}
+		if m.Busy != nil {
+			m.Busy.Set(0)
+		}
+		c.metrics = *m
+		return nil
+	}
+}

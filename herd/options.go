@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/go-kit/kit/metrics"
 	"github.com/go-kit/log"
 
 	"github.com/seed41aebe0c/lbkit/internal/nilarg"
@@ -40,21 +39,6 @@ var (
 	// panicked; the item fails and the worker carries on.
 	ErrPanicked = errors.New("herd: function panicked")
 )
-
-// Metrics receives the herd's counts. Nil fields are not reported. Use any
-// go-kit metrics backend (Prometheus, statsd, expvar ...); the Metric...
-// constants are the names to give them, gofherd's (NAMESPACE_success_total
-// ...) with "gofherd" as the namespace, and NewPrometheusMetrics builds
-// the set for Prometheus.
-type Metrics struct {
-	// Success, Retry and Failure count the function's outcomes: Retry
-	// once per retry granted, Failure once per failed item (retries
-	// exhausted included).
-	Success, Retry, Failure metrics.Counter
-	// Size is the herd's size after each change; Busy the workers
-	// processing an item.
-	Size, Busy metrics.Gauge
-}
 
 // Option configures a Herd.
 type Option func(*config) error
@@ -131,14 +115,6 @@ func WithLogger(l log.Logger) Option {
 	}
 }
 
-// WithMetrics reports the herd's counts into m.
-func WithMetrics(m Metrics) Option {
-	return func(c *config) error {
-		c.metrics = m
-		return nil
-	}
-}
-
 // OnSuccess registers f to be called by the worker with each item that
 // succeeded, before it goes to the output. f must be safe for concurrent
 // use. Its type fixes B and R: New fails if they are not the herd's.
@@ -172,7 +148,7 @@ func callback[B, R any](f func(*Work[B, R]), slot func(*config) *any) Option {
 // error if it was made for other work types.
 func typedCallback[B, R any](v any, name string) (func(*Work[B, R]), error) {
 	if v == nil {
-		return nil, nil
+		return func(*Work[B, R]) {}, nil
 	}
 	f, ok := v.(func(*Work[B, R]))
 	if !ok {

@@ -1,7 +1,6 @@
 package loadbalancer
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -102,7 +101,7 @@ func New(p publisher.Publisher, f Factory, opts ...Option) (*Balancer, error) {
 	}
 	b := &Balancer{set: set, done: make(chan struct{}), source: sourceName(p), watchers: cfg.watchers}
 	if cfg.metrics != nil {
-		b.reporter, b.interval = &reporter{m: cfg.metrics}, cfg.metricsInterval
+		b.reporter, b.interval = newReporter(cfg.metrics), strategy.DefaultMetricsInterval
 	}
 	b.cache = &cache{
 		factory:         f,
@@ -113,6 +112,7 @@ func New(p publisher.Publisher, f Factory, opts ...Option) (*Balancer, error) {
 		onPublish:       b.published,
 		invalidate:      cfg.invalidate,
 		invalidateAfter: cfg.invalidateAfter,
+		metrics:         cfg.metrics,
 		byAddr:          make(map[string]*item),
 	}
 	b.cache.mu.Lock()
@@ -222,25 +222,6 @@ func (b *Balancer) EndpointAvoiding(tried []string) (endpoint.Endpoint, string, 
 		return nil, "", err
 	}
 	return m.Value, m.Host.Address(), nil
-}
-
-// recording wraps an instance's endpoint so that every call through it
-// updates the instance's statistics. A panic in the endpoint is recorded
-// as a failure (ErrEndpointPanicked) and goes on up the caller's goroutine.
-func recording(h *strategy.Host, next endpoint.Endpoint) endpoint.Endpoint {
-	return func(ctx context.Context, req any) (resp any, err error) {
-		start := h.Begin()
-		recorded := false
-		defer func() {
-			if !recorded {
-				h.Record(ctx, start, ErrEndpointPanicked)
-			}
-		}()
-		resp, err = next(ctx, req)
-		recorded = true
-		h.Record(ctx, start, err)
-		return resp, err
-	}
 }
 
 // Close stops following the publisher and closes every endpoint. Endpoint

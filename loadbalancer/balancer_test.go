@@ -128,7 +128,7 @@ func TestNewRejectsBadInput(t *testing.T) {
 		"negative invalidation": {p, f,
 			[]loadbalancer.Option{loadbalancer.WithInvalidateOnError(-time.Second)}},
 		"nil middleware":   {p, f, []loadbalancer.Option{loadbalancer.WithEndpointMiddleware(nil)}},
-		"nil metrics":      {p, f, []loadbalancer.Option{loadbalancer.WithMetrics(nil, 0)}},
+		"nil metrics":      {p, f, []loadbalancer.Option{loadbalancer.WithMetrics(nil)}},
 		"bad concurrency":  {p, f, []loadbalancer.Option{loadbalancer.WithHostConcurrency(0, 0)}},
 		"nil bulkhead":     {p, f, []loadbalancer.Option{loadbalancer.WithBulkhead(nil, 0)}},
 		"negative bh wait": {p, f, []loadbalancer.Option{loadbalancer.WithHostConcurrency(1, -time.Second)}},

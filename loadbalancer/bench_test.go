@@ -38,16 +38,16 @@ type balancer interface {
 	Endpoint() (endpoint.Endpoint, error)
 }
 
-func lbkitBalancer(b *testing.B, kind string, n int) balancer {
+func lbkitBalancer(b *testing.B, kind string, n int, opts ...loadbalancer.Option) balancer {
 	p, err := static.NewAddresses(addresses(n)...)
 	if err != nil {
 		b.Fatal(err)
 	}
 	var bal *loadbalancer.Balancer
 	if kind == "random" {
-		bal, err = loadbalancer.New(p, nopFactory, random)
+		bal, err = loadbalancer.New(p, nopFactory, append(opts, random)...)
 	} else {
-		bal, err = loadbalancer.New(p, nopFactory, roundRobin)
+		bal, err = loadbalancer.New(p, nopFactory, append(opts, roundRobin)...)
 	}
 	if err != nil {
 		b.Fatal(err)
@@ -73,7 +73,7 @@ func gokitBalancer(b *testing.B, kind string, n int) balancer {
 func BenchmarkEndpoint(b *testing.B) {
 	for _, kind := range []string{"roundrobin", "random"} {
 		for _, n := range []int{10, 1000} {
-			for _, lib := range []string{"gokit", "lbkit"} {
+			for _, lib := range []string{"gokit", "lbkit", "lbkit-metrics"} {
 				// key=value names let benchstat put the two libraries in
 				// columns: benchstat -col /impl bench.txt
 				name := fmt.Sprintf("%s/hosts=%d/impl=%s", kind, n, lib)
@@ -111,8 +111,11 @@ func BenchmarkEndpoint(b *testing.B) {
 }
 
 func build(b *testing.B, lib, kind string, n int) balancer {
-	if lib == "lbkit" {
+	switch lib {
+	case "lbkit":
 		return lbkitBalancer(b, kind, n)
+	case "lbkit-metrics":
+		return lbkitBalancer(b, kind, n, withBenchMetrics(b))
 	}
 	return gokitBalancer(b, kind, n)
 }

@@ -34,6 +34,7 @@ type cache struct {
 	middlewares []Middleware
 	closing     *closeQueue
 	onPublish   func(*view) // the balancer's: keeps Status and metrics current
+	metrics     *Metrics    // nil without WithMetrics
 
 	invalidate      bool
 	invalidateAfter time.Duration
@@ -194,7 +195,7 @@ func (c *cache) create(in publisher.Instance) (*item, error) {
 	h := c.set.NewHost(in.Address, in.EffectiveWeight())
 	h.SetPriority(in.Priority)
 	h.SetMetadata(in.Metadata)
-	return &item{inst: in, host: h, ep: recording(h, ep), closer: closer}, nil
+	return &item{inst: in, host: h, ep: recording(h, ep, c.metrics.hostDuration(in.Address)), closer: closer}, nil
 }
 
 // callFactory runs the factory, turning a panic into an error so that a

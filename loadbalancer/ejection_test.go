@@ -13,6 +13,7 @@ import (
 	"github.com/go-kit/kit/endpoint"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/seed41aebe0c/lbkit/lbmetrics"
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/strategy"
 )
@@ -83,14 +84,15 @@ func TestRoundRobinEjectsAFailingHTTPBackendAndRampsItBack(t *testing.T) {
 	transport := &http.Transport{}
 	defer transport.CloseIdleConnections()
 	reg := prometheus.NewRegistry()
-	m, err := loadbalancer.NewPrometheusMetrics(reg, "lbkit", "eject")
+	pm, err := lbmetrics.NewPrometheus(reg, "lbkit")
 	if err != nil {
 		t.Fatal(err)
 	}
+	m := pm.Service("eject").Balancer
 	const ejection = time.Second
 	bal, err := loadbalancer.New(mustStatic(t, addrs...), httpFactory(&http.Client{Transport: transport, Timeout: 5 * time.Second}),
 		loadbalancer.WithStrategy(strategy.RoundRobin{}),
-		loadbalancer.WithMetrics(m, time.Hour),
+		loadbalancer.WithMetrics(m),
 		loadbalancer.WithHostOptions(
 			strategy.WithOutlierEjection(strategy.OutlierEjection{BaseEjectionTime: ejection}),
 			// A long window, so that the ramp is still low when the
@@ -157,10 +159,10 @@ func TestRoundRobinEjectsAFailingHTTPBackendAndRampsItBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	ms := gather(t, reg)
-	if v := ms["lbkit_eject_ejections_total{host="+addrs[2]+"}"]; v != 1 {
+	if v := ms["lbkit_balancer_host_ejections_total{host="+addrs[2]+"}{service=eject}"]; v != 1 {
 		t.Fatalf("ejections_total for the failing backend = %v, want 1 (%v)", v, ms)
 	}
-	if v, ok := ms["lbkit_eject_ejected_hosts"]; !ok || v != 0 {
+	if v, ok := ms["lbkit_balancer_ejected_hosts{service=eject}"]; !ok || v != 0 {
 		t.Fatalf("ejected_hosts = %v (present %v), want 0 after it returned", v, ok)
 	}
 }

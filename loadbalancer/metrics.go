@@ -1,43 +1,45 @@
 package loadbalancer
 
 import (
-	"errors"
-	"fmt"
+	"context"
+	"reflect"
 	"sync"
-	"time"
 
+	"github.com/go-kit/kit/endpoint"
 	"github.com/go-kit/kit/metrics"
-	"github.com/go-kit/kit/metrics/discard"
-	kitprometheus "github.com/go-kit/kit/metrics/prometheus"
-	"github.com/go-kit/kit/metrics/statsd"
-	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/seed41aebe0c/lbkit/internal/nilarg"
 	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
-// DefaultMetricsInterval is how often a balancer copies its hosts'
-// statistics into its Metrics.
-const DefaultMetricsInterval = time.Second
-
 // Metrics are the balancer's metrics, through go-kit's metrics interfaces so
-// that any backend (Prometheus, statsd, expvar, ...) can receive them. The
-// per-host metrics carry a "host" label with the instance address (backends
-// without labels, like statsd, aggregate over hosts).
+// that any backend (Prometheus, statsd, expvar, ...) can receive them;
+// package lbmetrics builds them for Prometheus and statsd. The per-host
+// metrics are given a "host" label with the instance's address through the
+// backend's With (backends without labels, like statsd, aggregate over
+// hosts). The balancer's own name is the backend's business: bind it as a
+// label before passing the metrics here (lbmetrics does).
 //
-// The request path never touches them: a balancer samples its statistics
-// every interval (WithMetrics) and on Close, so metrics cost nothing per call.
-// Nil fields are discarded.
+// Only RequestDuration is recorded on the request path, one Observe per
+// call into a histogram bound to the host when the host joined. Everything
+// else is sampled from the hosts' statistics every
+// strategy.DefaultMetricsInterval and once more on Close, so it costs the
+// request path nothing. Nil fields are not recorded.
 type Metrics struct {
-	// Picks counts calls started through each host's endpoint.
-	Picks metrics.Counter
+	// Requests counts calls started through each host's endpoint.
+	Requests metrics.Counter
 	// Failures counts calls that failed, per host.
 	Failures metrics.Counter
 	// InFlight is the number of calls under way, per host.
 	InFlight metrics.Gauge
 	// Score is the decayed mean outcome score in [0,1], per host.
 	Score metrics.Gauge
-	// Latency is the decayed mean latency in seconds, per host.
+	// Latency is the decayed mean latency in seconds, per host: what the
+	// strategy sees.
 	Latency metrics.Gauge
+	// RequestDuration observes each call's latency in seconds, per host:
+	// one attempt of a retrying caller.
+	RequestDuration metrics.Histogram
 	// Hosts is the number of live hosts.
 	Hosts metrics.Gauge
 	// NoEndpoints counts Endpoint calls that found no live host.
@@ -51,106 +53,69 @@ type Metrics struct {
 	Ejected   metrics.Gauge
 }
 
-// NewPrometheusMetrics builds every balancer metric as a Prometheus
-// collector registered with reg (prometheus.DefaultRegisterer if nil), named
-// namespace_subsystem_NAME. Give each balancer its own subsystem or register
-// them with distinct registerers; a name clash is returned as an error.
-func NewPrometheusMetrics(reg prometheus.Registerer, namespace, subsystem string) (*Metrics, error) {
-	if reg == nil {
-		reg = prometheus.DefaultRegisterer
-	}
-	var errs []error
-	counter := func(name, help string, labels ...string) metrics.Counter {
-		cv := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Subsystem: subsystem, Name: name, Help: help}, labels)
-		errs = append(errs, reg.Register(cv))
-		return kitprometheus.NewCounter(cv)
-	}
-	gauge := func(name, help string, labels ...string) metrics.Gauge {
-		gv := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Subsystem: subsystem, Name: name, Help: help}, labels)
-		errs = append(errs, reg.Register(gv))
-		return kitprometheus.NewGauge(gv)
-	}
-	m := &Metrics{
-		Picks:         counter("picks_total", "Calls started through each host.", "host"),
-		Failures:      counter("failures_total", "Calls that failed, per host.", "host"),
-		InFlight:      gauge("in_flight", "Calls under way, per host.", "host"),
-		Score:         gauge("score", "Decayed mean outcome score in [0,1], per host.", "host"),
-		Latency:       gauge("latency_seconds", "Decayed mean call latency, per host.", "host"),
-		Hosts:         gauge("hosts", "Live hosts."),
-		NoEndpoints:   counter("no_endpoints_total", "Endpoint calls that found no live host."),
-		FactoryErrors: counter("factory_errors_total", "Factory calls that failed: an error, a nil endpoint or a panic."),
-		Ejections:     counter("ejections_total", "Outlier ejections, per host.", "host"),
-		Ejected:       gauge("ejected_hosts", "Hosts ejected as outliers now."),
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("loadbalancer: registering metrics: %w", err)
-	}
-	return m, nil
-}
-
-// NewStatsdMetrics builds every balancer metric on a go-kit statsd sender,
-// named prefix + NAME. statsd has no labels, so per-host metrics aggregate
-// over hosts (the gauges hold the last host reported). The caller runs the
-// sender's SendLoop or WriteLoop.
-func NewStatsdMetrics(s *statsd.Statsd, prefix string) (*Metrics, error) {
-	if s == nil {
-		return nil, invalid("nil statsd sender")
-	}
-	return &Metrics{
-		Picks:         s.NewCounter(prefix+"picks", 1),
-		Failures:      s.NewCounter(prefix+"failures", 1),
-		InFlight:      s.NewGauge(prefix + "in_flight"),
-		Score:         s.NewGauge(prefix + "score"),
-		Latency:       s.NewGauge(prefix + "latency_seconds"),
-		Hosts:         s.NewGauge(prefix + "hosts"),
-		NoEndpoints:   s.NewCounter(prefix+"no_endpoints", 1),
-		FactoryErrors: s.NewCounter(prefix+"factory_errors", 1),
-		Ejections:     s.NewCounter(prefix+"ejections", 1),
-		Ejected:       s.NewGauge(prefix + "ejected_hosts"),
-	}, nil
-}
-
-// WithMetrics makes the balancer report into m every interval (0 means
-// DefaultMetricsInterval) and once more on Close.
-func WithMetrics(m *Metrics, interval time.Duration) Option {
+// WithMetrics makes the balancer report into m: request durations as they
+// happen, the rest every strategy.DefaultMetricsInterval and once more on
+// Close. A nil m, or a field holding a typed nil, is an error.
+func WithMetrics(m *Metrics) Option {
 	return func(c *config) error {
 		if m == nil {
 			return invalid("nil metrics")
 		}
-		if interval < 0 {
-			return invalid("negative metrics interval %v", interval)
+		v := reflect.ValueOf(m).Elem()
+		for i := range v.NumField() {
+			if f := v.Field(i).Interface(); f != nil && nilarg.IsNil(f) {
+				return invalid("Metrics.%s holds a nil %T", v.Type().Field(i).Name, f)
+			}
 		}
-		if interval == 0 {
-			interval = DefaultMetricsInterval
-		}
-		c.metrics, c.metricsInterval = m.withDefaults(), interval
+		mc := *m
+		c.metrics = &mc
 		return nil
 	}
 }
 
-func (m *Metrics) withDefaults() *Metrics {
-	c := *m
-	if c.Picks == nil {
-		c.Picks = discard.NewCounter()
+// hostDuration is the RequestDuration histogram of the host at addr, or nil
+// when there is none. The cache calls it once per new instance, so that the
+// request path observes into a histogram bound already.
+func (m *Metrics) hostDuration(addr string) metrics.Histogram {
+	if m == nil || m.RequestDuration == nil {
+		return nil
 	}
-	if c.Failures == nil {
-		c.Failures = discard.NewCounter()
-	}
-	if c.NoEndpoints == nil {
-		c.NoEndpoints = discard.NewCounter()
-	}
-	if c.FactoryErrors == nil {
-		c.FactoryErrors = discard.NewCounter()
-	}
-	if c.Ejections == nil {
-		c.Ejections = discard.NewCounter()
-	}
-	for _, g := range []*metrics.Gauge{&c.InFlight, &c.Score, &c.Latency, &c.Hosts, &c.Ejected} {
-		if *g == nil {
-			*g = discard.NewGauge()
+	return m.RequestDuration.With("host", addr)
+}
+
+// recording wraps an instance's endpoint so that every call through it
+// updates the instance's statistics, and observes its duration into d when
+// d is not nil. A panic in the endpoint is recorded as a failure
+// (ErrEndpointPanicked) and goes on up the caller's goroutine.
+func recording(h *strategy.Host, next endpoint.Endpoint, d metrics.Histogram) endpoint.Endpoint {
+	if d != nil {
+		return func(ctx context.Context, req any) (resp any, err error) {
+			start := h.Begin()
+			recorded := false
+			defer func() {
+				if !recorded {
+					h.Record(ctx, start, ErrEndpointPanicked)
+				}
+			}()
+			resp, err = next(ctx, req)
+			recorded = true
+			d.Observe(h.RecordTimed(ctx, start, err).Seconds())
+			return resp, err
 		}
 	}
-	return &c
+	return func(ctx context.Context, req any) (resp any, err error) {
+		start := h.Begin()
+		recorded := false
+		defer func() {
+			if !recorded {
+				h.Record(ctx, start, ErrEndpointPanicked)
+			}
+		}()
+		resp, err = next(ctx, req)
+		recorded = true
+		h.Record(ctx, start, err)
+		return resp, err
+	}
 }
 
 // reporter copies statistics into metrics. note is called by rebuild (under
@@ -162,14 +127,62 @@ type reporter struct {
 	mu    sync.Mutex
 	fresh map[*strategy.Host]string // hosts seen in snapshots since the last report
 
-	known     map[*strategy.Host]*hostCounts
+	known     map[*strategy.Host]*hostMetrics
 	noneAt    uint64
 	factoryAt uint64
 }
 
-type hostCounts struct {
-	addr                       string
-	picks, failures, ejections uint64
+// hostMetrics are one host's metrics, bound to its address once, and the
+// counts reported so far.
+type hostMetrics struct {
+	requests, failures, ejections       metrics.Counter
+	inFlight, score, lat                metrics.Gauge
+	reqCount, failedCount, ejectedCount uint64
+}
+
+// newReporter starts a reporter with every series of the balancer at zero,
+// so that an alert on one of them has a series before it first fires.
+func newReporter(m *Metrics) *reporter {
+	r := &reporter{m: m}
+	if m.NoEndpoints != nil {
+		m.NoEndpoints.Add(0)
+	}
+	if m.FactoryErrors != nil {
+		m.FactoryErrors.Add(0)
+	}
+	if m.Hosts != nil {
+		m.Hosts.Set(0)
+	}
+	if m.Ejected != nil {
+		m.Ejected.Set(0)
+	}
+	return r
+}
+
+func (r *reporter) bind(addr string) *hostMetrics {
+	hm := &hostMetrics{}
+	if r.m.Requests != nil {
+		hm.requests = r.m.Requests.With("host", addr)
+		hm.requests.Add(0)
+	}
+	if r.m.Failures != nil {
+		hm.failures = r.m.Failures.With("host", addr)
+		hm.failures.Add(0)
+	}
+	if r.m.Ejections != nil {
+		hm.ejections = r.m.Ejections.With("host", addr)
+		hm.ejections.Add(0)
+	}
+	if r.m.InFlight != nil {
+		hm.inFlight = r.m.InFlight.With("host", addr)
+	}
+	if r.m.Score != nil {
+		hm.score = r.m.Score.With("host", addr)
+	}
+	if r.m.Latency != nil {
+		hm.lat = r.m.Latency.With("host", addr)
+	}
+	return hm
 }
 
 // note remembers a snapshot so that a host that comes and goes between two
@@ -191,58 +204,66 @@ func (r *reporter) report(current *view, none uint64) {
 	r.fresh = nil
 	r.mu.Unlock()
 	if r.known == nil {
-		r.known = map[*strategy.Host]*hostCounts{}
+		r.known = map[*strategy.Host]*hostMetrics{}
 	}
 	for s, addr := range fresh {
 		if _, ok := r.known[s]; !ok {
-			r.known[s] = &hostCounts{addr: addr}
+			r.known[s] = r.bind(addr)
 		}
 	}
 	for _, m := range current.members {
 		if _, ok := r.known[m.Host]; !ok {
-			r.known[m.Host] = &hostCounts{addr: m.Host.Address()}
+			r.known[m.Host] = r.bind(m.Host.Address())
 		}
 	}
+	ejected := 0
 	live := make(map[*strategy.Host]bool, len(current.members))
 	for _, m := range current.members {
 		live[m.Host] = true
 	}
-	for s, c := range r.known {
+	for s, hm := range r.known {
 		st := s.Stats()
-		picks, failures := st.Started, st.Failures
-		r.m.Picks.With("host", c.addr).Add(float64(picks - c.picks))
-		r.m.Failures.With("host", c.addr).Add(float64(failures - c.failures))
-		c.picks, c.failures = picks, failures
-		if st.Ejections > c.ejections {
-			r.m.Ejections.With("host", c.addr).Add(float64(st.Ejections - c.ejections))
-			c.ejections = st.Ejections
+		if hm.requests != nil && st.Started > hm.reqCount {
+			hm.requests.Add(float64(st.Started - hm.reqCount))
 		}
-		if !live[s] {
-			// Gone: zero its gauges so dashboards do not show a ghost.
-			r.m.InFlight.With("host", c.addr).Set(0)
-			r.m.Score.With("host", c.addr).Set(0)
-			r.m.Latency.With("host", c.addr).Set(0)
-			delete(r.known, s)
+		if hm.failures != nil && st.Failures > hm.failedCount {
+			hm.failures.Add(float64(st.Failures - hm.failedCount))
 		}
-	}
-	ejected := 0
-	for _, m := range current.members {
-		st := m.Host.Stats()
-		if st.Ejected {
+		if hm.ejections != nil && st.Ejections > hm.ejectedCount {
+			hm.ejections.Add(float64(st.Ejections - hm.ejectedCount))
+		}
+		hm.reqCount, hm.failedCount, hm.ejectedCount = st.Started, st.Failures, st.Ejections
+		if live[s] && st.Ejected {
 			ejected++
 		}
-		r.m.InFlight.With("host", st.Address).Set(float64(st.InFlight))
-		r.m.Score.With("host", st.Address).Set(st.Score)
-		r.m.Latency.With("host", st.Address).Set(st.Latency.Seconds())
+		inFlight, score, lat := float64(st.InFlight), st.Score, st.Latency.Seconds()
+		if !live[s] {
+			// Gone: zero its gauges so dashboards do not show a ghost.
+			inFlight, score, lat = 0, 0, 0
+			delete(r.known, s)
+		}
+		setGauge(hm.inFlight, inFlight)
+		setGauge(hm.score, score)
+		setGauge(hm.lat, lat)
 	}
-	r.m.Hosts.Set(float64(len(current.members)))
-	r.m.Ejected.Set(float64(ejected))
+	setGauge(r.m.Hosts, float64(len(current.members)))
+	setGauge(r.m.Ejected, float64(ejected))
 	if none > r.noneAt {
-		r.m.NoEndpoints.Add(float64(none - r.noneAt))
+		if r.m.NoEndpoints != nil {
+			r.m.NoEndpoints.Add(float64(none - r.noneAt))
+		}
 		r.noneAt = none
 	}
 	if n := current.nFailed; n > r.factoryAt {
-		r.m.FactoryErrors.Add(float64(n - r.factoryAt))
+		if r.m.FactoryErrors != nil {
+			r.m.FactoryErrors.Add(float64(n - r.factoryAt))
+		}
 		r.factoryAt = n
+	}
+}
+
+func setGauge(g metrics.Gauge, v float64) {
+	if g != nil {
+		g.Set(v)
 	}
 }

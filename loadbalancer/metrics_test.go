@@ -1,20 +1,18 @@
 package loadbalancer_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-kit/kit/endpoint"
-	"github.com/go-kit/kit/metrics/statsd"
-	"github.com/go-kit/log"
+	"github.com/go-kit/kit/metrics/generic"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/seed41aebe0c/lbkit/lbmetrics"
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 )
 
@@ -31,6 +29,9 @@ func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 			for _, l := range m.GetLabel() {
 				key += "{" + l.GetName() + "=" + l.GetValue() + "}"
 			}
+			if mf.GetType() == dto.MetricType_HISTOGRAM {
+				key = strings.Replace(key, mf.GetName(), mf.GetName()+"_count", 1)
+			}
 			out[key] = value(mf.GetType(), m)
 		}
 	}
@@ -38,21 +39,22 @@ func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 }
 
 func value(t dto.MetricType, m *dto.Metric) float64 {
-	if t == dto.MetricType_COUNTER {
+	switch t {
+	case dto.MetricType_COUNTER:
 		return m.GetCounter().GetValue()
+	case dto.MetricType_HISTOGRAM:
+		return float64(m.GetHistogram().GetSampleCount())
 	}
 	return m.GetGauge().GetValue()
 }
 
 func TestPrometheusMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m, err := loadbalancer.NewPrometheusMetrics(reg, "lbkit", "users")
+	pm, err := lbmetrics.NewPrometheus(reg, "lbkit")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := loadbalancer.NewPrometheusMetrics(reg, "lbkit", "users"); err == nil {
-		t.Fatal("duplicate registration not reported")
-	}
+	m := pm.Service("users").Balancer
 	p := mustStatic(t, "good", "bad", "broken")
 	be := newBackends()
 	be.failing["bad"] = errors.New("boom")
@@ -62,9 +64,16 @@ func TestPrometheusMetrics(t *testing.T) {
 		}
 		return be.factory(addr)
 	}
-	b, err := loadbalancer.New(p, factory, roundRobin, loadbalancer.WithMetrics(m, 0))
+	b, err := loadbalancer.New(p, factory, roundRobin, loadbalancer.WithMetrics(m))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The series an alert would watch exist before anything happened.
+	got := gather(t, reg)
+	for _, key := range []string{"lbkit_balancer_no_endpoints_total{service=users}", "lbkit_balancer_factory_errors_total{service=users}"} {
+		if _, ok := got[key]; !ok {
+			t.Errorf("no series %s at start (all: %v)", key, got)
+		}
 	}
 	for range 10 {
 		e, _ := b.Endpoint()
@@ -78,75 +87,43 @@ func TestPrometheusMetrics(t *testing.T) {
 		}
 	}
 	b.Close() // reports one last time
-	got := gather(t, reg)
+	got = gather(t, reg)
 	for key, want := range map[string]float64{
-		"lbkit_users_picks_total{host=good}":    5,
-		"lbkit_users_picks_total{host=bad}":     5,
-		"lbkit_users_failures_total{host=bad}":  5,
-		"lbkit_users_failures_total{host=good}": 0,
-		"lbkit_users_hosts":                     0,
-		"lbkit_users_no_endpoints_total":        3,
-		"lbkit_users_factory_errors_total":      1,
+		"lbkit_balancer_host_requests_total{host=good}{service=users}":                 5,
+		"lbkit_balancer_host_requests_total{host=bad}{service=users}":                  5,
+		"lbkit_balancer_host_failures_total{host=bad}{service=users}":                  5,
+		"lbkit_balancer_host_failures_total{host=good}{service=users}":                 0,
+		"lbkit_balancer_host_request_duration_seconds_count{host=good}{service=users}": 5,
+		"lbkit_balancer_hosts{service=users}":                                          0,
+		"lbkit_balancer_no_endpoints_total{service=users}":                             3,
+		"lbkit_balancer_factory_errors_total{service=users}":                           1,
 	} {
-		if got[key] != want {
-			t.Errorf("%s = %v, want %v (all: %v)", key, got[key], want, got)
+		if v, ok := got[key]; !ok || v != want {
+			t.Errorf("%s = %v, want %v (all: %v)", key, v, want, got)
 		}
 	}
-}
-
-func TestPrometheusMetricsWhileRunning(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	m, _ := loadbalancer.NewPrometheusMetrics(reg, "", "lb")
-	p := mustStatic(t, "a")
-	b, _ := loadbalancer.New(p, newBackends().factory, random, loadbalancer.WithMetrics(m, 5*time.Millisecond))
-	defer b.Close()
-	e, _ := b.Endpoint()
-	e(context.Background(), nil)
-	eventually(t, "a periodic report", func() bool {
-		g := gather(t, reg)
-		return g["lb_picks_total{host=a}"] == 1 && g["lb_hosts"] == 1 && g["lb_score{host=a}"] == 1
-	})
-}
-
-func TestStatsdMetrics(t *testing.T) {
-	if _, err := loadbalancer.NewStatsdMetrics(nil, ""); err == nil {
-		t.Fatal("nil sender accepted")
-	}
-	s := statsd.New("svc.", log.NewNopLogger())
-	m, err := loadbalancer.NewStatsdMetrics(s, "lb.")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := mustStatic(t, "a")
-	b, _ := loadbalancer.New(p, newBackends().factory, random, loadbalancer.WithMetrics(m, 0))
-	for range 4 {
-		e, _ := b.Endpoint()
-		e(context.Background(), nil)
-	}
-	b.Close()
-	var buf bytes.Buffer
-	if _, err := s.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"svc.lb.picks:4.000000|c", "svc.lb.hosts:1.000000|g"} {
-		if !strings.Contains(buf.String(), want) {
-			t.Errorf("statsd output lacks %q:\n%s", want, buf.String())
+	// No series for a host that never existed, nor an empty host label.
+	for key := range got {
+		if strings.Contains(key, "{host=}") || strings.Contains(key, "host=broken") {
+			t.Errorf("unexpected series %s", key)
 		}
 	}
 }
 
 func TestWithMetricsRejectsBadInput(t *testing.T) {
 	p := mustStatic(t, "a")
-	if _, err := loadbalancer.New(p, newBackends().factory, random, loadbalancer.WithMetrics(nil, 0)); err == nil {
-		t.Fatal("nil metrics accepted")
+	if _, err := loadbalancer.New(p, newBackends().factory, random, loadbalancer.WithMetrics(nil)); !errors.Is(err, loadbalancer.ErrInvalidArgument) {
+		t.Fatalf("nil metrics: %v", err)
 	}
-	if _, err := loadbalancer.New(p, newBackends().factory, random, loadbalancer.WithMetrics(&loadbalancer.Metrics{}, -1)); err == nil {
-		t.Fatal("negative interval accepted")
+	if _, err := loadbalancer.New(p, newBackends().factory, random, loadbalancer.WithMetrics(&loadbalancer.Metrics{Hosts: (*generic.Gauge)(nil)})); !errors.Is(err, loadbalancer.ErrInvalidArgument) {
+		t.Fatalf("typed nil gauge: %v", err)
 	}
-	// All-nil metrics are allowed: every field is discarded.
-	b, err := loadbalancer.New(p, newBackends().factory, random, loadbalancer.WithMetrics(&loadbalancer.Metrics{}, 0))
+	// All-nil metrics are allowed: nothing is recorded.
+	b, err := loadbalancer.New(p, newBackends().factory, random, loadbalancer.WithMetrics(&loadbalancer.Metrics{}))
 	if err != nil {
 		t.Fatal(err)
 	}
+	e, _ := b.Endpoint()
+	e(context.Background(), nil)
 	b.Close()
 }

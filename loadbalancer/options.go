@@ -37,7 +37,6 @@ type config struct {
 	invalidate      bool
 	invalidateAfter time.Duration
 	metrics         *Metrics
-	metricsInterval time.Duration
 	watchers        []HostWatcher
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/puddle/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/seed41aebe0c/lbkit/lbmetrics"
 	"github.com/seed41aebe0c/lbkit/pooling"
 	"github.com/seed41aebe0c/lbkit/strategy"
 )
@@ -112,11 +113,11 @@ func BenchmarkGetPut(b *testing.B) {
 	})
 	// With Prometheus metrics on every Get and Put.
 	run("impl=lbkit-metrics", func(b *testing.B) func() bool {
-		m, err := pooling.NewPrometheusMetrics(prometheus.NewRegistry(), "bench", nil)
+		pm, err := lbmetrics.NewPrometheus(prometheus.NewRegistry(), "bench")
 		if err != nil {
 			b.Fatal(err)
 		}
-		return lbkitLoop(lbkit(b, pooling.WithoutTestOnBorrow(), pooling.WithMetrics(m)))
+		return lbkitLoop(lbkit(b, pooling.WithoutTestOnBorrow(), pooling.WithMetrics(pm.Service("bench").Pool)))
 	})
 }
 

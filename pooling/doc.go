@@ -85,7 +85,8 @@
 // Metrics takes go-kit metrics (Prometheus, statsd, expvar, ...) for pooly's
 // set: hosts.score, hosts.count, conns.count, conns.fails, conns.put.count,
 // conns.get.count, conns.get.delay, conns.get.fails, conns.active.period.
-// NewPrometheusMetrics registers all of them.
+// Package lbmetrics builds all of them for Prometheus or statsd; a Pool
+// binds its own to its address (label "host").
 //
 // Get and Put of an idle connection allocate nothing and take the pool's
 // lock once each; GetConn reads the host set with one atomic load. See

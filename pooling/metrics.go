@@ -27,9 +27,11 @@ const (
 // ...) works. Every field is optional: a nil field records nothing and costs
 // nothing. Durations are observed in seconds.
 //
-// One Metrics may be shared by several pools and services; they add up. To
-// tell them apart, pass each its own Metrics, made with the backend's With
-// (label values) or its own names.
+// A Pool binds the per-connection and Get metrics to its address with the
+// backend's With("host", address) when it is made (so the pools that
+// Factory puts under a balancer report per host); a Service's own metrics
+// (hosts, scores, GetConn) carry no host. Package lbmetrics builds them for
+// Prometheus and statsd, with the service's name as a label.
 type Metrics struct {
 	// HostsScore (hosts.score) is set to the mean score of a Service's
 	// hosts, in percent, when hosts are added or removed and every metrics
@@ -73,6 +75,28 @@ func (m *Metrics) forPools() *Metrics {
 		ConnsPutCount:     m.ConnsPutCount,
 		ConnsActivePeriod: m.ConnsActivePeriod,
 	}
+}
+
+// forHost is m with the metrics a Pool records bound to its address.
+func (m *Metrics) forHost(addr string) Metrics {
+	if m == nil {
+		return Metrics{}
+	}
+	c := *m
+	for _, f := range []*metrics.Counter{&c.ConnsFails, &c.ConnsPutCount, &c.ConnsGetCount, &c.ConnsGetFails} {
+		if *f != nil {
+			*f = (*f).With("host", addr)
+		}
+	}
+	for _, f := range []*metrics.Histogram{&c.ConnsGetDelay, &c.ConnsActivePeriod} {
+		if *f != nil {
+			*f = (*f).With("host", addr)
+		}
+	}
+	if c.ConnsCount != nil {
+		c.ConnsCount = c.ConnsCount.With("host", addr)
+	}
+	return c
 }
 
 // validate rejects fields holding typed nils, which would panic when

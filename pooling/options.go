@@ -36,9 +36,6 @@ const (
 	// DefaultGetAttempts is how many hosts GetConn tries before it gives
 	// up.
 	DefaultGetAttempts = 3
-	// DefaultMetricsInterval is how often a Service refreshes the
-	// hosts.score gauge.
-	DefaultMetricsInterval = time.Second
 )
 
 // PoolOption configures a connection pool. NewPool and Factory take them,
@@ -113,7 +110,7 @@ func newServiceConfig(opts []ServiceOption) (serviceConfig, error) {
 		pool:            defaultPoolConfig(),
 		strategy:        strategy.RoundRobin{},
 		getAttempts:     DefaultGetAttempts,
-		metricsInterval: DefaultMetricsInterval,
+		metricsInterval: strategy.DefaultMetricsInterval,
 	}
 	for _, o := range opts {
 		if nilarg.IsNil(o) {
@@ -300,7 +297,7 @@ func WithHostOptions(opts ...strategy.Option) ServiceOption {
 }
 
 // WithMetricsInterval sets how often a Service refreshes the hosts.score
-// gauge (DefaultMetricsInterval by default).
+// gauge (strategy.DefaultMetricsInterval by default).
 func WithMetricsInterval(d time.Duration) ServiceOption {
 	return serviceOption(func(c *serviceConfig) error {
 		if d <= 0 {

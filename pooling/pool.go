@@ -148,9 +148,7 @@ func newPool[C any](addr string, driver Driver[C], cfg poolConfig) (*Pool[C], er
 		force:  make(chan struct{}),
 		done:   make(chan struct{}),
 	}
-	if cfg.metrics != nil {
-		p.m = *cfg.metrics
-	}
+	p.m = cfg.metrics.forHost(addr)
 	p.timed = cfg.idleTimeout > 0 || cfg.maxLifetime > 0 || p.m.ConnsActivePeriod != nil
 	p.windowed = cfg.testOnBorrow && cfg.testAfter > 0
 	p.window.period = 1 // so that a connection never lent is tested

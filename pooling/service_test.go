@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-kit/kit/metrics"
 	"github.com/go-kit/kit/metrics/generic"
 
 	"github.com/seed41aebe0c/lbkit/pooling"
@@ -496,15 +497,15 @@ func TestServiceOptionsDoNotFitPools(t *testing.T) {
 func TestServiceMetrics(t *testing.T) {
 	a, b := startEcho(t), startEcho(t)
 	m := &pooling.Metrics{
-		HostsScore:        generic.NewGauge(pooling.MetricHostsScore),
-		HostsCount:        generic.NewGauge(pooling.MetricHostsCount),
-		ConnsCount:        generic.NewGauge(pooling.MetricConnsCount),
-		ConnsFails:        generic.NewCounter(pooling.MetricConnsFails),
-		ConnsPutCount:     generic.NewCounter(pooling.MetricConnsPutCount),
-		ConnsGetCount:     generic.NewCounter(pooling.MetricConnsGetCount),
-		ConnsGetDelay:     generic.NewHistogram(pooling.MetricConnsGetDelay, 10),
-		ConnsGetFails:     generic.NewCounter(pooling.MetricConnsGetFails),
-		ConnsActivePeriod: generic.NewHistogram(pooling.MetricConnsActivePeriod, 10),
+		HostsScore:        aggGauge{generic.NewGauge(pooling.MetricHostsScore)},
+		HostsCount:        aggGauge{generic.NewGauge(pooling.MetricHostsCount)},
+		ConnsCount:        aggGauge{generic.NewGauge(pooling.MetricConnsCount)},
+		ConnsFails:        aggCounter{generic.NewCounter(pooling.MetricConnsFails)},
+		ConnsPutCount:     aggCounter{generic.NewCounter(pooling.MetricConnsPutCount)},
+		ConnsGetCount:     aggCounter{generic.NewCounter(pooling.MetricConnsGetCount)},
+		ConnsGetDelay:     aggHistogram{generic.NewHistogram(pooling.MetricConnsGetDelay, 10)},
+		ConnsGetFails:     aggCounter{generic.NewCounter(pooling.MetricConnsGetFails)},
+		ConnsActivePeriod: aggHistogram{generic.NewHistogram(pooling.MetricConnsActivePeriod, 10)},
 	}
 	s := newService(t, []string{a.addr, b.addr}, pooling.WithMetrics(m), pooling.WithPrespawn(0),
 		pooling.WithMetricsInterval(5*time.Millisecond), pooling.WithConnRetries(0, 0))
@@ -513,45 +514,45 @@ func TestServiceMetrics(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := m.HostsCount.(*generic.Gauge).Value(); got != 2 {
+	if got := m.HostsCount.(aggGauge).Value(); got != 2 {
 		t.Errorf("hosts.count = %v, want 2", got)
 	}
-	if got := m.ConnsCount.(*generic.Gauge).Value(); got != 2 {
+	if got := m.ConnsCount.(aggGauge).Value(); got != 2 {
 		t.Errorf("conns.count = %v, want 2", got)
 	}
-	if got := m.ConnsGetCount.(*generic.Counter).Value(); got != 6 {
+	if got := m.ConnsGetCount.(aggCounter).Value(); got != 6 {
 		t.Errorf("conns.get.count = %v, want 6", got)
 	}
-	if got := m.ConnsPutCount.(*generic.Counter).Value(); got != 6 {
+	if got := m.ConnsPutCount.(aggCounter).Value(); got != 6 {
 		t.Errorf("conns.put.count = %v, want 6", got)
 	}
-	eventually(t, "hosts.score at 100%", func() bool { return m.HostsScore.(*generic.Gauge).Value() == 100 })
+	eventually(t, "hosts.score at 100%", func() bool { return m.HostsScore.(aggGauge).Value() == 100 })
 
 	// b dies: one fatal release, then a failed dial before GetConn moves
 	// on to a (counted as one get).
 	c := borrowFrom(t, s, b.addr)
 	b.Kill()
 	c.Release(ping(c.Value()), strategy.HostUp)
-	getsBefore := m.ConnsGetCount.(*generic.Counter).Value()
+	getsBefore := m.ConnsGetCount.(aggCounter).Value()
 	for range 2 {
 		if _, err := use(s); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := m.ConnsGetCount.(*generic.Counter).Value() - getsBefore; got != 2 {
+	if got := m.ConnsGetCount.(aggCounter).Value() - getsBefore; got != 2 {
 		t.Errorf("conns.get.count grew by %v over two GetConns, want 2", got)
 	}
-	if got := m.ConnsFails.(*generic.Counter).Value(); got < 2 {
+	if got := m.ConnsFails.(aggCounter).Value(); got < 2 {
 		t.Errorf("conns.fails = %v, want the fatal release and the failed dial", got)
 	}
-	eventually(t, "hosts.score to fall", func() bool { return m.HostsScore.(*generic.Gauge).Value() < 100 })
-	if got := m.ConnsCount.(*generic.Gauge).Value(); got != 1 {
+	eventually(t, "hosts.score to fall", func() bool { return m.HostsScore.(aggGauge).Value() < 100 })
+	if got := m.ConnsCount.(aggGauge).Value(); got != 1 {
 		t.Errorf("conns.count = %v, want 1 (b's closed)", got)
 	}
-	if q := m.ConnsGetDelay.(*generic.Histogram).Quantile(0.99); q <= 0 {
+	if q := m.ConnsGetDelay.(aggHistogram).Quantile(0.99); q <= 0 {
 		t.Errorf("conns.get.delay p99 = %v, want > 0", q)
 	}
-	if q := m.ConnsActivePeriod.(*generic.Histogram).Quantile(0.99); q <= 0 {
+	if q := m.ConnsActivePeriod.(aggHistogram).Quantile(0.99); q <= 0 {
 		t.Errorf("conns.active.period p99 = %v, want > 0", q)
 	}
 
@@ -564,14 +565,29 @@ func TestServiceMetrics(t *testing.T) {
 	if _, err := s.GetConn(bg()); !errors.Is(err, pooling.ErrNoHosts) {
 		t.Fatal(err)
 	}
-	if got := m.ConnsGetFails.(*generic.Counter).Value(); got != 1 {
+	if got := m.ConnsGetFails.(aggCounter).Value(); got != 1 {
 		t.Errorf("conns.get.fails = %v, want 1", got)
 	}
-	if got := m.HostsCount.(*generic.Gauge).Value(); got != 0 {
+	if got := m.HostsCount.(aggGauge).Value(); got != 0 {
 		t.Errorf("hosts.count = %v, want 0", got)
 	}
 	s.Close()
-	if got := m.ConnsCount.(*generic.Gauge).Value(); got != 0 {
+	if got := m.ConnsCount.(aggGauge).Value(); got != 0 {
 		t.Errorf("conns.count after Close = %v, want 0", got)
 	}
 }
+
+// aggCounter, aggGauge and aggHistogram record every label's values into
+// one generic metric, as a backend without labels (statsd) does: the pools
+// bind theirs to their host.
+type aggCounter struct{ *generic.Counter }
+
+func (a aggCounter) With(...string) metrics.Counter { return a }
+
+type aggGauge struct{ *generic.Gauge }
+
+func (a aggGauge) With(...string) metrics.Gauge { return a }
+
+type aggHistogram struct{ *generic.Histogram }
+
+func (a aggHistogram) With(...string) metrics.Histogram { return a }

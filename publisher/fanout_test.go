@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/go-kit/kit/metrics/generic"
 	"go.uber.org/goleak"
 
 	"github.com/seed41aebe0c/lbkit/publisher"
@@ -203,36 +203,29 @@ func TestInstanceEqual(t *testing.T) {
 }
 
 func TestFanoutMetrics(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	m, err := publisher.NewPrometheusMetrics(reg, "lbkit", "users")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := publisher.NewPrometheusMetrics(reg, "lbkit", "users"); err == nil {
-		t.Fatal("duplicate registration accepted")
+	m := &publisher.Metrics{
+		Updates:   generic.NewCounter("updates"),
+		Errors:    generic.NewCounter("errors"),
+		Instances: generic.NewGauge("instances"),
+		Invalid:   generic.NewCounter("invalid"),
 	}
 	var f publisher.Fanout
 	f.Publish(publisher.Event{Instances: publisher.FromAddresses("a:1", "b:1")})
 	f.SetMetrics(m)
+	// The current state is recorded at once.
+	if got := m.Instances.(*generic.Gauge).Value(); got != 2 {
+		t.Fatalf("instances %v after SetMetrics, want 2", got)
+	}
 	f.Publish(publisher.Event{Instances: publisher.FromAddresses("a:1", "b:1", "c:1")})
 	f.Publish(publisher.Event{Err: errors.New("down")})
-	mfs, _ := reg.Gather()
-	got := map[string]float64{}
-	for _, mf := range mfs {
-		m := mf.GetMetric()[0]
-		got[mf.GetName()] = m.GetCounter().GetValue() + m.GetGauge().GetValue()
-	}
-	want := map[string]float64{
-		"lbkit_users_discovery_updates_total": 2,
-		"lbkit_users_discovery_errors_total":  1,
-		"lbkit_users_discovery_instances":     3,
-	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Fatalf("metrics %v, want %v", got, want)
+	got := fmt.Sprint(m.Updates.(*generic.Counter).Value(), m.Errors.(*generic.Counter).Value(),
+		m.Instances.(*generic.Gauge).Value(), m.Invalid.(*generic.Counter).Value())
+	if want := "2 1 3 0"; got != want { // an error keeps the last instances
+		t.Fatalf("updates, errors, instances, invalid = %s, want %s", got, want)
 	}
 	f.SetMetrics(nil)
 	f.Publish(publisher.Event{})
-	if _, err := publisher.NewStatsdMetrics(nil, ""); err == nil {
-		t.Fatal("nil statsd sender accepted")
+	if got := m.Updates.(*generic.Counter).Value(); got != 2 {
+		t.Fatalf("updates %v after SetMetrics(nil), want still 2", got)
 	}
 }

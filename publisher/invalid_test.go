@@ -26,7 +26,6 @@ func TestInvalidArguments(t *testing.T) {
 			_, err := publisher.FromInstancer(sd.FixedInstancer{}, publisher.WithLogger(nil))
 			return err
 		},
-		"nil statsd sender": func() error { _, err := publisher.NewStatsdMetrics(nil, "x_"); return err },
 	} {
 		if err := call(); !errors.Is(err, publisher.ErrInvalidArgument) {
 			t.Errorf("%s: err = %v, want ErrInvalidArgument", name, err)

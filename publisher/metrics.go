@@ -1,18 +1,13 @@
 package publisher
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/go-kit/kit/metrics"
 	"github.com/go-kit/kit/metrics/discard"
-	kitprometheus "github.com/go-kit/kit/metrics/prometheus"
-	"github.com/go-kit/kit/metrics/statsd"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Metrics are a publisher's discovery metrics, through go-kit's metrics
-// interfaces. Nil fields are discarded. Attach them with the SetMetrics
+// interfaces; package lbmetrics builds them for Prometheus and statsd, with
+// the service's name as a label. Nil fields are discarded. Attach them with the SetMetrics
 // method of an lbkit publisher, or Fanout.SetMetrics in a custom one.
 type Metrics struct {
 	// Updates counts events published, errors included.
@@ -24,46 +19,6 @@ type Metrics struct {
 	// Invalid counts instances left out of events because they failed
 	// validation (see ValidateAll).
 	Invalid metrics.Counter
-}
-
-// NewPrometheusMetrics builds the discovery metrics as Prometheus collectors
-// registered with reg (prometheus.DefaultRegisterer if nil), named
-// namespace_subsystem_NAME.
-func NewPrometheusMetrics(reg prometheus.Registerer, namespace, subsystem string) (*Metrics, error) {
-	if reg == nil {
-		reg = prometheus.DefaultRegisterer
-	}
-	updates := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Subsystem: subsystem,
-		Name: "discovery_updates_total", Help: "Discovery events published."}, nil)
-	errs := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Subsystem: subsystem,
-		Name: "discovery_errors_total", Help: "Discovery events that carried an error."}, nil)
-	instances := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Subsystem: subsystem,
-		Name: "discovery_instances", Help: "Instances in the latest discovery event."}, nil)
-	invalid := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Subsystem: subsystem,
-		Name: "discovery_invalid_instances_total", Help: "Instances left out of discovery events because they failed validation."}, nil)
-	if err := errors.Join(reg.Register(updates), reg.Register(errs), reg.Register(instances), reg.Register(invalid)); err != nil {
-		return nil, fmt.Errorf("publisher: registering metrics: %w", err)
-	}
-	return &Metrics{
-		Updates:   kitprometheus.NewCounter(updates),
-		Errors:    kitprometheus.NewCounter(errs),
-		Instances: kitprometheus.NewGauge(instances),
-		Invalid:   kitprometheus.NewCounter(invalid),
-	}, nil
-}
-
-// NewStatsdMetrics builds the discovery metrics on a go-kit statsd sender,
-// named prefix + NAME. The caller runs the sender's SendLoop or WriteLoop.
-func NewStatsdMetrics(s *statsd.Statsd, prefix string) (*Metrics, error) {
-	if s == nil {
-		return nil, fmt.Errorf("%w: nil statsd sender", ErrInvalidArgument)
-	}
-	return &Metrics{
-		Updates:   s.NewCounter(prefix+"discovery_updates", 1),
-		Errors:    s.NewCounter(prefix+"discovery_errors", 1),
-		Instances: s.NewGauge(prefix + "discovery_instances"),
-		Invalid:   s.NewCounter(prefix+"discovery_invalid_instances", 1),
-	}, nil
 }
 
 func (m *Metrics) withDefaults() *Metrics {
@@ -84,7 +39,8 @@ func (m *Metrics) withDefaults() *Metrics {
 }
 
 // SetMetrics makes the fanout record every later Publish into m. A nil m
-// turns recording off. The current state, if any, is recorded at once.
+// turns recording off. The current state, if any, is recorded at once,
+// and every counter is initialised with zero.
 func (f *Fanout) SetMetrics(m *Metrics) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -93,6 +49,10 @@ func (f *Fanout) SetMetrics(m *Metrics) {
 		return
 	}
 	f.metrics = m.withDefaults()
+	// Every counter shows a series at zero at once, for alerts.
+	f.metrics.Updates.Add(0)
+	f.metrics.Errors.Add(0)
+	f.metrics.Invalid.Add(0)
 	if f.has {
 		f.metrics.Instances.Set(float64(len(f.cur.Instances)))
 	}

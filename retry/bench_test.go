@@ -152,7 +152,8 @@ func BenchmarkRetrySuccess(b *testing.B) {
 		make func(*testing.B, sd.Factory) chain
 	}
 	all := append(chains[:len(chains):len(chains)],
-		lib{"lbkit-new-default", lbkitNewDefaultChain}, lib{"lbkit-no-timeout", lbkitNoTimeoutChain})
+		lib{"lbkit-new-default", lbkitNewDefaultChain}, lib{"lbkit-no-timeout", lbkitNoTimeoutChain},
+		lib{"lbkit-new-metrics", lbkitNewMetricsChain})
 	for _, c := range all {
 		b.Run("lib="+c.lib, func(b *testing.B) {
 			ch := c.make(b, failingFactory(1))

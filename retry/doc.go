@@ -32,8 +32,9 @@
 //     a fixed delay or a tracked latency percentile, first success wins,
 //     with a cap on the extra load;
 //   - a go-kit Callback and an observer of every Attempt for logs and
-//     metrics, and Metrics (Prometheus or statsd) sampled off the request
-//     path;
+//     metrics, and Metrics (go-kit interfaces; package lbmetrics builds
+//     them for Prometheus or statsd): a request-duration histogram and
+//     counters of retries, budget exhaustion and hedges;
 //   - a Tracer hook, one trace per call and per attempt, whose context
 //     reaches the endpoint; retry/otelretry implements it with
 //     OpenTelemetry.
@@ -42,12 +43,13 @@
 // optional EndpointAvoider, nothing else but one optional interface of the
 // balancer's errors, ClosedError: a balancer times and records its own
 // calls, and the retry reads the clock once per call and once per
-// failed attempt, for Attempt.Duration. Deadlines are the standard
+// failed attempt, for Attempt.Duration (and, with a RequestDuration
+// histogram, once more at the end of a call). Deadlines are the standard
 // library's (context.WithDeadline).
 //
 // Conventions: every invalid argument (a bad option or budget setting, a
 // nil or typed-nil balancer) is an error wrapping ErrInvalidArgument; a
-// Retrier, whose hedged attempts and metrics run in goroutines, has an
+// Retrier, whose hedged attempts run in goroutines, has an
 // idempotent Close. Back-off delays and sleeps come from lbkit's one
 // back-off implementation (full jitter, capped exponential).
 //

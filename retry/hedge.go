@@ -29,8 +29,7 @@ type result struct {
 // first success. Attempts left running are cancelled through the call's
 // context when it returns; they report into a buffered channel, so they
 // end without anyone waiting for them (Close waits for them).
-func (r *Retrier) callHedged(ctx context.Context, req any, ct CallTrace) (any, error) {
-	start := clock()
+func (r *Retrier) callHedged(ctx context.Context, req any, start int64, ct CallTrace) (any, error) {
 	if r.budget != nil {
 		r.budget.deposit(start)
 	}

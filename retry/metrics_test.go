@@ -1,41 +1,24 @@
 package retry_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"strings"
 	"testing"
 
 	"github.com/go-kit/kit/endpoint"
-	"github.com/go-kit/kit/metrics/statsd"
-	"github.com/go-kit/log"
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/go-kit/kit/metrics/generic"
 
 	"github.com/seed41aebe0c/lbkit/retry"
 )
 
-func counters(t *testing.T, reg *prometheus.Registry) map[string]float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]float64{}
-	for _, mf := range mfs {
-		out[mf.GetName()] = mf.GetMetric()[0].GetCounter().GetValue()
-	}
-	return out
-}
-
-func TestPrometheusMetrics(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	m, err := retry.NewPrometheusMetrics(reg, "app", "users")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := retry.NewPrometheusMetrics(reg, "app", "users"); err == nil {
-		t.Fatal("duplicate registration accepted")
+func TestMetrics(t *testing.T) {
+	m := &retry.Metrics{
+		RequestDuration: generic.NewHistogram("duration", 10),
+		Retries:         generic.NewCounter("retries"),
+		BudgetExhausted: generic.NewCounter("budget"),
+		Hedges:          generic.NewCounter("hedges"),
+		HedgeWins:       generic.NewCounter("wins"),
+		HedgesCapped:    generic.NewCounter("capped"),
 	}
 	// Every call fails once, then succeeds: one retry per call.
 	calls := 0
@@ -46,62 +29,61 @@ func TestPrometheusMetrics(t *testing.T) {
 		}
 		return "ok", nil
 	}
-	r, err := retry.New(fixed(endpoint.Endpoint(ep)), retry.WithoutBackoff(), retry.WithoutBudget(), retry.WithMetrics(m, 0))
+	r, err := retry.New(fixed(endpoint.Endpoint(ep)), retry.WithoutBackoff(), retry.WithoutBudget(), retry.WithMetrics(m))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer r.Close()
 	for range 10 {
 		if _, err := r.Endpoint()(context.Background(), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	r.Close() // reports the last counts
-	r.Close()
-	got := counters(t, reg)
-	for name, want := range map[string]float64{
-		"app_users_retry_calls_total":            10,
-		"app_users_retry_attempts_total":         20,
-		"app_users_retry_retries_total":          10,
-		"app_users_retry_budget_exhausted_total": 0,
-		"app_users_retry_hedges_total":           0,
-	} {
-		if got[name] != want {
-			t.Errorf("%s = %v, want %v (all: %v)", name, got[name], want, got)
-		}
+	// Recorded as it happens: no interval, nothing to flush.
+	if got := m.Retries.(*generic.Counter).Value(); got != 10 {
+		t.Errorf("retries %v, want 10", got)
+	}
+	if got := m.BudgetExhausted.(*generic.Counter).Value(); got != 0 {
+		t.Errorf("budget exhausted %v, want 0", got)
+	}
+	h := m.RequestDuration.(*generic.Histogram)
+	if q := h.Quantile(0.5); !(q > 0 && q < 10) {
+		t.Errorf("median request duration %v s, want a small positive number", q)
+	}
+	if st := r.Stats(); st.Retries != 10 || st.Calls != 10 {
+		t.Errorf("Stats %+v, want 10 calls and 10 retries", st)
 	}
 }
 
-func TestStatsdMetrics(t *testing.T) {
-	if _, err := retry.NewStatsdMetrics(nil, ""); err == nil {
-		t.Fatal("nil sender accepted")
-	}
-	s := statsd.New("svc.", log.NewNopLogger())
-	m, err := retry.NewStatsdMetrics(s, "users.")
+// The budget-exhausted counter moves when the budget refuses a retry.
+func TestMetricsBudgetExhausted(t *testing.T) {
+	m := &retry.Metrics{BudgetExhausted: generic.NewCounter("budget")}
+	fail := func(context.Context, any) (any, error) { return nil, errors.New("down") }
+	budget, err := retry.NewBudget(0.01, 0, retry.DefaultBudgetWindow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ok := func(context.Context, any) (any, error) { return "ok", nil }
-	r, err := retry.New(fixed(ok), retry.WithMetrics(m, 0))
+	r, err := retry.New(fixed(fail), retry.WithoutBackoff(), retry.WithBudget(budget), retry.WithMetrics(m))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range 3 {
-		r.Endpoint()(context.Background(), nil)
+	defer r.Close()
+	for range 5 {
+		if _, err := r.Endpoint()(context.Background(), nil); err == nil {
+			t.Fatal("a failing endpoint succeeded")
+		}
 	}
-	r.Close()
-	var buf bytes.Buffer
-	s.WriteTo(&buf)
-	if !strings.Contains(buf.String(), "svc.users.retry.calls:3.000000|c") {
-		t.Fatalf("statsd output:\n%s", buf.String())
+	if got, want := m.BudgetExhausted.(*generic.Counter).Value(), float64(r.Stats().BudgetExhausted); got != want || got == 0 {
+		t.Fatalf("budget exhausted metric %v, Stats %v; want equal and positive", got, want)
 	}
 }
 
 func TestWithMetricsRejectsBadInput(t *testing.T) {
 	ok := func(context.Context, any) (any, error) { return "ok", nil }
-	if _, err := retry.New(fixed(ok), retry.WithMetrics(nil, 0)); !errors.Is(err, retry.ErrInvalidArgument) {
+	if _, err := retry.New(fixed(ok), retry.WithMetrics(nil)); !errors.Is(err, retry.ErrInvalidArgument) {
 		t.Fatalf("nil metrics: %v", err)
 	}
-	if _, err := retry.New(fixed(ok), retry.WithMetrics(&retry.Metrics{}, -1)); !errors.Is(err, retry.ErrInvalidArgument) {
-		t.Fatalf("negative interval: %v", err)
+	if _, err := retry.New(fixed(ok), retry.WithMetrics(&retry.Metrics{Retries: (*generic.Counter)(nil)})); !errors.Is(err, retry.ErrInvalidArgument) {
+		t.Fatalf("typed nil counter: %v", err)
 	}
 }

@@ -40,8 +40,7 @@ type config struct {
 	observer       func(Attempt)
 	tracer         Tracer
 
-	metrics         *Metrics
-	metricsInterval time.Duration
+	metrics *Metrics
 }
 
 func defaultConfig() config {

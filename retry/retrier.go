@@ -33,9 +33,8 @@ type Retrier struct {
 	idle     chan struct{}
 	idleOnce sync.Once
 
-	calls, retries, hedges, hedgeWins, hedgesCapped, budgetExhausted atomic.Uint64
-
-	reporter *reporter // nil without WithMetrics
+	calls                                                     atomic.Uint64
+	retries, hedges, hedgeWins, hedgesCapped, budgetExhausted counter // with their metrics (WithMetrics)
 }
 
 // Stats counts what a Retrier did beyond first attempts. Counters cover the
@@ -95,7 +94,7 @@ func New(b lb.Balancer, opts ...Option) (*Retrier, error) {
 	}
 	r.ep = r.call
 	if cfg.metrics != nil {
-		r.reporter = startReporter(r, cfg.metrics, cfg.metricsInterval)
+		r.useMetrics(cfg.metrics)
 	}
 	return r, nil
 }
@@ -116,9 +115,6 @@ func (r *Retrier) Close() error {
 		r.idleOnce.Do(func() { close(r.idle) })
 	}
 	<-r.idle
-	if r.reporter != nil {
-		r.reporter.stop()
-	}
 	return nil
 }
 
@@ -154,6 +150,12 @@ func (r *Retrier) hedgeDelay() time.Duration {
 // once after each failed attempt, for the attempt's Duration; the
 // balancer times its own calls.
 func (r *Retrier) call(ctx context.Context, req any) (any, error) {
+	return r.callFrom(ctx, req, clock())
+}
+
+// callFrom is call begun at start, a reading of clock, which WithMetrics
+// also times the call from.
+func (r *Retrier) callFrom(ctx context.Context, req any, start int64) (any, error) {
 	if r.pick.b == nil {
 		return nil, ErrNilBalancer
 	}
@@ -166,9 +168,8 @@ func (r *Retrier) call(ctx context.Context, req any) (any, error) {
 		ctx, ct = r.cfg.tracer.StartCall(ctx)
 	}
 	if r.hedgeCap != nil {
-		return r.callHedged(ctx, req, ct)
+		return r.callHedged(ctx, req, start, ct)
 	}
-	start := clock()
 	actx := ctx
 	dl, hasDeadline, own := r.deadline(ctx, start)
 	if own {

@@ -190,7 +190,11 @@ func (s *Host) Begin() Start {
 // too slow for the caller. ctx may be nil when there is none; then only the
 // error decides, and an error wrapping context.Canceled is the caller's.
 func (s *Host) Record(ctx context.Context, start Start, err error) {
-	now := s.clock()
+	s.recordAt(ctx, start, err, s.clock())
+}
+
+// recordAt is Record at time now (a reading of the host's clock).
+func (s *Host) recordAt(ctx context.Context, start Start, err error, now int64) {
 	if err != nil && callerGaveUp(ctx, err) {
 		s.inflight.Add(-1)
 		return

@@ -36,8 +36,10 @@ import (
 	"github.com/go-kit/kit/endpoint"
 	httptransport "github.com/go-kit/kit/transport/http"
 	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sony/gobreaker"
 
+	"github.com/seed41aebe0c/lbkit/lbmetrics"
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/publisher"
 	"github.com/seed41aebe0c/lbkit/retry"
@@ -115,7 +117,18 @@ func run(ctx context.Context, cfg config, out io.Writer, logger log.Logger) erro
 		return err
 	}
 	defer pub.Stop()
-	bal, err := loadbalancer.New(pub, uppercaseFactory, loadbalancer.WithLogger(logger))
+	// Metrics: one registry (serve it with promhttp in a real service), one
+	// NewPrometheus per namespace, one Service per remote service.
+	promReg := prometheus.NewRegistry()
+	pm, err := lbmetrics.NewPrometheus(promReg, "kitservice")
+	if err != nil {
+		return err
+	}
+	m := pm.Service(cfg.service)
+	if p, ok := pub.(interface{ SetMetrics(*publisher.Metrics) }); ok {
+		p.SetMetrics(m.Discovery)
+	}
+	bal, err := loadbalancer.New(pub, uppercaseFactory, loadbalancer.WithLogger(logger), loadbalancer.WithMetrics(m.Balancer))
 	if err != nil {
 		return err
 	}
@@ -126,7 +139,7 @@ func run(ctx context.Context, cfg config, out io.Writer, logger log.Logger) erro
 	// retry.New is the production form of go-kit's lb.Retry: back-off with
 	// jitter, a retry budget, another host on each retry, and errors the
 	// service marks permanent are not retried.
-	retrier, err := retry.New(bal, retry.WithMaxAttempts(3), retry.WithTimeout(2*time.Second))
+	retrier, err := retry.New(bal, retry.WithMaxAttempts(3), retry.WithTimeout(2*time.Second), retry.WithMetrics(m.Retry))
 	if err != nil {
 		return err
 	}
@@ -190,10 +203,32 @@ func run(ctx context.Context, cfg config, out io.Writer, logger log.Logger) erro
 	for i, in := range instances {
 		fmt.Fprintf(out, "  %-12s served %4d before the leave, %4d after\n", in.id, before[i], in.total()-before[i])
 	}
+	printMetrics(out, promReg)
 	if n := failed.Load(); n > 0 {
 		return fmt.Errorf("%d requests failed", n)
 	}
 	return nil
+}
+
+// printMetrics shows what a Prometheus scrape would see of the calls: the
+// request latency histogram and the retries.
+func printMetrics(out io.Writer, reg *prometheus.Registry) {
+	mfs, err := reg.Gather()
+	if err != nil {
+		fmt.Fprintln(out, "metrics:", err)
+		return
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			switch mf.GetName() {
+			case "kitservice_retry_request_duration_seconds":
+				h := m.GetHistogram()
+				fmt.Fprintf(out, "%s: %d calls, mean %.2f ms\n", mf.GetName(), h.GetSampleCount(), 1000*h.GetSampleSum()/float64(max(h.GetSampleCount(), 1)))
+			case "kitservice_retry_retried_attempts_total", "kitservice_retry_budget_exhausted_total":
+				fmt.Fprintf(out, "%s: %v\n", mf.GetName(), m.GetCounter().GetValue())
+			}
+		}
+	}
 }
 
 func waitForHosts(b *loadbalancer.Balancer, n int, limit time.Duration) error {
