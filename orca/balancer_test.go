@@ -124,6 +124,17 @@ func drive(t *testing.T, lb *loadbalancer.Balancer, d, gap time.Duration, n int)
 	return served
 }
 
+// allReportingFor reports whether every host of lb has been reporting its
+// load for at least d.
+func allReportingFor(lb *loadbalancer.Balancer, d time.Duration) bool {
+	for _, h := range lb.Status().Hosts {
+		if h.Load.ReportingFor < d {
+			return false
+		}
+	}
+	return true
+}
+
 func shareOf(served map[string]int, addr string) float64 {
 	total := 0
 	for _, n := range served {
@@ -160,9 +171,16 @@ func TestWeightedRoundRobinOverHTTPReports(t *testing.T) {
 	early := drive(t, lb, 5*time.Second, 5*time.Millisecond, 600)
 	checkShares(t, "during the blackout", early, bs, []float64{1, 1, 1})
 
-	// Light traffic until the blackout (10 s from the first report) is
-	// over and the weights have been recomputed.
-	drive(t, lb, 8*time.Second, 10*time.Millisecond, 1000)
+	// Light traffic until every host has reported for longer than the
+	// blackout and one update period more, so that the weights are in use.
+	settle := strategy.DefaultBlackoutPeriod + strategy.DefaultWeightUpdatePeriod + 100*time.Millisecond
+	deadline := time.Now().Add(30 * time.Second)
+	for !allReportingFor(lb, settle) {
+		if time.Now().After(deadline) {
+			t.Fatalf("hosts not reporting for %v after 30 s: %+v", settle, lb.Status().Hosts)
+		}
+		drive(t, lb, 100*time.Millisecond, 10*time.Millisecond, 10)
+	}
 	served := drive(t, lb, 20*time.Second, 0, 3000)
 	checkShares(t, "after the blackout", served, bs, []float64{1 / 0.2, 1 / 0.5, 1 / 0.9})
 
