@@ -34,6 +34,8 @@ require (
 	google.golang.org/genproto v0.0.0-20261026165753-2ffab32bce7e
 	// the newest that resolves with Go 1.26.8
 	google.golang.org/grpc v1.85.0
+	// orca/orcagrpc reads gRPC's binary ORCA trailer with protowire (already built with grpc)
+	google.golang.org/protobuf v1.36.12
 )
 
 require (
@@ -86,5 +88,4 @@ require (
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20261019180522-ce908d29299b // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261019180522-ce908d29299b // indirect
-	google.golang.org/protobuf v1.36.12 // indirect
 )

@@ -67,6 +67,7 @@ type Balancer struct {
 	wg       sync.WaitGroup
 	once     sync.Once
 	closeErr error
+	watchers []HostWatcher
 }
 
 var _ lb.Balancer = (*Balancer)(nil)
@@ -98,7 +99,7 @@ func New(p publisher.Publisher, f Factory, opts ...Option) (*Balancer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 	}
-	b := &Balancer{set: set, done: make(chan struct{}), source: sourceName(p)}
+	b := &Balancer{set: set, done: make(chan struct{}), source: sourceName(p), watchers: cfg.watchers}
 	if cfg.metrics != nil {
 		b.reporter, b.interval = newReporter(cfg.metrics), strategy.DefaultMetricsInterval
 	}
@@ -191,6 +192,7 @@ func (b *Balancer) run() {
 // published is the cache's callback after each update, under its lock.
 func (b *Balancer) published(v *view) {
 	b.view.Store(v)
+	tellWatchers(b.watchers, v.members)
 	if b.reporter != nil {
 		b.reporter.note(v)
 	}

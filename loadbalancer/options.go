@@ -37,6 +37,7 @@ type config struct {
 	invalidate      bool
 	invalidateAfter time.Duration
 	metrics         *Metrics
+	watchers        []HostWatcher
 }
 
 // WithStrategy sets how the balancer picks an instance per request. The

@@ -346,6 +346,8 @@ type HostRow struct {
 	// the page to show as they are: booleans, numbers, strings, durations
 	// (as strings) and non-zero times.
 	State map[string]any `json:"state,omitempty"`
+	// Load is what the host reported about its load, if it did.
+	Load *LoadRow `json:"load,omitempty"`
 }
 
 // PoolStatus is one pool table in a Snapshot.
@@ -414,6 +416,7 @@ func (p *Page) hostRows(i int, hosts []strategy.HostStats) []HostRow {
 			Share: orZero(last[seriesShare]), RequestsPerSec: orZero(last[seriesRPS]),
 			ErrorPct: orNil(last[seriesErrPct]), P50Ms: orNil(last[seriesP50]), P99Ms: orNil(last[seriesP99]),
 			State: hostState(&h),
+			Load:  loadRow(h.Load),
 		}
 	}
 	return rows

@@ -17,7 +17,9 @@
 // Random and RoundRobin (optionally weighted) ignore outcomes;
 // LeastInFlight reads only load; PeakEWMA (the recommended default) reads
 // peak latency, load and the recent failure rate; the bandits
-// (EpsilonGreedy, Softmax, UCB1, Thompson) read the long-window score.
+// (EpsilonGreedy, Softmax, UCB1, Thompson) read the long-window score;
+// WeightedRoundRobin reads the load the backends report themselves
+// (Host.ReportLoad, fed by package orca), as gRPC's weighted_round_robin.
 //
 // HostSet is lbkit's one host-set core: hosts with their statistics, the
 // picker over them, a pick that skips hosts a request already tried, and
@@ -39,5 +41,6 @@
 // ramping host's share says so.
 //
 // Every invalid argument is an error wrapping ErrInvalidArgument. The
-// package starts no goroutines.
+// package starts no goroutines but WeightedRoundRobin's short-lived weight
+// rebuild, which ends by itself.
 package strategy

@@ -85,6 +85,8 @@ type Host struct {
 	sumRW  float64       // guarded by mu: decayed number of observations
 
 	latencies latencyCounts // every observed latency, for HostStats.Latencies
+
+	load hostLoad // what the backend reported about its load (load.go)
 }
 
 // NewHost returns the record of a backend at address with the given weight
@@ -381,6 +383,9 @@ type HostStats struct {
 	Latencies LatencyHistogram
 	// HostHealth is the host's outlier-ejection and slow-start state.
 	HostHealth
+	// Load is what the backend reported about its own load
+	// (Host.ReportLoad).
+	Load LoadStats
 }
 
 // Stats returns a snapshot of the host's statistics.
@@ -408,5 +413,6 @@ func (s *Host) Stats() HostStats {
 		RecentScore: recent,
 		Latencies:   s.latencies.snapshot(),
 		HostHealth:  s.health(now),
+		Load:        s.loadStats(now),
 	}
 }

@@ -183,5 +183,6 @@ func scenarios() []*scenario {
 	})
 	out = append(out, tierScenarios()...)
 	out = append(out, outlierScenarios()...)
+	out = append(out, reportedLoadScenario())
 	return out
 }
