@@ -390,8 +390,11 @@ func TestWeightsAreHonouredAndFollowed(t *testing.T) {
 	if got := count(); got["a"] != 300 || got["b"] != 100 {
 		t.Fatalf("3:1 weights gave %v", got)
 	}
+	before := b.Status().Version
 	p.Replace(publisher.Instance{Address: "a", Weight: 1}, publisher.Instance{Address: "b", Weight: 1})
-	eventually(t, "the weight change", func() bool { return b.Status().Hosts[0].Weight == 1 })
+	// The host's weight changes before the picker is rebuilt: wait for the
+	// new set (Version) rather than the weight alone.
+	eventually(t, "the weight change", func() bool { st := b.Status(); return st.Version > before && st.Hosts[0].Weight == 1 })
 	if got := count(); got["a"] != 200 {
 		t.Fatalf("1:1 weights gave %v", got)
 	}
