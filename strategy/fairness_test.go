@@ -158,42 +158,56 @@ func TestUCB1RetryAvoidsTheHostThatFailed(t *testing.T) {
 	}
 }
 
-// TestMaxObservationsBringsARecoveredHostBack: epsilon-greedy (its
-// defaults but for a seeded source) over 10 hosts with the default windows,
-// 8000 calls a second (the simulator's load); host 3 fails every call from 10 s to 30 s and
-// then recovers. With WithMaxObservations(100) it is back to at least half
-// its fair share within 10 s of recovering; without the cap (the default,
-// run beside it) the minute of remembered failures keeps it out.
-func TestMaxObservationsBringsARecoveredHostBack(t *testing.T) {
+// TestLearnersRecoverWithinSecondsOnDefaults: every learning strategy with
+// its defaults (but for a seeded source) and the hosts' defaults, over 10
+// hosts at 8000 calls a second (the simulator's load); host 3 fails every
+// call from 10 s to 30 s and then recovers. Its share of the calls over
+// half a second must fall below 5% within 2 s of turning bad and be back
+// to at least half its fair share (5%) within 10 s of recovering (PeakEWMA:
+// 5 s), the targets of issue 13. With records that forgot only by the
+// clock, EpsilonGreedy, Softmax and Thompson did not take the host back
+// within 30 s, and PeakEWMA took 3 to 11 s depending on the seed.
+func TestLearnersRecoverWithinSecondsOnDefaults(t *testing.T) {
 	for _, c := range []struct {
-		name string
-		opts []strategy.Option
-		back bool
+		s    strategy.Strategy
+		back time.Duration
 	}{
-		{"default", nil, false},
-		{"cap=100", []strategy.Option{strategy.WithMaxObservations(100)}, true},
+		{strategy.EpsilonGreedy{Bandit: bandit(25)}, 10 * time.Second},
+		{strategy.Softmax{Bandit: bandit(26)}, 10 * time.Second},
+		{strategy.UCB1{Bandit: bandit(27)}, 10 * time.Second},
+		{strategy.Thompson{Bandit: bandit(28)}, 10 * time.Second},
+		{strategy.PeakEWMA{Rand: seeded(29)}, 5 * time.Second},
 	} {
-		t.Run(c.name, func(t *testing.T) {
+		t.Run(c.s.Name(), func(t *testing.T) {
 			clk := &fakeClock{now: 1}
 			hs := make([]*strategy.Host, 10)
 			for i := range hs {
-				hs[i] = newHost(t, fmt.Sprintf("h%d:80", i), 1, append([]strategy.Option{clk.option()}, c.opts...)...)
+				hs[i] = newHost(t, fmt.Sprintf("h%d:80", i), 1, clk.option())
 			}
-			p := strategy.EpsilonGreedy{Epsilon: 0.1, Bandit: bandit(25)}.NewPicker(hs)
+			p := c.s.NewPicker(hs)
 			bad := false
 			out := func(i int) (time.Duration, bool) { return time.Millisecond, bad && i == 3 }
-			const step = 125 * time.Microsecond
+			const step, slice = 125 * time.Microsecond, 500 * time.Millisecond
+			// until drives slices of calls for up to limit and returns
+			// how long it took for host 3's share of a slice to satisfy ok.
+			until := func(limit time.Duration, ok func(float64) bool) time.Duration {
+				for d := slice; d <= limit; d += slice {
+					if ok(share(lrnDrive(p, hs, clk, slice, step, out), 3)) {
+						return d
+					}
+				}
+				return -1
+			}
 			lrnDrive(p, hs, clk, 10*time.Second, step, out)
 			bad = true
-			during := lrnDrive(p, hs, clk, 20*time.Second, step, out)
-			bad = false
-			lrnDrive(p, hs, clk, 9*time.Second, step, out)
-			after := lrnDrive(p, hs, clk, time.Second, step, out)
-			if s := share(during, 3); s > 0.05 {
-				t.Errorf("while failing host 3 got %.3f of the calls, want < 0.05", s)
+			badAt := clk.now
+			if d := until(2*time.Second, func(s float64) bool { return s < 0.05 }); d < 0 {
+				t.Errorf("host 3 still had 5%% or more of the calls 2 s after turning bad")
 			}
-			if s := share(after, 3); (s >= 0.05) != c.back {
-				t.Errorf("9-10 s after recovering host 3 got %.3f of the calls; want back to ≥ 0.05: %v", s, c.back)
+			lrnDrive(p, hs, clk, 20*time.Second-time.Duration(clk.now-badAt), step, out)
+			bad = false
+			if d := until(c.back, func(s float64) bool { return s >= 0.05 }); d < 0 {
+				t.Errorf("host 3 not back to half its fair share %v after recovering", c.back)
 			}
 		})
 	}

@@ -228,7 +228,7 @@ func (p *peakPicker) weigh(h *Host, dt int64) (lat, factor float64) {
 		// One pseudo-observation of success: a single failure of a host
 		// seldom called does not condemn it, and a host's record fades
 		// back to blameless as its observations age.
-		count *= d
+		count *= h.memory.decayed(dt)
 		factor *= fastExp(p.penalty * (1 - score) * count / (count + 1))
 	}
 	return math.Float64frombits(h.peak.Load()) * d, factor

@@ -101,7 +101,7 @@ func (p *ucbPicker) fill(t *aliasTable, now int64) {
 	for i, h := range p.hosts {
 		// UCB1 ranks by the whole window's mean: its exploration bonus,
 		// not a short memory, is what brings a recovered host back.
-		p.mean[i], p.n[i] = estimateFrom(h, h.windowMean(), p.transform, now)
+		p.mean[i], p.n[i] = estimateFrom(h, h.mean(), p.transform, now)
 		total += p.n[i]
 		budget += p.n[i] * p.memoNs / h.window // the steady state's rate
 		req := h.requests.Load()
