@@ -215,3 +215,39 @@ func TestLearnersRecoverWithinSecondsOnDefaults(t *testing.T) {
 		t.Errorf("WithMaxObservations(-1): %v, want ErrInvalidArgument", err)
 	}
 }
+
+// TestBanditsPreferIdleHosts: over 10 identical, well-observed hosts of
+// which 5 each have four calls in flight, the bandits send most picks to
+// the idle ones (they keep the least loaded of three draws from their
+// table); they used to ignore load and send half the picks to the busy
+// hosts, which in the simulator's capacity scenario made their p99 worse
+// than P2C's.
+func TestBanditsPreferIdleHosts(t *testing.T) {
+	for _, s := range []strategy.Strategy{
+		strategy.EpsilonGreedy{Bandit: bandit(31)},
+		strategy.Softmax{Bandit: bandit(32)},
+		strategy.UCB1{Bandit: bandit(33)},
+		strategy.Thompson{Bandit: bandit(34)},
+	} {
+		t.Run(s.Name(), func(t *testing.T) {
+			clk := &fakeClock{now: 1}
+			hs := identicalHosts(t, 10, clk)
+			for _, h := range hs[:5] {
+				for range 4 {
+					h.Begin()
+				}
+			}
+			p := s.NewPicker(hs)
+			idle := 0
+			const picks = 10_000
+			for range picks {
+				if p.Pick() >= 5 {
+					idle++
+				}
+			}
+			if got := float64(idle) / picks; got < 0.75 {
+				t.Errorf("idle hosts got %.2f of the picks, want at least 0.75", got)
+			}
+		})
+	}
+}

@@ -80,15 +80,17 @@ type softmaxPicker struct {
 
 func (p *softmaxPicker) Pick() int {
 	r := p.rng.uint64()
-	i := p.memo.cur.Load().pick(r)
+	t := p.memo.cur.Load()
+	i := t.pick(r)
 	if p.memo.due(p.hosts[i].last.Load(), r) {
 		if now := p.clock(); p.memo.claim(now) {
 			p.fill(p.memo.spare, now)
 			p.memo.publish(now)
-			i = p.memo.cur.Load().pick(r)
+			t = p.memo.cur.Load()
+			i = t.pick(r)
 		}
 	}
-	return i
+	return leastLoaded(p.hosts, i, t.pick(p.rng.uint64()), t.pick(p.rng.uint64()))
 }
 
 func (p *softmaxPicker) fill(t *aliasTable, now int64) {

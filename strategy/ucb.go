@@ -72,15 +72,17 @@ type ucbPicker struct {
 
 func (p *ucbPicker) Pick() int {
 	r := p.rng.uint64()
-	i := p.memo.cur.Load().pick(r)
+	t := p.memo.cur.Load()
+	i := t.pick(r)
 	if p.memo.due(p.hosts[i].last.Load(), r) {
 		if now := p.clock(); p.memo.claim(now) {
 			p.fill(p.memo.spare, now)
 			p.memo.publish(now)
-			i = p.memo.cur.Load().pick(r)
+			t = p.memo.cur.Load()
+			i = t.pick(r)
 		}
 	}
-	return i
+	return leastLoaded(p.hosts, i, t.pick(p.rng.uint64()), t.pick(p.rng.uint64()))
 }
 
 // ucbBisections is how many halvings the search for the water level makes:
