@@ -223,13 +223,24 @@ func (p *peakPicker) weigh(h *Host, dt int64) (lat, factor float64) {
 	if count == 0 {
 		return -1, factor
 	}
-	d := h.decayOver(dt)
+	fade := math.Float64frombits(h.fade.Load())
 	if score := math.Float64frombits(h.recent.Load()); score < 1 && p.penalty > 0 {
 		// One pseudo-observation of success: a single failure of a host
 		// seldom called does not condemn it, and a host's record fades
-		// back to blameless as its observations age.
-		count *= h.memory.decayed(dt)
+		// back to blameless as it misses the visits it would have had
+		// (see memory).
+		if dt > 0 {
+			count *= expDecay(float64(dt) * fade)
+		}
 		factor *= fastExp(p.penalty * (1 - score) * count / (count + 1))
+	}
+	// The latency fades with the short window, or more slowly for a host
+	// seen so rarely that its record fades more slowly than that: else a
+	// bad host that a client of many backends visits now and then would
+	// look cheap, and be tried again, long before its record says so.
+	d := 1.0
+	if dt > 0 {
+		d = expDecay(float64(dt) * min(h.perNs, fade))
 	}
 	return math.Float64frombits(h.peak.Load()) * d, factor
 }
