@@ -17,7 +17,10 @@
 // Random and RoundRobin (optionally weighted) ignore outcomes;
 // LeastInFlight reads only load; PeakEWMA (the recommended default) reads
 // peak latency, load and the recent failure rate; the bandits
-// (EpsilonGreedy, Softmax, UCB1, Thompson) read the long-window score.
+// (EpsilonGreedy, Softmax, Thompson) read the recent score, UCB1 the
+// long-window score, and all four the load of the hosts they draw. The
+// recent record forgets by how often a host is seen, not only by the clock
+// (WithMaxObservations).
 //
 // HostSet is lbkit's one host-set core: hosts with their statistics, the
 // picker over them, a pick that skips hosts a request already tried, and

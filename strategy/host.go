@@ -14,12 +14,10 @@ import (
 // It matches pooly's one-minute decay duration.
 const DefaultWindow = time.Minute
 
-// DefaultShortWindow is the time constant of the short-memory statistics:
-// the peak-sensitive latency average and the recent score, which
-// latency-aware strategies read. It is short so that a backend that turns
-// bad loses its traffic within a second or two and one that recovers
-// regains it within seconds; the long window (DefaultWindow) serves the
-// bandit strategies, which want a steadier estimate.
+// DefaultShortWindow is the time constant of the peak-sensitive latency
+// average, which PeakEWMA reads. It is short so that a backend that slows
+// down and then recovers regains its traffic within seconds. (The recent
+// score forgets by observations instead: see WithMaxObservations.)
 const DefaultShortWindow = 5 * time.Second
 
 // monotonicEpoch anchors the default clock; only differences between

@@ -73,11 +73,10 @@ func WithMaxObservations(n int) Option {
 	}
 }
 
-// WithShortWindow sets the time constant of the short-memory statistics
-// (the peak latency and recent failure rate PeakEWMA reads); the default is
-// DefaultShortWindow. It sets how fast a balancer forgets: a bad host's
-// record fades, and it is tried again, within a few short windows. A
-// window of zero or less is an error.
+// WithShortWindow sets the time constant of the peak latency PeakEWMA
+// reads; the default is DefaultShortWindow. A slow host's latency fades,
+// and it is tried again, within a few short windows. A window of zero or
+// less is an error.
 func WithShortWindow(d time.Duration) Option {
 	return func(c *hostConfig) error {
 		if d <= 0 {

@@ -20,7 +20,8 @@ import "math"
 // observations to whichever host is then rated best, and lets each host
 // get its share of the virtual observations at random. Identical hosts get
 // equal shares; a host rated clearly worse gets none until its bonus has
-// grown. Weights are ignored.
+// grown. A pick keeps the least loaded of three draws from the shares.
+// Weights are ignored.
 type UCB1 struct {
 	Bandit
 }

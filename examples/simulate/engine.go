@@ -104,10 +104,10 @@ type sim struct {
 	dhead     int
 	rng       *rand.Rand // the world: latencies and failures
 	backends  []*backend
-	active    []int                  // backend ids in the balancer's set, in order
+	active    []int                    // backend ids in the balancer's set, in order
 	sets      []*strategy.HostSet[int] // the balancers' hosts (one, or one per client); Value is a backend id
 	hosts     [][]*strategy.Host       // per balancer, per backend id, while it is in the set
-	reqs      []request              // per client
+	reqs      []request                // per client
 	atts      []attempt
 	free      []int32 // unused entries of atts
 	chooser   chooser
@@ -127,10 +127,10 @@ func (s *sim) clock() time.Duration { return time.Duration(s.now) }
 
 func newSim(sc *scenario, c contestant, seed uint64, scale float64) (*sim, error) {
 	s := &sim{
-		sc:    sc,
-		end:   int64(float64(sc.duration) * scale),
-		rng:   rand.New(rand.NewPCG(seed, 0x5eed)),
-		reqs:  make([]request, sc.clients),
+		sc:   sc,
+		end:  int64(float64(sc.duration) * scale),
+		rng:  rand.New(rand.NewPCG(seed, 0x5eed)),
+		reqs: make([]request, sc.clients),
 	}
 	scorer := strategy.ErrorScorer
 	if c.latencyTarget > 0 {
