@@ -31,15 +31,17 @@ const DefaultMaxObservations = 50
 // at least 1/window, and since ν is the long window's, a host shut out for
 // good sees its ν, and so its fading, slow down over a window.
 type memory struct {
+	// What pickers read, first, so that they share a cache line with the
+	// peak latency just before them in Host.
+	recent atomic.Uint64 // float64 bits: mean score of the record
+	rcount atomic.Uint64 // float64 bits: its weight at the last observation
+	fade   atomic.Uint64 // float64 bits: fading rate of the record, per nanosecond
+
 	k         float64 // observations the record rests on
 	perWindow float64 // 1/long window, per nanosecond
 	born      int64   // guarded by Host.mu: clock value of the first observation
 	sumRS     float64 // guarded by Host.mu: decayed sum of scores
 	sumRW     float64 // guarded by Host.mu: decayed number of observations
-
-	recent atomic.Uint64 // float64 bits: mean score of the record
-	rcount atomic.Uint64 // float64 bits: its weight at the last observation
-	fade   atomic.Uint64 // float64 bits: fading rate of the record, per nanosecond
 }
 
 func (m *memory) init(k, window float64) {
