@@ -155,6 +155,17 @@ func newAliasTable(n int) *aliasTable {
 	return &aliasTable{prob: make([]atomic.Uint64, n), alias: make([]atomic.Int32, n)}
 }
 
+// pick32 is pick from 32 random bits: the low half of the slot's product
+// (see indexRest) serves as the coin, so that the bandits' extra draws
+// (leastLoaded) cost one random number for two picks.
+func (t *aliasTable) pick32(x uint32) int {
+	i, coin := indexRest(x, len(t.prob))
+	if uint64(coin) < t.prob[i].Load() {
+		return i
+	}
+	return int(t.alias[i].Load())
+}
+
 func (t *aliasTable) pick(r uint64) int {
 	i := index(uint32(r>>32), len(t.prob))
 	if uint64(uint32(r)) < t.prob[i].Load() {

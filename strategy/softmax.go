@@ -91,7 +91,8 @@ func (p *softmaxPicker) Pick() int {
 			i = t.pick(r)
 		}
 	}
-	return leastLoaded(p.hosts, i, t.pick(p.rng.uint64()), t.pick(p.rng.uint64()))
+	r = p.rng.uint64()
+	return leastLoaded(p.hosts, i, t.pick32(uint32(r)), t.pick32(uint32(r>>32)))
 }
 
 func (p *softmaxPicker) fill(t *aliasTable, now int64) {

@@ -83,7 +83,8 @@ func (p *ucbPicker) Pick() int {
 			i = t.pick(r)
 		}
 	}
-	return leastLoaded(p.hosts, i, t.pick(p.rng.uint64()), t.pick(p.rng.uint64()))
+	r = p.rng.uint64()
+	return leastLoaded(p.hosts, i, t.pick32(uint32(r)), t.pick32(uint32(r>>32)))
 }
 
 // ucbBisections is how many halvings the search for the water level makes:
