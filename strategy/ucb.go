@@ -135,7 +135,7 @@ func (p *ucbPicker) fill(t *aliasTable, now int64) {
 	}
 	// ln N of at least 1 keeps a bonus even over the first few observations.
 	c2 := 2 * math.Log(max(total, math.E))
-	budget = max(budget, 1)
+	budget = max(budget*ucbHorizon, 1)
 	hi := math.Inf(-1) // the best rating: no host gets anything at this level
 	for i := range p.hosts {
 		hi = max(hi, p.mean[i]+math.Sqrt(c2/p.n[i]))
@@ -182,3 +182,11 @@ func (p *ucbPicker) shares(c2, level float64) float64 {
 	}
 	return sum
 }
+
+// ucbHorizon is how many memoization intervals' worth of picks a refresh
+// hands out as virtual observations. Over one interval, UCB1 makes up all
+// of the hosts' differences in observations at once, so the hosts it
+// observed less get several times the share of the others and queue
+// under a capacity limit; spread over a few intervals, the shares are even
+// to within the differences' fraction of the larger budget.
+const ucbHorizon = 8
