@@ -17,9 +17,12 @@
 // Random and RoundRobin (optionally weighted) ignore outcomes;
 // LeastInFlight reads only load; PeakEWMA (the recommended default) reads
 // peak latency, load and the recent failure rate; the bandits
-// (EpsilonGreedy, Softmax, UCB1, Thompson) read the long-window score;
-// WeightedRoundRobin reads the load the backends report themselves
-// (Host.ReportLoad, fed by package orca), as gRPC's weighted_round_robin.
+// (EpsilonGreedy, Softmax, Thompson) read the recent score, UCB1 the
+// long-window score, and all four the load of the hosts they draw; the
+// recent record forgets by how often a host is seen, not only by the clock
+// (WithMaxObservations); WeightedRoundRobin reads the load the backends
+// report themselves (Host.ReportLoad, fed by package orca), as gRPC's
+// weighted_round_robin.
 //
 // HostSet is lbkit's one host-set core: hosts with their statistics, the
 // picker over them, a pick that skips hosts a request already tried, and

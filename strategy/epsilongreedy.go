@@ -7,7 +7,7 @@ import (
 
 // EpsilonGreedy is the epsilon-greedy bandit strategy, as in pooly: a share
 // Epsilon of the picks goes to a host chosen uniformly at random
-// (exploration), the rest to the host with the best time-decayed score
+// (exploration), the rest to the host with the best recent score
 // (exploitation), shared at random among the hosts within GreedyTolerance of
 // the best, so that equally good hosts share the load. A host without
 // observations is rated as perfect, so new hosts are tried at once, and a
@@ -15,8 +15,9 @@ import (
 // tried again.
 //
 // The ranking is recomputed at most once per memoization interval
-// (Bandit.Memoize); the pick itself is a table look-up. Epsilon-greedy
-// ignores load and weights. With ErrorScorer the hosts that never fail tie
+// (Bandit.Memoize); the pick itself is a table look-up, the least loaded
+// of three draws from the table. Epsilon-greedy ignores weights. With
+// ErrorScorer the hosts that never fail tie
 // and share the load, a slow one included; with LatencyScorer it sees
 // slowness, but concurrent callers pile onto the current best host until its
 // latency rises. It suits pooly's use, choosing the host of a new pooled

@@ -158,46 +158,134 @@ func TestUCB1RetryAvoidsTheHostThatFailed(t *testing.T) {
 	}
 }
 
-// TestMaxObservationsBringsARecoveredHostBack: epsilon-greedy (its
-// defaults but for a seeded source) over 10 hosts with the default windows,
-// 8000 calls a second (the simulator's load); host 3 fails every call from 10 s to 30 s and
-// then recovers. With WithMaxObservations(100) it is back to at least half
-// its fair share within 10 s of recovering; without the cap (the default,
-// run beside it) the minute of remembered failures keeps it out.
-func TestMaxObservationsBringsARecoveredHostBack(t *testing.T) {
+// TestLearnersRecoverWithinSecondsOnDefaults: every learning strategy with
+// its defaults (but for a seeded source) and the hosts' defaults, over 10
+// hosts at 8000 calls a second (the simulator's load); host 3 fails every
+// call from 10 s to 30 s and then recovers. Its share of the calls over
+// half a second must fall below 5% within 2 s of turning bad and be back
+// to at least half its fair share (5%) within 10 s of recovering (PeakEWMA:
+// 5 s), the targets of issue 13. With records that forgot only by the
+// clock, EpsilonGreedy, Softmax and Thompson did not take the host back
+// within 30 s, and PeakEWMA took 3 to 11 s depending on the seed.
+func TestLearnersRecoverWithinSecondsOnDefaults(t *testing.T) {
 	for _, c := range []struct {
-		name string
-		opts []strategy.Option
-		back bool
+		s    strategy.Strategy
+		back time.Duration
 	}{
-		{"default", nil, false},
-		{"cap=100", []strategy.Option{strategy.WithMaxObservations(100)}, true},
+		{strategy.EpsilonGreedy{Bandit: bandit(25)}, 10 * time.Second},
+		{strategy.Softmax{Bandit: bandit(26)}, 10 * time.Second},
+		{strategy.UCB1{Bandit: bandit(27)}, 10 * time.Second},
+		{strategy.Thompson{Bandit: bandit(28)}, 10 * time.Second},
+		{strategy.PeakEWMA{Rand: seeded(29)}, 5 * time.Second},
 	} {
-		t.Run(c.name, func(t *testing.T) {
+		t.Run(c.s.Name(), func(t *testing.T) {
 			clk := &fakeClock{now: 1}
 			hs := make([]*strategy.Host, 10)
 			for i := range hs {
-				hs[i] = newHost(t, fmt.Sprintf("h%d:80", i), 1, append([]strategy.Option{clk.option()}, c.opts...)...)
+				hs[i] = newHost(t, fmt.Sprintf("h%d:80", i), 1, clk.option())
 			}
-			p := strategy.EpsilonGreedy{Epsilon: 0.1, Bandit: bandit(25)}.NewPicker(hs)
+			p := c.s.NewPicker(hs)
 			bad := false
 			out := func(i int) (time.Duration, bool) { return time.Millisecond, bad && i == 3 }
-			const step = 125 * time.Microsecond
+			const step, slice = 125 * time.Microsecond, 500 * time.Millisecond
+			// until drives slices of calls for up to limit and returns
+			// how long it took for host 3's share of a slice to satisfy ok.
+			until := func(limit time.Duration, ok func(float64) bool) time.Duration {
+				for d := slice; d <= limit; d += slice {
+					if ok(share(lrnDrive(p, hs, clk, slice, step, out), 3)) {
+						return d
+					}
+				}
+				return -1
+			}
 			lrnDrive(p, hs, clk, 10*time.Second, step, out)
 			bad = true
-			during := lrnDrive(p, hs, clk, 20*time.Second, step, out)
-			bad = false
-			lrnDrive(p, hs, clk, 9*time.Second, step, out)
-			after := lrnDrive(p, hs, clk, time.Second, step, out)
-			if s := share(during, 3); s > 0.05 {
-				t.Errorf("while failing host 3 got %.3f of the calls, want < 0.05", s)
+			badAt := clk.now
+			if d := until(2*time.Second, func(s float64) bool { return s < 0.05 }); d < 0 {
+				t.Errorf("host 3 still had 5%% or more of the calls 2 s after turning bad")
 			}
-			if s := share(after, 3); (s >= 0.05) != c.back {
-				t.Errorf("9-10 s after recovering host 3 got %.3f of the calls; want back to ≥ 0.05: %v", s, c.back)
+			lrnDrive(p, hs, clk, 20*time.Second-time.Duration(clk.now-badAt), step, out)
+			bad = false
+			if d := until(c.back, func(s float64) bool { return s >= 0.05 }); d < 0 {
+				t.Errorf("host 3 not back to half its fair share %v after recovering", c.back)
 			}
 		})
 	}
 	if _, err := strategy.NewHost("a:1", 1, strategy.WithMaxObservations(-1)); !errors.Is(err, strategy.ErrInvalidArgument) {
 		t.Errorf("WithMaxObservations(-1): %v, want ErrInvalidArgument", err)
+	}
+}
+
+// TestBanditsPreferIdleHosts: over 10 identical, well-observed hosts of
+// which 5 each have four calls in flight, the bandits send most picks to
+// the idle ones (they keep the least loaded of three draws from their
+// table); they used to ignore load and send half the picks to the busy
+// hosts, which in the simulator's capacity scenario made their p99 worse
+// than P2C's.
+func TestBanditsPreferIdleHosts(t *testing.T) {
+	for _, s := range []strategy.Strategy{
+		strategy.EpsilonGreedy{Bandit: bandit(31)},
+		strategy.Softmax{Bandit: bandit(32)},
+		strategy.UCB1{Bandit: bandit(33)},
+		strategy.Thompson{Bandit: bandit(34)},
+	} {
+		t.Run(s.Name(), func(t *testing.T) {
+			clk := &fakeClock{now: 1}
+			hs := identicalHosts(t, 10, clk)
+			for _, h := range hs[:5] {
+				for range 4 {
+					h.Begin()
+				}
+			}
+			p := s.NewPicker(hs)
+			idle := 0
+			const picks = 10_000
+			for range picks {
+				if p.Pick() >= 5 {
+					idle++
+				}
+			}
+			if got := float64(idle) / picks; got < 0.75 {
+				t.Errorf("idle hosts got %.2f of the picks, want at least 0.75", got)
+			}
+		})
+	}
+}
+
+// TestUCB1SharesStayEvenWhenCountsDifferALittle: ten healthy hosts, five
+// with two more observations than the others. UCB1 hands out several
+// intervals' worth of virtual observations at a refresh (ucbHorizon), so
+// the five get nearly the others' share of the interval; handing out one
+// interval's worth made up the whole difference at once and gave them
+// about a quarter of the others' share, which queued calls on the rest
+// under a capacity limit (capacity scenario p99 4.66 ms against P2C's 4.64).
+func TestUCB1SharesStayEvenWhenCountsDifferALittle(t *testing.T) {
+	clk := &fakeClock{now: 1}
+	hs := make([]*strategy.Host, 10)
+	for i := range hs {
+		hs[i] = newHost(t, fmt.Sprintf("h%d:80", i), 1, clk.option())
+		k := 1000
+		if i >= 5 {
+			k = 1002
+		}
+		for range k {
+			strategy.Observe(hs[i], clk.now, time.Millisecond, false, strategy.HostUp)
+		}
+	}
+	p := strategy.UCB1{Bandit: bandit(35)}.NewPicker(hs)
+	got := make([]int, len(hs))
+	for range 20_000 {
+		got[p.Pick()]++
+	}
+	less, more := 0, 0
+	for i, c := range got {
+		if i < 5 {
+			less += c
+		} else {
+			more += c
+		}
+	}
+	if r := float64(more) / float64(less); r < 0.75 {
+		t.Errorf("the hosts with 2 more observations got %.2f× the others' picks (%v), want at least 0.75×", r, got)
 	}
 }

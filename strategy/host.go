@@ -14,12 +14,10 @@ import (
 // It matches pooly's one-minute decay duration.
 const DefaultWindow = time.Minute
 
-// DefaultShortWindow is the time constant of the short-memory statistics:
-// the peak-sensitive latency average and the recent score, which
-// latency-aware strategies read. It is short so that a backend that turns
-// bad loses its traffic within a second or two and one that recovers
-// regains it within seconds; the long window (DefaultWindow) serves the
-// bandit strategies, which want a steadier estimate.
+// DefaultShortWindow is the time constant of the peak-sensitive latency
+// average, which PeakEWMA reads. It is short so that a backend that slows
+// down and then recovers regains its traffic within seconds. (The recent
+// score forgets by observations instead: see WithMaxObservations.)
 const DefaultShortWindow = 5 * time.Second
 
 // monotonicEpoch anchors the default clock; only differences between
@@ -63,26 +61,21 @@ type Host struct {
 	score   atomic.Uint64 // float64 bits: decayed mean score in [0,1]
 	count   atomic.Uint64 // float64 bits: decayed number of observations at last
 	latency atomic.Uint64 // float64 bits: decayed mean latency in nanoseconds
-	wscore  atomic.Uint64 // float64 bits: decayed mean score over the whole window, uncapped
 	last    atomic.Int64  // clock value of the last observation
 
 	mu   sync.Mutex // this backend's own; guards the sums below
 	sumS float64    // decayed sum of scores
 	sumL float64    // decayed sum of latencies
 	sumW float64    // decayed number of observations
-	// The score's sums, whose weight is capped at maxObs if set
-	// (WithMaxObservations).
-	sumCS, sumCW float64
-	maxObs       float64
 
-	// The short-memory statistics, decayed with time constant short.
-	short  float64       // nanoseconds
-	perNs  float64       // 1/short, so that pickers multiply instead of divide
-	peak   atomic.Uint64 // float64 bits: peak-sensitive latency EWMA, ns
-	recent atomic.Uint64 // float64 bits: decayed mean score
-	rcount atomic.Uint64 // float64 bits: decayed number of observations at last
-	sumRS  float64       // guarded by mu: decayed sum of scores
-	sumRW  float64       // guarded by mu: decayed number of observations
+	// The peak latency, decayed with time constant short.
+	short float64       // nanoseconds
+	perNs float64       // 1/short, so that pickers multiply instead of divide
+	peak  atomic.Uint64 // float64 bits: peak-sensitive latency EWMA, ns
+
+	// The recent record, which forgets by the host's own observations
+	// (see memory.go).
+	memory
 
 	latencies latencyCounts // every observed latency, for HostStats.Latencies
 
@@ -105,13 +98,12 @@ func NewHost(address string, weight int, opts ...Option) (*Host, error) {
 }
 
 func (c *hostConfig) newHost(address string, weight int) *Host {
-	h := &Host{address: address, clock: c.clock, scorer: c.scorer, window: float64(c.window), short: float64(c.short), maxObs: c.maxObs, group: c.group}
+	h := &Host{address: address, clock: c.clock, scorer: c.scorer, window: float64(c.window), short: float64(c.short), group: c.group}
 	h.minScore = c.tiers.healthyScore
 	h.SetWeight(weight)
 	h.perNs = 1 / h.short
 	h.score.Store(math.Float64bits(1))
-	h.wscore.Store(math.Float64bits(1))
-	h.recent.Store(math.Float64bits(1))
+	h.memory.init(c.maxObs, h.window)
 	return h
 }
 
@@ -155,10 +147,6 @@ func (s *Host) InFlight() int64 { return s.inflight.Load() }
 // mean returns the time-decayed mean of the scores observed, in [0,1]. A
 // backend never observed scores 1, so that it is tried.
 func (s *Host) mean() float64 { return math.Float64frombits(s.score.Load()) }
-
-// windowMean is the time-decayed mean of the scores over the whole long
-// window, without the WithMaxObservations cap (1 before any observation).
-func (s *Host) windowMean() float64 { return math.Float64frombits(s.wscore.Load()) }
 
 // Observations returns the time-decayed number of observations as of now: a
 // backend that has not been called for a few windows counts as nearly
@@ -267,23 +255,10 @@ func (s *Host) observe(now int64, latency time.Duration, failed bool, score floa
 	s.sumS = s.sumS*d + score
 	s.sumL = s.sumL*d + lat
 	s.sumW = s.sumW*d + 1
-	s.sumCS = s.sumCS*d + score
-	s.sumCW = s.sumCW*d + 1
-	if s.maxObs > 0 && s.sumCW > s.maxObs {
-		// A host seen often is judged by its last maxObs outcomes,
-		// not by a whole window's: see WithMaxObservations.
-		k := s.maxObs / s.sumCW
-		s.sumCS, s.sumCW = s.sumCS*k, s.maxObs
-	}
-	s.score.Store(math.Float64bits(s.sumCS / s.sumCW))
-	s.wscore.Store(math.Float64bits(s.sumS / s.sumW))
+	s.score.Store(math.Float64bits(s.sumS / s.sumW))
 	s.latency.Store(math.Float64bits(s.sumL / s.sumW))
 	s.count.Store(math.Float64bits(s.sumW))
-
-	s.sumRS = s.sumRS*ds + score
-	s.sumRW = s.sumRW*ds + 1
-	s.recent.Store(math.Float64bits(s.sumRS / s.sumRW))
-	s.rcount.Store(math.Float64bits(s.sumRW))
+	s.memory.observe(now, last, first, score, s.sumW)
 	// Peak sensitivity (Finagle's and linkerd's peak EWMA): a latency above
 	// the average replaces it at once, so a backend that slows down is
 	// avoided from its first slow response; lower latencies pull the
@@ -311,16 +286,6 @@ func (s *Host) observe(now int64, latency time.Duration, failed bool, score floa
 func (s *Host) peakLatency(now int64) time.Duration {
 	p := math.Float64frombits(s.peak.Load())
 	return time.Duration(p * s.shortDecay(now))
-}
-
-// recentScore returns the mean score over the short window and the decayed number
-// of observations behind it, as of now. A backend never observed has score 1
-// and no observations. Like observations, the count fades between
-// observations, so a strategy can tell a fresh verdict from an old one.
-func (s *Host) recentScore(now int64) (score, observations float64) {
-	score = math.Float64frombits(s.recent.Load())
-	observations = math.Float64frombits(s.rcount.Load()) * s.shortDecay(now)
-	return score, observations
 }
 
 // shortDecay is the short-window decay factor since the last observation.
@@ -367,15 +332,15 @@ type HostStats struct {
 	// Failures the recorded ones that failed.
 	Started, Requests, Failures uint64
 	// Score is the time-decayed mean outcome score in [0,1] over the long
-	// window, or the last WithMaxObservations outcomes if that is shorter
-	// (1 before the first observation).
+	// window (1 before the first observation).
 	Score float64
 	// Latency is the time-decayed mean latency over the long window.
 	Latency time.Duration
 	// PeakLatency is the peak-sensitive latency average over the short
 	// window, as of the snapshot.
 	PeakLatency time.Duration
-	// RecentScore is the mean score over the short window.
+	// RecentScore is the mean score of the host's recent record: about
+	// its last WithMaxObservations outcomes (see DefaultMaxObservations).
 	RecentScore float64
 	// Latencies counts every recorded call's latency since the host was
 	// made, in fixed buckets: the difference of two snapshots gives the

@@ -93,13 +93,36 @@ func (p *tablePicker) Pick() int {
 	if uint64(uint32(r)) < p.explore {
 		return index(uint32(r>>32), len(p.hosts))
 	}
-	i := p.memo.cur.Load().pick(uint32(r >> 32))
+	t := p.memo.cur.Load()
+	i := t.pick(uint32(r >> 32))
 	if p.memo.due(p.hosts[i].last.Load(), r) {
 		if now := p.clock(); p.memo.claim(now) {
 			p.fill(p.memo.spare, now)
 			p.memo.publish(now)
-			i = p.memo.cur.Load().pick(uint32(r >> 32))
+			t = p.memo.cur.Load()
+			i = t.pick(uint32(r >> 32))
 		}
+	}
+	r = p.rng.uint64()
+	return leastLoaded(p.hosts, i, t.pick(uint32(r)), t.pick(uint32(r>>32)))
+}
+
+// leastLoaded returns whichever of hosts i, j and k has the fewest calls in
+// flight, the first on a tie. The bandits draw three hosts from their
+// distribution and keep the least loaded (the power of choices over the
+// bandit's shares): their tables change only once per memoization interval,
+// so without it concurrent calls queue behind a busy host that the table
+// still favours. Three draws rather than two make up for drawing with
+// repetition and for the picks EpsilonGreedy explores with. Identical hosts
+// keep identical shares, and a host the table shuts out is drawn no more
+// often than three times its share.
+func leastLoaded(hosts []*Host, i, j, k int) int {
+	fi, fj, fk := hosts[i].inflight.Load(), hosts[j].inflight.Load(), hosts[k].inflight.Load()
+	if fj < fi {
+		i, fi = j, fj
+	}
+	if fk < fi {
+		i = k
 	}
 	return i
 }
@@ -130,6 +153,17 @@ type aliasTable struct {
 
 func newAliasTable(n int) *aliasTable {
 	return &aliasTable{prob: make([]atomic.Uint64, n), alias: make([]atomic.Int32, n)}
+}
+
+// pick32 is pick from 32 random bits: the low half of the slot's product
+// (see indexRest) serves as the coin, so that the bandits' extra draws
+// (leastLoaded) cost one random number for two picks.
+func (t *aliasTable) pick32(x uint32) int {
+	i, coin := indexRest(x, len(t.prob))
+	if uint64(coin) < t.prob[i].Load() {
+		return i
+	}
+	return int(t.alias[i].Load())
 }
 
 func (t *aliasTable) pick(r uint64) int {

@@ -57,22 +57,17 @@ func WithWindow(d time.Duration) Option {
 	}
 }
 
-// WithMaxObservations caps the decayed number of observations behind a
-// host's long-window score, the mean that EpsilonGreedy, Softmax and
-// Thompson rank by, at n: a host seen more than n times within a window is
-// then scored on about its last n outcomes. Memory then depends on how
-// often a host is seen, not only on the clock: a host that recovers and is
-// explored now and then wins its score back after a few times n good
-// outcomes instead of waiting for a window of failures to fade, while a
-// bad host that is rarely visited keeps its record for the whole window.
-// In the simulator's turns-bad scenario 100 brings a recovered backend back
-// to half its fair share in 7 s with EpsilonGreedy and 19 s with Softmax,
-// where without a cap they do not take it back within 30 s; but with
-// LatencyScorer the score of the last 100 calls is noisy, and
-// EpsilonGreedy's latencies about double (see docs/strategies.md). The
-// count of observations (the bandits' confidence), the latency mean and
-// UCB1's ranking are not capped. 0, the default, means no cap; negative is
-// an error.
+// WithMaxObservations sets how many of its own outcomes a host's recent
+// record rests on: the mean score that PeakEWMA's failure penalty and the
+// EpsilonGreedy, Softmax and Thompson rankings read. The record forgets by
+// how often the host is seen, not by the clock alone: each outcome weighs
+// e^(-1/n) of the next when the host is seen at its usual rate, and between
+// observations the record fades at the same pace, never slower than the
+// long window (WithWindow). So a host seen often that turns bad loses its
+// traffic within about n calls, and once shut out is tried again after
+// about n of the calls it would have had, while a host seen rarely keeps
+// its record until it has been seen n more times. 0 means
+// DefaultMaxObservations; negative is an error.
 func WithMaxObservations(n int) Option {
 	return func(c *hostConfig) error {
 		if n < 0 {
@@ -83,11 +78,10 @@ func WithMaxObservations(n int) Option {
 	}
 }
 
-// WithShortWindow sets the time constant of the short-memory statistics
-// (the peak latency and recent failure rate PeakEWMA reads); the default is
-// DefaultShortWindow. It sets how fast a balancer forgets: a bad host's
-// record fades, and it is tried again, within a few short windows. A
-// window of zero or less is an error.
+// WithShortWindow sets the time constant of the peak latency PeakEWMA
+// reads; the default is DefaultShortWindow. A slow host's latency fades,
+// and it is tried again, within a few short windows. A window of zero or
+// less is an error.
 func WithShortWindow(d time.Duration) Option {
 	return func(c *hostConfig) error {
 		if d <= 0 {

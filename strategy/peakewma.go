@@ -17,16 +17,18 @@ import (
 // The first factors are the cost of Finagle's and linkerd's peak EWMA: the
 // peak-sensitive latency average turns against a host from its first slow
 // response, and the in-flight count spreads concurrent requests before any
-// of them has finished. The last factor is lbkit's: the failure rate over
-// the hosts' short window (WithShortWindow), with one pseudo-observation of
-// success added, makes a failing host expensive however fast it fails,
+// of them has finished. The last factor is lbkit's: the failure rate of the
+// host's recent record (about its last WithMaxObservations outcomes), with
+// one pseudo-observation of success added, makes a failing host expensive however fast it fails,
 // where a latency-only balancer would favour it (FailurePenalty, default
 // DefaultFailurePenalty; Classic turns it off).
 //
 // A host the costs shut out is not lost: with no new observations its
 // latency average decays towards zero and its failure record fades back
-// towards blameless as the short window passes, so it is tried again, and a
-// recovered host wins its traffic back within a few windows. A host without
+// towards blameless as it misses the visits it would have had, so it is
+// tried again, and a recovered host wins its traffic back within a second
+// or so at a few hundred calls a second; a host seen rarely keeps its
+// record for longer (see WithMaxObservations). A host without
 // observations is assumed as fast as the fastest candidate it is compared
 // with (or InitialLatency), so a new host gets traffic at once, and its
 // in-flight count keeps it from being flooded before its first answers
@@ -223,13 +225,24 @@ func (p *peakPicker) weigh(h *Host, dt int64) (lat, factor float64) {
 	if count == 0 {
 		return -1, factor
 	}
-	d := h.decayOver(dt)
+	fade := math.Float64frombits(h.fade.Load())
 	if score := math.Float64frombits(h.recent.Load()); score < 1 && p.penalty > 0 {
 		// One pseudo-observation of success: a single failure of a host
 		// seldom called does not condemn it, and a host's record fades
-		// back to blameless as its observations age.
-		count *= d
+		// back to blameless as it misses the visits it would have had
+		// (see memory).
+		if dt > 0 {
+			count *= expDecay(float64(dt) * fade)
+		}
 		factor *= fastExp(p.penalty * (1 - score) * count / (count + 1))
+	}
+	// The latency fades with the short window, or more slowly for a host
+	// seen so rarely that its record fades more slowly than that: else a
+	// bad host that a client of many backends visits now and then would
+	// look cheap, and be tried again, long before its record says so.
+	d := 1.0
+	if dt > 0 {
+		d = expDecay(float64(dt) * min(h.perNs, fade))
 	}
 	return math.Float64frombits(h.peak.Load()) * d, factor
 }

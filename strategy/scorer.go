@@ -60,15 +60,22 @@ func LatencyScorer(target time.Duration) (Scorer, error) {
 	}, nil
 }
 
-// estimate returns what the bandits know of host h at now: its mean score
-// mapped through transform (if any; pooly's Computer) and the decayed
-// number of observations behind it.
+// estimate returns what the bandits know of host h at now: the mean score
+// of its recent record (see WithMaxObservations) mapped through transform
+// (if any; pooly's Computer) and the faded weight of the observations
+// behind it.
 func estimate(h *Host, transform func(float64) float64, now int64) (mean, n float64) {
-	return estimateFrom(h, h.mean(), transform, now)
+	mean, n = h.recentScore(now)
+	return transformed(mean, transform), n
 }
 
-// estimateFrom is estimate with the host's mean score given.
+// estimateFrom is the long window's mean score given and the long
+// window's decayed number of observations, as UCB1 reads them.
 func estimateFrom(h *Host, mean float64, transform func(float64) float64, now int64) (float64, float64) {
+	return transformed(mean, transform), h.observations(now)
+}
+
+func transformed(mean float64, transform func(float64) float64) float64 {
 	if transform != nil {
 		mean = transform(mean)
 		if !(mean > 0) { // also NaN
@@ -76,7 +83,7 @@ func estimateFrom(h *Host, mean float64, transform func(float64) float64, now in
 		}
 		mean = math.Min(mean, 1)
 	}
-	return mean, h.observations(now)
+	return mean
 }
 
 // optimistic is the mean with one pseudo-observation of a perfect score

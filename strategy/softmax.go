@@ -7,7 +7,7 @@ import (
 
 // Softmax is the softmax (Boltzmann) bandit strategy, as in pooly: host i is
 // picked with probability proportional to weight(i) ×
-// exp(score(i)/Temperature), where score is its time-decayed mean score
+// exp(score(i)/Temperature), where score is its recent mean score
 // (rated as perfect while it has no observations, and drifting back towards
 // perfect as its observations fade). A high temperature spreads the picks
 // evenly; a low one sends nearly all of them to the best hosts. With scores
@@ -18,8 +18,9 @@ import (
 // The distribution is recomputed at most once per memoization interval
 // (Bandit.Memoize) into an alias table, so a pick costs one random number
 // and two look-ups however many hosts there are, and no exponentials.
-// Softmax ignores load, but unlike the greedy strategies it never sends all
-// picks of an interval to one host.
+// A pick keeps the least loaded of three draws from the table, and unlike
+// the greedy strategies softmax never sends all picks of an interval to one
+// host.
 type Softmax struct {
 	// Temperature is a finite number above zero; 0 means
 	// DefaultTemperature.
@@ -80,15 +81,18 @@ type softmaxPicker struct {
 
 func (p *softmaxPicker) Pick() int {
 	r := p.rng.uint64()
-	i := p.memo.cur.Load().pick(r)
+	t := p.memo.cur.Load()
+	i := t.pick(r)
 	if p.memo.due(p.hosts[i].last.Load(), r) {
 		if now := p.clock(); p.memo.claim(now) {
 			p.fill(p.memo.spare, now)
 			p.memo.publish(now)
-			i = p.memo.cur.Load().pick(r)
+			t = p.memo.cur.Load()
+			i = t.pick(r)
 		}
 	}
-	return i
+	r = p.rng.uint64()
+	return leastLoaded(p.hosts, i, t.pick32(uint32(r)), t.pick32(uint32(r>>32)))
 }
 
 func (p *softmaxPicker) fill(t *aliasTable, now int64) {

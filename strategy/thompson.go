@@ -19,7 +19,7 @@ func thompsonDraws(n int) int { return min(max(1<<16/n, 64), 1024) }
 // plenty for that.
 const ThompsonMaxObservations = 100
 
-// Thompson is the Thompson sampling bandit strategy over time-decayed
+// Thompson is the Thompson sampling bandit strategy over recent
 // counts: each host's success rate has a Beta(1 + s, 1 + f) posterior, where
 // s and f are its decayed successes and failures (its decayed observation
 // count, at most ThompsonMaxObservations, times its mean score, and the
@@ -32,7 +32,8 @@ const ThompsonMaxObservations = 100
 // proportional to the number of hosts, so the picker draws a batch of
 // winners once per memoization interval (Bandit.Memoize) and spreads the
 // interval's picks over them: the traffic shares are Thompson sampling's,
-// the cost per pick a table look-up. Load and weights are ignored.
+// the cost per pick a table look-up (the least loaded of three draws from
+// it). Weights are ignored.
 type Thompson struct {
 	Bandit
 }

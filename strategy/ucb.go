@@ -20,7 +20,8 @@ import "math"
 // observations to whichever host is then rated best, and lets each host
 // get its share of the virtual observations at random. Identical hosts get
 // equal shares; a host rated clearly worse gets none until its bonus has
-// grown. Weights are ignored.
+// grown. A pick keeps the least loaded of three draws from the shares.
+// Weights are ignored.
 type UCB1 struct {
 	Bandit
 }
@@ -72,15 +73,18 @@ type ucbPicker struct {
 
 func (p *ucbPicker) Pick() int {
 	r := p.rng.uint64()
-	i := p.memo.cur.Load().pick(r)
+	t := p.memo.cur.Load()
+	i := t.pick(r)
 	if p.memo.due(p.hosts[i].last.Load(), r) {
 		if now := p.clock(); p.memo.claim(now) {
 			p.fill(p.memo.spare, now)
 			p.memo.publish(now)
-			i = p.memo.cur.Load().pick(r)
+			t = p.memo.cur.Load()
+			i = t.pick(r)
 		}
 	}
-	return i
+	r = p.rng.uint64()
+	return leastLoaded(p.hosts, i, t.pick32(uint32(r)), t.pick32(uint32(r>>32)))
 }
 
 // ucbBisections is how many halvings the search for the water level makes:
@@ -101,7 +105,7 @@ func (p *ucbPicker) fill(t *aliasTable, now int64) {
 	for i, h := range p.hosts {
 		// UCB1 ranks by the whole window's mean: its exploration bonus,
 		// not a short memory, is what brings a recovered host back.
-		p.mean[i], p.n[i] = estimateFrom(h, h.windowMean(), p.transform, now)
+		p.mean[i], p.n[i] = estimateFrom(h, h.mean(), p.transform, now)
 		total += p.n[i]
 		budget += p.n[i] * p.memoNs / h.window // the steady state's rate
 		req := h.requests.Load()
@@ -131,7 +135,7 @@ func (p *ucbPicker) fill(t *aliasTable, now int64) {
 	}
 	// ln N of at least 1 keeps a bonus even over the first few observations.
 	c2 := 2 * math.Log(max(total, math.E))
-	budget = max(budget, 1)
+	budget = max(budget*ucbHorizon, 1)
 	hi := math.Inf(-1) // the best rating: no host gets anything at this level
 	for i := range p.hosts {
 		hi = max(hi, p.mean[i]+math.Sqrt(c2/p.n[i]))
@@ -178,3 +182,11 @@ func (p *ucbPicker) shares(c2, level float64) float64 {
 	}
 	return sum
 }
+
+// ucbHorizon is how many memoization intervals' worth of picks a refresh
+// hands out as virtual observations. Over one interval, UCB1 makes up all
+// of the hosts' differences in observations at once, so the hosts it
+// observed less get several times the share of the others and queue
+// under a capacity limit; spread over a few intervals, the shares are even
+// to within the differences' fraction of the larger budget.
+const ucbHorizon = 8

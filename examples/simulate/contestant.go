@@ -16,8 +16,9 @@ import (
 type chooser interface {
 	// rebuild is called when the set of backends changes.
 	rebuild(s *sim)
-	// pick returns a backend id, or -1 when there is none.
-	pick(s *sim) int
+	// pick returns a backend id for client's next attempt, or -1 when
+	// there is none.
+	pick(s *sim, client int32) int
 }
 
 // contestant is one row of the results: a way of choosing backends.
@@ -26,8 +27,6 @@ type contestant struct {
 	// latencyTarget, if set, scores outcomes with
 	// strategy.LatencyScorer(latencyTarget) instead of ErrorScorer.
 	latencyTarget time.Duration
-	// maxObs, if set, is the hosts' strategy.WithMaxObservations.
-	maxObs int
 	// strategy, for lbkit's rows, returns the strategy seeded for a run;
 	// the hosts' set then picks with it. It is nil for the references.
 	strategy func(seed uint64) strategy.Strategy
@@ -75,28 +74,8 @@ func contestants() []contestant {
 		lbkit("softmax(0.1)+lat", scoredTarget, func(seed uint64) strategy.Strategy {
 			return strategy.Softmax{Temperature: 0.1, Bandit: bandit(seed)}
 		}),
-		capped(lbkit("epsilon-greedy(0.1)+cap", 0, func(seed uint64) strategy.Strategy {
-			return strategy.EpsilonGreedy{Epsilon: 0.1, Bandit: bandit(seed)}
-		})),
-		capped(lbkit("softmax(0.1)+cap", 0, func(seed uint64) strategy.Strategy {
-			return strategy.Softmax{Temperature: 0.1, Bandit: bandit(seed)}
-		})),
-		capped(lbkit("thompson+cap", 0, func(seed uint64) strategy.Strategy { return strategy.Thompson{Bandit: bandit(seed)} })),
-		capped(lbkit("epsilon-greedy(0.1)+lat+cap", scoredTarget, func(seed uint64) strategy.Strategy {
-			return strategy.EpsilonGreedy{Epsilon: 0.1, Bandit: bandit(seed)}
-		})),
 	}
 }
-
-// capped is c with the hosts' score resting on at most their last
-// capObservations outcomes (strategy.WithMaxObservations).
-func capped(c contestant) contestant {
-	c.maxObs = capObservations
-	return c
-}
-
-// capObservations is the "+cap" rows' strategy.WithMaxObservations.
-const capObservations = 100
 
 // setChooser picks with the run's host set, lbkit's own host-set core,
 // which the simulation updates when the set of backends changes, as the
@@ -104,17 +83,19 @@ const capObservations = 100
 type setChooser struct{}
 
 func (setChooser) rebuild(s *sim) {
-	members := make([]strategy.Member[int], len(s.active))
-	for i, id := range s.active {
-		members[i] = strategy.Member[int]{Host: s.hosts[id], Value: id}
+	for k, set := range s.sets {
+		members := make([]strategy.Member[int], len(s.active))
+		for i, id := range s.active {
+			members[i] = strategy.Member[int]{Host: s.hosts[k][id], Value: id}
+		}
+		set.Update(members, nil)
 	}
-	s.set.Update(members, nil)
 }
 
-func (setChooser) pick(s *sim) int {
+func (setChooser) pick(s *sim, client int32) int {
 	// Like go-kit's Retry, the simulated client does not steer a retry
 	// away from the backend that just failed: no hosts tried.
-	m, err := s.set.Pick(nil)
+	m, err := s.sets[s.balancer(client)].Pick(nil)
 	if err != nil {
 		return -1
 	}
@@ -146,7 +127,7 @@ func (g *gokit) rebuild(s *sim) {
 	}
 }
 
-func (g *gokit) pick(*sim) int {
+func (g *gokit) pick(*sim, int32) int {
 	ep, err := g.bal.Endpoint()
 	if err != nil {
 		return -1
@@ -163,7 +144,7 @@ type oracle struct{ rng *rand.Rand }
 
 func (*oracle) rebuild(*sim) {}
 
-func (o *oracle) pick(s *sim) int {
+func (o *oracle) pick(s *sim, _ int32) int {
 	if len(s.active) == 0 {
 		return -1
 	}

@@ -1,7 +1,8 @@
 // Command simulate is lbkit's Monte Carlo simulator. It runs every strategy
 // through scripted situations (a backend that fails half its calls, one that
 // is ten times slower, one that turns bad and recovers, one that flaps, fails
-// fast, or joins and leaves) and prints, per strategy, the success before and
+// fast, or joins and leaves; 1,000 backends behind one balancer or behind
+// a balancer per client) and prints, per strategy, the success before and
 // after go-kit-style retries, latency percentiles, attempts per request and
 // regret against an oracle that knows the backends' true state; it draws a
 // chart per scenario.

@@ -104,14 +104,22 @@ type sim struct {
 	dhead     int
 	rng       *rand.Rand // the world: latencies and failures
 	backends  []*backend
-	active    []int                  // backend ids in the balancer's set, in order
-	set       *strategy.HostSet[int] // the balancer's hosts; its Value is a backend id
-	hosts     []*strategy.Host       // per backend id, while it is in the set
-	reqs      []request              // per client
+	active    []int                    // backend ids in the balancer's set, in order
+	sets      []*strategy.HostSet[int] // the balancers' hosts (one, or one per client); Value is a backend id
+	hosts     [][]*strategy.Host       // per balancer, per backend id, while it is in the set
+	reqs      []request                // per client
 	atts      []attempt
 	free      []int32 // unused entries of atts
 	chooser   chooser
 	m         *metrics
+}
+
+// balancer is the index of client's balancer in sets and hosts.
+func (s *sim) balancer(client int32) int {
+	if len(s.sets) == 1 {
+		return 0
+	}
+	return int(client)
 }
 
 // clock is the hosts' clock: the simulated time.
@@ -119,11 +127,10 @@ func (s *sim) clock() time.Duration { return time.Duration(s.now) }
 
 func newSim(sc *scenario, c contestant, seed uint64, scale float64) (*sim, error) {
 	s := &sim{
-		sc:    sc,
-		end:   int64(float64(sc.duration) * scale),
-		rng:   rand.New(rand.NewPCG(seed, 0x5eed)),
-		hosts: make([]*strategy.Host, len(sc.backends)),
-		reqs:  make([]request, sc.clients),
+		sc:   sc,
+		end:  int64(float64(sc.duration) * scale),
+		rng:  rand.New(rand.NewPCG(seed, 0x5eed)),
+		reqs: make([]request, sc.clients),
 	}
 	scorer := strategy.ErrorScorer
 	if c.latencyTarget > 0 {
@@ -145,12 +152,21 @@ func newSim(sc *scenario, c contestant, seed uint64, scale float64) (*sim, error
 		}
 		s.chooser = ch
 	}
-	set, err := strategy.NewHostSet[int](st, append([]strategy.Option{strategy.WithClock(s.clock), strategy.WithScorer(scorer),
-		strategy.WithMaxObservations(c.maxObs), strategy.WithGroupSource(rand.NewPCG(seed, 0x71e5))}, sc.hostOpts...)...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", c.name, err)
+	balancers := 1
+	if sc.perClient {
+		balancers = sc.clients
 	}
-	s.set = set
+	for k := range balancers {
+		// The balancers share st, and so its source of random numbers:
+		// the simulation runs on one goroutine.
+		set, err := strategy.NewHostSet[int](st, append([]strategy.Option{strategy.WithClock(s.clock), strategy.WithScorer(scorer),
+			strategy.WithGroupSource(rand.NewPCG(seed, 0x71e5+uint64(k)))}, sc.hostOpts...)...)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.name, err)
+		}
+		s.sets = append(s.sets, set)
+		s.hosts = append(s.hosts, make([]*strategy.Host, len(sc.backends)))
+	}
 	s.m = newMetrics(s.end, len(sc.backends))
 	for i, spec := range sc.backends {
 		b := &backend{id: i, addr: fmt.Sprintf("b%d", i), backendSpec: spec}
@@ -233,7 +249,7 @@ func (s *sim) newAttempt() int32 {
 
 func (s *sim) startAttempt(client int32) {
 	r := &s.reqs[client]
-	id := s.chooser.pick(s)
+	id := s.chooser.pick(s, client)
 	if id < 0 {
 		s.finish(client, false) // no backend: go-kit's ErrNoEndpoints
 		return
@@ -242,7 +258,7 @@ func (s *sim) startAttempt(client int32) {
 	ai := s.newAttempt()
 	a := &s.atts[ai]
 	*a = attempt{client: client, reqGen: r.gen, backend: int32(id), gen: b.gen, live: true}
-	a.begun = s.hosts[id].Begin()
+	a.begun = s.hosts[s.balancer(client)][id].Begin()
 	r.attempts++
 	r.cur = ai
 	s.m.attempt(s.now, id)
@@ -298,7 +314,7 @@ func (s *sim) done(ai int32) {
 // is a failure of the host: see timeout), so every outcome counts.
 func (s *sim) record(a *attempt, err error) {
 	a.live = false
-	if h := s.hosts[a.backend]; h != nil && a.gen == s.backends[a.backend].gen {
+	if h := s.hosts[s.balancer(a.client)][a.backend]; h != nil && a.gen == s.backends[a.backend].gen {
 		h.Record(context.Background(), a.begun, err)
 	}
 }
@@ -356,7 +372,9 @@ func (s *sim) join(id int) {
 		return
 	}
 	b.up = true
-	s.hosts[id] = s.set.NewHost(b.addr, 1)
+	for k, set := range s.sets {
+		s.hosts[k][id] = set.NewHost(b.addr, 1)
+	}
 	s.active = append(s.active, id)
 }
 
@@ -390,5 +408,7 @@ func (s *sim) leave(id int) {
 		s.free = append(s.free, ai) // no event refers to it
 	}
 	b.gen++
-	s.hosts[id] = nil
+	for k := range s.hosts {
+		s.hosts[k][id] = nil
+	}
 }

@@ -50,10 +50,38 @@ func TestMonteCarloSimulation(t *testing.T) {
 	}
 	t.Logf("%d simulations in %v\n%s", runs, elapsed.Round(10*time.Millisecond), out.String())
 
+	learners := regexp.MustCompile(`^(peak-ewma|epsilon-greedy\(0\.1\)|softmax\(0\.1\)|ucb1|thompson)$`)
 	for _, oc := range outcomes {
 		oracle := oc.results[0]
+		var p2c *result
 		for _, r := range oc.results {
-			if r.contestant.name != "peak-ewma" {
+			if r.contestant.name == "p2c" {
+				p2c = r
+			}
+		}
+		for _, r := range oc.results {
+			name := r.contestant.name
+			if !learners.MatchString(name) {
+				continue
+			}
+			// Issue 13's targets, on this one seed (the published figures
+			// are medians over five).
+			switch oc.sc.name {
+			case "turns-bad":
+				back := 10.0
+				if name == "peak-ewma" {
+					back = 5
+				}
+				if r.shun > 2 || r.back > back {
+					t.Errorf("turns-bad: %s took %.1fs to shun the bad backend (want ≤ 2s) and %.1fs to take it back (want ≤ %.0fs)", name, r.shun, r.back, back)
+				}
+			case "capacity":
+				// Within 1% on one seed: the seeds' ranges are ±0.02 ms.
+				if p2c != nil && r.p99 > p2c.p99*1.01 {
+					t.Errorf("capacity: %s p99 %.2fms, P2C's %.2fms", name, r.p99, p2c.p99)
+				}
+			}
+			if name != "peak-ewma" {
 				continue
 			}
 			// The default strategy, everywhere: within a percent of the
@@ -63,12 +91,12 @@ func TestMonteCarloSimulation(t *testing.T) {
 			}
 			switch oc.sc.name {
 			case "bad-and-slow":
-				if r.finalOK < 0.9999 {
-					t.Errorf("bad-and-slow: peak-ewma success after retry %.5f, want ≥ 99.99%%", r.finalOK)
+				if r.firstOK < 0.9999 || r.finalOK < 0.9999 || r.p99 > 1.05*oracle.p99 {
+					t.Errorf("bad-and-slow: peak-ewma success %.5f before and %.5f after retry (want ≥ 99.99%%), p99 %.2fms (want ≤ 1.05 × %.2fms)", r.firstOK, r.finalOK, r.p99, oracle.p99)
 				}
-			case "turns-bad":
-				if r.shun > 2 || r.back > 30 {
-					t.Errorf("turns-bad: peak-ewma took %.1fs to shun the bad backend (want ≤ 2s) and %.1fs to take it back (want ≤ 30s)", r.shun, r.back)
+			case "per-client":
+				if r.settled < 0.998 {
+					t.Errorf("per-client: peak-ewma first-try success after the first 10%% %.4f, want ≥ 99.8%%", r.settled)
 				}
 			}
 		}

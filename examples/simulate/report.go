@@ -69,10 +69,11 @@ type result struct {
 	p999       float64
 	attempts   float64 // per request
 	shun, back float64 // seconds; NaN if not watched, +Inf if never
+	settled    float64 // first-try success after the first 10% of requests; NaN if not asked
 }
 
 func summarize(sc *scenario, c contestant, m *metrics, scale float64) *result {
-	r := &result{contestant: c, m: m, shun: math.NaN(), back: math.NaN()}
+	r := &result{contestant: c, m: m, shun: math.NaN(), back: math.NaN(), settled: math.NaN()}
 	if m.requests == 0 {
 		return r
 	}
@@ -88,10 +89,30 @@ func summarize(sc *scenario, c contestant, m *metrics, scale float64) *result {
 	r.mean = sum / n
 	q := func(p float64) float64 { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
 	r.p50, r.p99, r.p999 = q(0.5), q(0.99), q(0.999)
+	if sc.settled {
+		r.settled = settledFirstOK(m)
+	}
 	if w := sc.watch; w != nil {
 		r.shun, r.back = watchTimes(m, w.backend, int64(float64(w.bad)*scale), int64(float64(w.good)*scale))
 	}
 	return r
+}
+
+// settledFirstOK is the share of first-try successes among the requests
+// completed after the first 10% (to the resolution of a bin).
+func settledFirstOK(m *metrics) float64 {
+	var seen, n, ok int
+	for b, c := range m.binRequests {
+		if seen >= m.requests/10 {
+			n += int(c)
+			ok += int(m.binFirstOK[b])
+		}
+		seen += int(c)
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return float64(ok) / float64(n)
 }
 
 // watchTimes measures, over a trailing half second, how long after going
@@ -142,6 +163,9 @@ func printTable(w io.Writer, sc *scenario, scale float64, rs []*result) {
 	if sc.watch != nil {
 		head += "shun\tback\t"
 	}
+	if sc.settled {
+		head += "ok 1st after 10%\t"
+	}
 	fmt.Fprintln(tw, head)
 	oracle := rs[0]
 	for _, r := range rs {
@@ -151,6 +175,9 @@ func printTable(w io.Writer, sc *scenario, scale float64, rs []*result) {
 			regret, r.mean-oracle.mean)
 		if sc.watch != nil {
 			line += seconds(r.shun) + "\t" + seconds(r.back) + "\t"
+		}
+		if sc.settled {
+			line += fmt.Sprintf("%.3f%%\t", 100*r.settled)
 		}
 		fmt.Fprintln(tw, line)
 	}
@@ -183,9 +210,9 @@ calls at once and queue the rest. Time is simulated; nothing sleeps.
   shun      time from the watched backend turning bad until its traffic share
             (over the last 0.5 s) fell below 5%
   back      time from its recovery until its share was back to half its fair share
+  ok 1st after 10%  first-attempt success over the requests after the first 10%
 The oracle knows every backend's true failure rate, latency and queue, and picks
 the quickest of the most reliable. Baselines: go-kit's lb.NewRoundRobin and
 lb.NewRandom. "+lat" rows score outcomes with strategy.LatencyScorer(2ms)
-instead of ErrorScorer; "+cap" rows score each host on at most its last 100
-outcomes (strategy.WithMaxObservations(100)).`))
+instead of ErrorScorer.`))
 }

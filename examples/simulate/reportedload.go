@@ -68,13 +68,13 @@ type loadReporting struct {
 func (c *loadReporting) rebuild(s *sim) {
 	hosts := make([]*strategy.Host, len(s.active))
 	for i, id := range s.active {
-		hosts[i] = s.hosts[id]
+		hosts[i] = s.hosts[0][id] // one balancer: the scenario is not per client
 	}
 	c.ids = append(c.ids[:0], s.active...)
 	c.picker = c.strat.NewPicker(hosts)
 }
 
-func (c *loadReporting) pick(s *sim) int {
+func (c *loadReporting) pick(s *sim, _ int32) int {
 	c.account(s)
 	i := c.picker.Pick()
 	if i < 0 {
@@ -102,7 +102,7 @@ func (c *loadReporting) account(s *sim) {
 		return
 	}
 	for _, id := range s.active {
-		if h := s.hosts[id]; h != nil {
+		if h := s.hosts[0][id]; h != nil {
 			h.ReportLoad(strategy.LoadReport{
 				CPUUtilization: c.busy[id] / float64(span),
 				RPS:            float64(c.calls[id]) / time.Duration(span).Seconds(),

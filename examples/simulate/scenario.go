@@ -24,6 +24,12 @@ type scenario struct {
 	hostOpts []strategy.Option
 	// extra are rows run in this scenario only, after everyone's.
 	extra []contestant
+	// perClient gives every client a balancer of its own (its own host
+	// statistics) instead of one that all share.
+	perClient bool
+	// settled, if set, adds a column: first-try success over the requests
+	// after the first 10%, once the strategies have had time to learn.
+	settled bool
 }
 
 type scenarioEvent struct {
@@ -184,5 +190,33 @@ func scenarios() []*scenario {
 	out = append(out, tierScenarios()...)
 	out = append(out, outlierScenarios()...)
 	out = append(out, reportedLoadScenario())
+	out = append(out, &scenario{
+		name:     "many-flaky",
+		title:    "1,000 backends, every 20th (5%) fails half its calls; 32 clients share a balancer",
+		clients:  32,
+		duration: 30 * time.Second,
+		backends: flaky(1000),
+		settled:  true,
+	})
+
+	out = append(out, &scenario{
+		name:      "per-client",
+		title:     "1,000 backends, every 20th (5%) fails half its calls; 100 clients, each with a balancer of its own",
+		clients:   100,
+		duration:  20 * time.Second,
+		backends:  flaky(1000),
+		perClient: true,
+		settled:   true,
+	})
 	return out
+}
+
+// flaky returns n healthy backends of which every 20th fails half its
+// calls.
+func flaky(n int) []backendSpec {
+	bs := healthy(n)
+	for i := 0; i < n; i += 20 {
+		bs[i].fail = 0.5
+	}
+	return bs
 }

@@ -95,6 +95,9 @@ func printSeedsTable(w io.Writer, sc *scenario, scale float64, rows [][]*result)
 	if sc.watch != nil {
 		head += "shun\tback\t"
 	}
+	if sc.settled {
+		head += "ok 1st after 10%\t"
+	}
 	fmt.Fprintln(tw, head)
 	pct := func(d int) func(float64) string {
 		return func(x float64) string { return fmt.Sprintf("%.*f", d, 100*x) }
@@ -133,6 +136,9 @@ func printSeedsTable(w io.Writer, sc *scenario, scale float64, rows [][]*result)
 			cells = append(cells,
 				col(func(_ int, r *result) float64 { return r.shun }).format(secs, "s"),
 				col(func(_ int, r *result) float64 { return r.back }).format(secs, "s"))
+		}
+		if sc.settled {
+			cells = append(cells, col(func(_ int, r *result) float64 { return r.settled }).format(pct(3), "%"))
 		}
 		line := ""
 		for _, c := range cells {

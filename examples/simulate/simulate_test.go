@@ -344,3 +344,41 @@ func TestCapacityScenarioUCB1DoesNotHerd(t *testing.T) {
 		t.Errorf("ucb1 p50 %.2fms p99 %.2fms; p2c p50 %.2fms p99 %.2fms", ucb.p50, ucb.p99, p2c.p50, p2c.p99)
 	}
 }
+
+// TestPerClientBalancersLearnSeparately: with perClient every client has a
+// host set of its own, so each must find the failing backend by itself;
+// with one shared balancer the clients learn together. The settled column
+// is the first-try success after the first 10% of requests.
+func TestPerClientBalancersLearnSeparately(t *testing.T) {
+	bs := healthy(20)
+	bs[0].fail = 1
+	for _, perClient := range []bool{false, true} {
+		sc := &scenario{name: "per-client-small", clients: 4, duration: 5 * time.Second, backends: bs, perClient: perClient, settled: true}
+		var c contestant
+		for _, x := range contestants() {
+			if x.name == "peak-ewma" {
+				c = x
+			}
+		}
+		s, err := newSim(sc, c, 3, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := summarize(sc, c, s.run(), 1)
+		want := 1
+		if perClient {
+			want = sc.clients
+		}
+		if len(s.sets) != want {
+			t.Fatalf("perClient %v: %d balancers, want %d", perClient, len(s.sets), want)
+		}
+		for k := range s.sets {
+			if st := s.hosts[k][0].Stats(); st.Failures == 0 {
+				t.Errorf("perClient %v: balancer %d never tried the failing backend", perClient, k)
+			}
+		}
+		if !(r.settled >= r.firstOK) || r.settled > 1 {
+			t.Errorf("perClient %v: settled first-try success %.4f, overall %.4f; the learning is in the first 10%%", perClient, r.settled, r.firstOK)
+		}
+	}
+}

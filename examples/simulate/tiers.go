@@ -41,15 +41,17 @@ func tierScenarios() []*scenario {
 // may be nil) at 0 s.
 func placeHosts(prios []int, zones []string) scenarioEvent {
 	return scenarioEvent{what: "tiers and zones set", apply: func(s *sim) {
-		for i, h := range s.hosts {
-			if h == nil {
-				continue
-			}
-			if prios != nil {
-				h.SetPriority(prios[i])
-			}
-			if zones != nil {
-				h.SetZone(zones[i])
+		for _, hosts := range s.hosts { // every balancer's record of the backends
+			for i, h := range hosts {
+				if h == nil {
+					continue
+				}
+				if prios != nil {
+					h.SetPriority(prios[i])
+				}
+				if zones != nil {
+					h.SetZone(zones[i])
+				}
 			}
 		}
 		s.chooser.rebuild(s)
