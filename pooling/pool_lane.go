@@ -1,0 +1,129 @@
+package pooling
+
+import (
+	"sync/atomic"
+	"unsafe"
+)
+
+// The lane: a few slots, each an atomic pointer on its own cache line, in
+// front of the locked idle stack. Put parks a connection fit for reuse in a
+// free slot with one compare-and-swap; Get takes one with one swap. With
+// two goroutines on two CPUs each mostly keeps to its own slot, so neither
+// waits for the other's lock nor pulls its cache line away.
+//
+// A connection goes the locked way instead whenever bookkeeping is due:
+// Put of a fatal error or a Discard, an expired connection, one due for its
+// test on borrow, and any Put while hold is not zero: while a Get waits
+// (the connection is its), while the pool is over its maximum after
+// SetMaxConns (it is closed) and after Close. Every locked reader of the
+// idle set (the slow Get, the sweep, SetMaxConns, Close) first drains the
+// slots onto the stack.
+//
+// No wake-up is lost, in the manner of Dekker's algorithm: a Get about to
+// wait raises hold and then drains the slots, while a Put parks and then
+// reads hold. Both are sequentially consistent atomics, so either the Get
+// finds the parked connection, or the Put sees hold raised and takes its
+// connection back out of the slot for the locked way (if no one took it
+// meanwhile). Close and SetMaxConns raise hold the same way.
+
+// laneSlots is the number of slots: enough that goroutines on a few CPUs
+// rarely pick the same one.
+const laneSlots = 8
+
+type laneSlot[C any] struct {
+	e atomic.Pointer[entry[C]]
+	_ [56]byte
+}
+
+// The parts of Pool.hold.
+const (
+	holdWaiter = 1       // per waiting Get
+	holdOver   = 1 << 24 // over the maximum
+	holdClosed = 1 << 28 // closed
+)
+
+// laneHint is the slot a goroutine tries first: one read from its stack
+// address, which is free, stable enough and differs between goroutines.
+// Put tries the slot the connection was taken from, so a connection that
+// one goroutine keeps borrowing stays in that goroutine's slot.
+func laneHint() uint8 {
+	var here byte
+	return uint8((uintptr(unsafe.Pointer(&here)) >> 11) % laneSlots)
+}
+
+// takeFast takes an idle connection from the lane, or returns nil. The
+// caller owns it and must lend it or push it onto the stack.
+func (p *Pool[C]) takeFast() *entry[C] {
+	h := laneHint()
+	for i := range uint8(laneSlots) {
+		k := (h + i) % laneSlots
+		s := &p.lane[k].e
+		if s.Load() == nil {
+			continue
+		}
+		if e := s.Swap(nil); e != nil {
+			e.slot = k
+			return e
+		}
+	}
+	return nil
+}
+
+// park puts e, which its caller owns and which is fit for reuse, in a free
+// slot. It reports false if e must go the locked way: the lane is full, or
+// hold is raised.
+func (p *Pool[C]) park(e *entry[C]) bool {
+	if p.hold.Load() != 0 {
+		return false
+	}
+	k := e.slot
+	for range laneSlots {
+		s := &p.lane[k%laneSlots].e
+		k++
+		if s.Load() != nil || !s.CompareAndSwap(nil, e) {
+			continue
+		}
+		if p.hold.Load() == 0 {
+			return true
+		}
+		// Raised meanwhile: take e back unless a Get or a drain has
+		// taken it. (If it has come back since, it is idle again and
+		// the locked way is as right for it.)
+		return !s.CompareAndSwap(e, nil)
+	}
+	return false
+}
+
+// drainLocked moves the lane's connections onto the idle stack. Once the
+// pool is closed only Close drains (moveLaneLocked): a connection parked
+// after that is taken back by its Put, which sees hold raised, unless a Get
+// that started before Close took it; a drain taking it instead would
+// strand it on the stack of a closed pool.
+func (p *Pool[C]) drainLocked() {
+	if !p.closed {
+		p.moveLaneLocked()
+	}
+}
+
+func (p *Pool[C]) moveLaneLocked() {
+	for i := range p.lane {
+		s := &p.lane[i].e
+		if s.Load() == nil {
+			continue
+		}
+		if e := s.Swap(nil); e != nil {
+			p.idle = append(p.idle, e)
+		}
+	}
+}
+
+// laneLen counts the connections in the lane.
+func (p *Pool[C]) laneLen() int {
+	n := 0
+	for i := range p.lane {
+		if p.lane[i].e.Load() != nil {
+			n++
+		}
+	}
+	return n
+}
