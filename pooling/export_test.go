@@ -38,3 +38,7 @@ func (p *Pool[C]) age(e *entry[C], d time.Duration) {
 		e.period = p.window.period.Load() - 1 // lent in a window now over
 	}
 }
+
+// SetParkHook sets a function that Put runs after it has looked for waiting
+// Gets and before it parks a connection in the lane; nil removes it.
+func SetParkHook(f func()) { testHookPark = f }

@@ -76,6 +76,9 @@ func (p *Pool[C]) park(e *entry[C]) bool {
 	if p.hold.Load() != 0 {
 		return false
 	}
+	if testHookPark != nil {
+		testHookPark()
+	}
 	k := e.slot
 	for range laneSlots {
 		s := &p.lane[k%laneSlots].e
@@ -93,6 +96,10 @@ func (p *Pool[C]) park(e *entry[C]) bool {
 	}
 	return false
 }
+
+// testHookPark, if set, runs in park between its look at hold and its
+// parking: where a Get may start to wait unseen.
+var testHookPark func()
 
 // drainLocked moves the lane's connections onto the idle stack. Once the
 // pool is closed only Close drains (moveLaneLocked): a connection parked

@@ -23,9 +23,9 @@ func TestPoolLaneHandsOverToGetAboutToWait(t *testing.T) {
 	srv := startEcho(t)
 	p := newPool(t, srv.addr, pooling.WithPrespawn(0), pooling.WithMaxConns(1),
 		pooling.WithoutTestOnBorrow(), pooling.WithWaitTimeout(2*time.Second))
-	const rounds = 2000
+	const workers, rounds = 6, 2000
 	var wg sync.WaitGroup
-	for range 2 {
+	for range workers {
 		wg.Go(func() {
 			for range rounds {
 				c, err := p.Get(bg())
@@ -42,7 +42,36 @@ func TestPoolLaneHandsOverToGetAboutToWait(t *testing.T) {
 	}
 	wg.Wait()
 	st := p.Stats()
-	if st.Gets != 2*rounds || st.Puts != 2*rounds || st.GetFailures != 0 || st.Dialled != 1 || st.Idle != 1 || st.InUse != 0 {
+	if st.Gets != workers*rounds || st.Puts != workers*rounds || st.GetFailures != 0 || st.Dialled != 1 || st.Idle != 1 || st.InUse != 0 {
+		t.Errorf("stats = %+v", st)
+	}
+}
+
+// A Get that starts to wait after a Put has looked for waiters, but before
+// it parks its connection, gets that connection: the Put looks again.
+func TestPoolLanePutRacingGetAboutToWait(t *testing.T) {
+	srv := startEcho(t)
+	p := newPool(t, srv.addr, pooling.WithPrespawn(0), pooling.WithMaxConns(1),
+		pooling.WithoutTestOnBorrow(), pooling.WithWaitTimeout(2*time.Second))
+	c := get(t, p)
+	got := make(chan error, 1)
+	pooling.SetParkHook(func() {
+		pooling.SetParkHook(nil)
+		go func() {
+			w, err := p.Get(bg())
+			if err == nil {
+				err = p.Put(w, nil)
+			}
+			got <- err
+		}()
+		eventually(t, "a waiting Get", func() bool { return p.Stats().Waiting == 1 })
+	})
+	t.Cleanup(func() { pooling.SetParkHook(nil) })
+	put(t, p, c, nil)
+	if err := <-got; err != nil {
+		t.Fatalf("the waiting Get: %v", err) // ErrTimeout: the connection was parked unseen
+	}
+	if st := p.Stats(); st.Gets != 2 || st.Puts != 2 || st.Waits != 1 || st.Dialled != 1 || st.Idle != 1 {
 		t.Errorf("stats = %+v", st)
 	}
 }
@@ -86,6 +115,30 @@ func TestPoolLaneCloseRacingPut(t *testing.T) {
 		if _, err := p.Get(bg()); !errors.Is(err, pooling.ErrClosed) {
 			t.Fatalf("Get after Close = %v, want ErrClosed", err)
 		}
+	}
+	eventually(t, "no server connection", func() bool { return srv.Open() == 0 })
+}
+
+// Close that starts after a Put has looked at hold, but before it parks its
+// connection, still closes that connection: the Put looks again.
+func TestPoolLaneCloseBetweenPutsLookAndPark(t *testing.T) {
+	srv := startEcho(t)
+	p := newPool(t, srv.addr, pooling.WithPrespawn(0), pooling.WithoutTestOnBorrow(),
+		pooling.WithCloseDeadline(2*time.Second))
+	c := get(t, p)
+	closed := make(chan error, 1)
+	pooling.SetParkHook(func() {
+		pooling.SetParkHook(nil)
+		go func() { closed <- p.Close() }()
+		eventually(t, "Close to start", func() bool { return p.Stats().Closed })
+	})
+	t.Cleanup(func() { pooling.SetParkHook(nil) })
+	put(t, p, c, nil)
+	if err := <-closed; err != nil {
+		t.Fatalf("Close = %v", err) // ErrStillBorrowed: the connection was parked unseen
+	}
+	if st := p.Stats(); st.Open != 0 || st.Idle != 0 || st.Puts != 1 {
+		t.Errorf("stats = %+v", st)
 	}
 	eventually(t, "no server connection", func() bool { return srv.Open() == 0 })
 }
