@@ -108,6 +108,9 @@ type entry[C any] struct {
 	idx      int32  // in Pool.all
 	slot     uint8  // the lane slot a Put tries first
 	borrow   borrow // set by a Service while lent
+	// Two goroutines lending two entries must not write to one cache
+	// line: without this, entries dialled one after the other share one.
+	_ [64]byte
 }
 
 // lentBit is set in entry.state while the entry is lent; one lend adds
