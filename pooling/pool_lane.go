@@ -28,7 +28,10 @@ import (
 
 // laneSlots is the number of slots: enough that goroutines on a few CPUs
 // rarely pick the same one.
-const laneSlots = 8
+const (
+	laneBits  = 4
+	laneSlots = 1 << laneBits
+)
 
 type laneSlot[C any] struct {
 	e atomic.Pointer[entry[C]]
@@ -42,13 +45,19 @@ const (
 	holdClosed = 1 << 28 // closed
 )
 
-// laneHint is the slot a goroutine tries first: one read from its stack
-// address, which is free, stable enough and differs between goroutines.
-// Put tries the slot the connection was taken from, so a connection that
-// one goroutine keeps borrowing stays in that goroutine's slot.
+// laneHint is the slot a goroutine tries first, read from its stack
+// address: free, stable enough, and different between goroutines. The
+// address is hashed, not just cut: goroutine stacks of one size are aligned
+// to it, so the bits just above a frame's offset can be the same in every
+// goroutine whose stack has grown. Put tries the slot the connection was
+// taken from, so a connection that one goroutine keeps borrowing stays in
+// that goroutine's slot. (The index of the goroutine's P, which sync.Pool
+// uses, needs go:linkname to runtime.procPin, and pinning and unpinning
+// cost about a quarter of a whole Get+Put here.)
 func laneHint() uint8 {
 	var here byte
-	return uint8((uintptr(unsafe.Pointer(&here)) >> 11) % laneSlots)
+	h := uint64(uintptr(unsafe.Pointer(&here))>>11) * 0x9e3779b97f4a7c15
+	return uint8(h >> (64 - laneBits))
 }
 
 // takeFast takes an idle connection from the lane, or returns nil. The
