@@ -5,7 +5,7 @@ import (
 	"unsafe"
 )
 
-// The lane: a few slots, each an atomic pointer on its own cache line, in
+// The lane: sixteen slots, each an atomic pointer on its own cache line, in
 // front of the locked idle stack. Put parks a connection fit for reuse in a
 // free slot with one compare-and-swap; Get takes one with one swap. With
 // two goroutines on two CPUs each mostly keeps to its own slot, so neither
