@@ -73,22 +73,33 @@ func (p *Pool[C]) get(ctx context.Context) (Conn[C], error) {
 	if p.timed {
 		t = now()
 	}
+	// The connection lent goes back to this goroutine's slot, whichever
+	// slot or stack it came from: so the goroutine's next Get finds it
+	// there first.
+	h := laneHint()
+	var e *entry[C]
 	if p.hold.Load() < holdClosed {
-		if e := p.takeFast(); e != nil {
-			if p.fit(e, t) {
-				e.lent = t
-				st := e.state.Add(lendStep)
-				return Conn[C]{e: e, gen: uint32(st >> 1)}, nil
-			}
-			// Expired, or due for its test: the locked way.
-			p.mu.Lock()
-			p.idle = append(p.idle, e)
-			return p.getLocked(ctx, t)
-		}
+		e = p.takeFast(h)
 	}
-	p.mu.Lock()
-	p.drainLocked()
-	return p.getLocked(ctx, t)
+	if e != nil {
+		if p.fit(e, t) {
+			e.lent = t
+			e.slot = h
+			st := e.state.Add(lendStep)
+			return Conn[C]{e: e, gen: uint32(st >> 1)}, nil
+		}
+		// Expired, or due for its test: the locked way.
+		p.mu.Lock()
+		p.idle = append(p.idle, e)
+	} else {
+		p.mu.Lock()
+		p.drainLocked()
+	}
+	c, err := p.getLocked(ctx, t)
+	if err == nil {
+		c.e.slot = h
+	}
+	return c, err
 }
 
 // fit says whether e, taken from the lane, can be lent at t as it is: not
@@ -120,7 +131,6 @@ func (p *Pool[C]) getLocked(ctx context.Context, t int64) (Conn[C], error) {
 		test := p.cfg.testOnBorrow && (!p.windowed || e.period != p.window.period.Load())
 		gen := p.lendLocked(e, t)
 		p.mu.Unlock()
-		e.slot = laneHint()
 		if test {
 			if err := p.driver.TestOnBorrow(e.conn); err != nil {
 				p.mu.Lock()
@@ -208,7 +218,6 @@ func (p *Pool[C]) getSlow(ctx context.Context, t int64) (Conn[C], error) {
 	case g.e == nil:
 		return p.dialFor(wctx)
 	}
-	g.e.slot = laneHint()
 	return Conn[C]{e: g.e, gen: uint32(g.e.state.Load() >> 1)}, nil
 }
 
@@ -249,7 +258,6 @@ func (p *Pool[C]) dialFor(ctx context.Context) (Conn[C], error) {
 	p.registerLocked(e)
 	gen := p.lendLocked(e, e.created)
 	p.mu.Unlock()
-	e.slot = laneHint()
 	return Conn[C]{e: e, gen: gen}, nil
 }
 

@@ -49,21 +49,22 @@ const (
 // address: free, stable enough, and different between goroutines. The
 // address is hashed, not just cut: goroutine stacks of one size are aligned
 // to it, so the bits just above a frame's offset can be the same in every
-// goroutine whose stack has grown. Put tries the slot the connection was
-// taken from, so a connection that one goroutine keeps borrowing stays in
-// that goroutine's slot. (The index of the goroutine's P, which sync.Pool
-// uses, needs go:linkname to runtime.procPin, and pinning and unpinning
-// cost about a quarter of a whole Get+Put here.)
+// goroutine whose stack has grown. Put tries first the slot of the
+// goroutine that borrowed the connection (Get records it in the entry), so
+// a connection that one goroutine keeps borrowing stays in its slot. (The
+// index of the goroutine's P, which sync.Pool uses, needs go:linkname to
+// runtime.procPin, and pinning and unpinning cost about a quarter of a
+// whole Get+Put here.)
 func laneHint() uint8 {
 	var here byte
 	h := uint64(uintptr(unsafe.Pointer(&here))>>11) * 0x9e3779b97f4a7c15
 	return uint8(h >> (64 - laneBits))
 }
 
-// takeFast takes an idle connection from the lane, or returns nil. The
-// caller owns it and must lend it or push it onto the stack.
-func (p *Pool[C]) takeFast() *entry[C] {
-	h := laneHint()
+// takeFast takes an idle connection from the lane, looking first in slot h,
+// or returns nil. The caller owns it and must lend it or push it onto the
+// stack.
+func (p *Pool[C]) takeFast(h uint8) *entry[C] {
 	for i := range uint8(laneSlots) {
 		k := (h + i) % laneSlots
 		s := &p.lane[k].e
@@ -71,7 +72,6 @@ func (p *Pool[C]) takeFast() *entry[C] {
 			continue
 		}
 		if e := s.Swap(nil); e != nil {
-			e.slot = k
 			return e
 		}
 	}
