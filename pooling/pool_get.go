@@ -93,7 +93,9 @@ func (p *Pool[C]) get(ctx context.Context) (Conn[C], error) {
 		p.idle = append(p.idle, e)
 	} else {
 		p.mu.Lock()
-		p.drainLocked()
+		if len(p.idle) == 0 {
+			p.drainLocked()
+		}
 	}
 	c, err := p.getLocked(ctx, t)
 	if err == nil {
