@@ -7,17 +7,17 @@ import (
 
 // The lane: sixteen slots, each an atomic pointer on its own cache line, in
 // front of the locked idle stack. Put parks a connection fit for reuse in a
-// free slot with one compare-and-swap; Get takes one with one swap. With
-// two goroutines on two CPUs each mostly keeps to its own slot, so neither
-// waits for the other's lock nor pulls its cache line away.
+// free slot with one compare-and-swap; Get takes one with one swap. Each
+// goroutine keeps to its own slot, so two goroutines on two CPUs neither
+// wait for each other's lock nor pull each other's cache lines away.
 //
 // A connection goes the locked way instead whenever bookkeeping is due:
 // Put of a fatal error or a Discard, an expired connection, one due for its
 // test on borrow, and any Put while hold is not zero: while a Get waits
 // (the connection is its), while the pool is over its maximum after
-// SetMaxConns (it is closed) and after Close. Every locked reader of the
-// idle set (the slow Get, the sweep, SetMaxConns, Close) first drains the
-// slots onto the stack.
+// SetMaxConns (it is closed) and after Close. The sweep, SetMaxConns,
+// Close, a Get about to wait and a Get that finds its slot and the stack
+// empty first drain the slots onto the stack; Stats counts them in place.
 //
 // No wake-up is lost, in the manner of Dekker's algorithm: a Get about to
 // wait raises hold and then drains the slots, while a Put parks and then
