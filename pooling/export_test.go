@@ -14,6 +14,13 @@ func AgeIdle[C any](p *Pool[C], d time.Duration) {
 	for _, e := range p.idle {
 		p.age(e, d)
 	}
+	// Those in the lane stay there, for Get to meet.
+	for i := range p.lane {
+		if e := p.lane[i].e.Swap(nil); e != nil {
+			p.age(e, d)
+			p.lane[i].e.Store(e)
+		}
+	}
 }
 
 func AgeConn[C any](c Conn[C], d time.Duration) {
@@ -28,6 +35,10 @@ func (p *Pool[C]) age(e *entry[C], d time.Duration) {
 	e.returned -= int64(d)
 	e.lent -= int64(d)
 	if p.windowed && d >= p.cfg.testAfter {
-		e.period = p.window.period - 1 // lent in a window now over
+		e.period = p.window.period.Load() - 1 // lent in a window now over
 	}
 }
+
+// SetParkHook sets a function that Put runs after it has looked for waiting
+// Gets and before it parks a connection in the lane; nil removes it.
+func SetParkHook(f func()) { testHookPark = f }

@@ -17,11 +17,13 @@ import (
 // both when Get meets them and by a background sweep.
 //
 // All methods are safe for concurrent use. Get and Put of an idle connection
-// allocate nothing and hold the pool's lock only to pop and push.
+// allocate nothing and, in the common case, take no lock: they pass it
+// through a lock-free lane of slots in front of the locked idle stack (see
+// pool_lane.go).
 //
-// The request path (Get, Put) is in pool_get.go, the test-on-borrow
-// window in pool_window.go; prespawning, the idle sweep, resizing and
-// closing are in pool_lifecycle.go.
+// The request path (Get, Put) is in pool_get.go, the lane in pool_lane.go,
+// the test-on-borrow window in pool_window.go; prespawning, the idle sweep,
+// resizing and closing are in pool_lifecycle.go.
 type Pool[C any] struct {
 	// Whether Get and Put read the clock: only idle timeouts,
 	// lifetimes and the conns.active.period metric need it. The default
@@ -36,13 +38,19 @@ type Pool[C any] struct {
 	cfg      poolConfig
 	m        Metrics
 
+	// hold counts the reasons a Put must not park a connection in the
+	// lane: waiting Gets, the pool being over its maximum, and Close (see
+	// pool_lane.go). It is written under mu and read without it.
+	hold atomic.Int32
+
 	mu       sync.Mutex
 	idle     []*entry[C] // a stack: the most recently returned on top
+	all      []*entry[C] // the open connections, for Stats
 	waiters  []*waiter[C]
 	total    int // open connections plus dials under way
-	inUse    int
 	dialling int
 	max      int
+	over     bool // total > max, after SetMaxConns lowered max
 	closed   bool
 	closing  bool          // Close is waiting for borrowed connections
 	drained  chan struct{} // closed when total reaches 0 after Close
@@ -50,6 +58,9 @@ type Pool[C any] struct {
 	force    chan struct{}
 	c        counters
 	window   window
+
+	// lane holds idle connections outside the lock (pool_lane.go).
+	lane [laneSlots]laneSlot[C]
 
 	dialled      atomic.Uint64
 	dialFailures atomic.Uint64
@@ -66,27 +77,48 @@ type Pool[C any] struct {
 	done   chan struct{} // closed when Close has returned
 }
 
-// counters are guarded by Pool.mu.
+// counters are guarded by Pool.mu. Gets and puts are not counted here but
+// in the entries' states (see Stats): lends is the sum of the generations
+// of the entries closed, unlent the lends taken back when a connection
+// failed its test on borrow or a waiter gave up.
 type counters struct {
-	gets, getFailures, puts, waits                          uint64
+	lends, unlent, getFailures, waits                       uint64
 	closedIdle, closedLife, closedFatal, closedBad, closedX uint64
 }
 
 // entry is one open connection. It lives as long as the connection, and
 // every Conn lent from it carries its generation, so that a stale Conn is
-// refused. Its fields are guarded by Pool.mu; the times are readings of
-// now.
+// refused.
+//
+// state is the generation (the number of times the entry was lent) shifted
+// left by one, plus one while it is lent. It changes only atomically: Put
+// validates a Conn and takes its entry back with one compare-and-swap. The
+// other fields belong to whoever holds the entry: the borrower, or Pool.mu
+// while it is on the idle stack, or the goroutine that took it from a lane
+// slot; the handover (the lock, the slot's atomic swap, or the state's
+// compare-and-swap) orders their writes. The times are readings of now.
 type entry[C any] struct {
 	pool     *Pool[C]
 	conn     C
+	state    atomic.Uint64
 	created  int64  // at dial
 	returned int64  // when last put back, if the pool reads the clock
 	lent     int64  // when last lent, if the pool reads the clock
 	period   uint32 // the test-on-borrow window's period when last lent
-	gen      uint32
-	out      bool
+	idx      int32  // in Pool.all
+	slot     uint8  // the lane slot a Put tries first
 	borrow   borrow // set by a Service while lent
+	// Two goroutines lending two entries must not write to one cache
+	// line: without this, entries dialled one after the other share one.
+	_ [64]byte
 }
+
+// lentBit is set in entry.state while the entry is lent; one lend adds
+// lendStep to a state without it.
+const (
+	lentBit  = 1
+	lendStep = 3 // the generation up by one, and lentBit
+)
 
 // epoch anchors the pools' clock.
 var epoch = time.Now()
@@ -151,7 +183,7 @@ func newPool[C any](addr string, driver Driver[C], cfg poolConfig) (*Pool[C], er
 	p.m = cfg.metrics.forHost(addr)
 	p.timed = cfg.idleTimeout > 0 || cfg.maxLifetime > 0 || p.m.ConnsActivePeriod != nil
 	p.windowed = cfg.testOnBorrow && cfg.testAfter > 0
-	p.window.period = 1 // so that a connection never lent is tested
+	p.window.period.Store(1) // so that a connection never lent is tested
 	p.bg, p.stopBg = context.WithCancel(context.Background())
 	if every := sweepInterval(cfg.idleTimeout, cfg.maxLifetime); every > 0 {
 		p.wg.Add(1)
@@ -189,9 +221,48 @@ func (p *Pool[C]) dropLocked(why closeReason) {
 		return
 	}
 	p.total--
+	if p.over {
+		p.checkOverLocked()
+	}
 	if p.closed && p.total == 0 && p.drained != nil {
 		close(p.drained)
 		p.drained = nil
+	}
+}
+
+// dropEntryLocked gives up e's slot (see dropLocked); the caller closes it.
+func (p *Pool[C]) dropEntryLocked(e *entry[C], why closeReason) {
+	p.retireLocked(e)
+	p.dropLocked(why)
+}
+
+// registerLocked counts a new connection in Pool.all.
+func (p *Pool[C]) registerLocked(e *entry[C]) {
+	e.idx = int32(len(p.all))
+	p.all = append(p.all, e)
+}
+
+// retireLocked takes e, about to be closed, out of Pool.all, keeping its
+// lends in the counters.
+func (p *Pool[C]) retireLocked(e *entry[C]) {
+	p.c.lends += e.state.Load() >> 1
+	i, n := e.idx, len(p.all)-1
+	last := p.all[n]
+	p.all[i], last.idx = last, i
+	p.all[n] = nil
+	p.all = p.all[:n]
+}
+
+// checkOverLocked records in hold whether the pool is over its maximum,
+// when Puts must take the locked path, which closes the connection.
+func (p *Pool[C]) checkOverLocked() {
+	if over := p.total > p.max; over != p.over {
+		p.over = over
+		if over {
+			p.hold.Add(holdOver)
+		} else {
+			p.hold.Add(-holdOver)
+		}
 	}
 }
 
@@ -252,20 +323,31 @@ type Stats struct {
 	Closed bool
 }
 
-// Stats returns the pool's counts.
+// Stats returns the pool's counts. Each count is exact, but a Get or Put
+// running meanwhile may be seen half done: its connection counted as
+// neither idle nor in use.
 func (p *Pool[C]) Stats() Stats {
 	p.mu.Lock()
+	// Each lend adds one to an entry's generation; the lends that were
+	// not taken back are Gets, and those of them not out now were Put.
+	gens, inUse := p.c.lends, 0
+	for _, e := range p.all {
+		st := e.state.Load()
+		gens += st >> 1
+		inUse += int(st & lentBit)
+	}
+	gets := gens - p.c.unlent
 	s := Stats{
 		Address:          p.addr,
 		MaxConns:         p.max,
 		Open:             p.total - p.dialling,
-		Idle:             len(p.idle),
-		InUse:            p.inUse,
+		Idle:             len(p.idle) + p.laneLen(),
+		InUse:            inUse,
 		Dialling:         p.dialling,
 		Waiting:          len(p.waiters),
-		Gets:             p.c.gets,
+		Gets:             gets,
 		GetFailures:      p.c.getFailures,
-		Puts:             p.c.puts,
+		Puts:             gets - uint64(inUse),
 		Waits:            p.c.waits,
 		ClosedIdle:       p.c.closedIdle,
 		ClosedLifetime:   p.c.closedLife,

@@ -73,49 +73,100 @@ func (p *Pool[C]) get(ctx context.Context) (Conn[C], error) {
 	if p.timed {
 		t = now()
 	}
-	p.mu.Lock()
+	// The connection lent goes back to this goroutine's slot, whichever
+	// slot or stack it came from: so the goroutine's next Get finds it
+	// there first.
+	h := laneHint()
+	var e *entry[C]
+	if p.hold.Load() < holdClosed {
+		e = p.takeFast(h)
+	}
+	if e != nil {
+		if p.fit(e, t) {
+			e.lent = t
+			e.slot = h
+			st := e.state.Add(lendStep)
+			return Conn[C]{e: e, gen: uint32(st >> 1)}, nil
+		}
+		// Expired, or due for its test: the locked way.
+		p.mu.Lock()
+		p.idle = append(p.idle, e)
+	} else {
+		p.mu.Lock()
+		if len(p.idle) == 0 {
+			p.drainLocked()
+		}
+	}
+	c, err := p.getLocked(ctx, t)
+	if err == nil {
+		c.e.slot = h
+	}
+	return c, err
+}
+
+// fit says whether e, taken from the lane, can be lent at t as it is: not
+// expired, and not due for its test on borrow. A connection lent within the
+// window was in use a moment ago: its test is skipped, as HikariCP does.
+// One lent in the current period needs no stamp either (pool_window.go).
+func (p *Pool[C]) fit(e *entry[C], t int64) bool {
+	if p.timed && p.expired(e, t) != keep {
+		return false
+	}
+	return !p.cfg.testOnBorrow || (p.windowed && e.period == p.window.period.Load())
+}
+
+// getLocked lends an idle connection from the stack, or dials or waits. It
+// is called with p.mu held and releases it.
+func (p *Pool[C]) getLocked(ctx context.Context, t int64) (Conn[C], error) {
 	for !p.closed && len(p.idle) > 0 {
 		n := len(p.idle) - 1
 		e := p.idle[n]
 		p.idle[n] = nil
 		p.idle = p.idle[:n]
 		if why := p.expired(e, t); why != keep {
-			p.dropLocked(why)
+			p.dropEntryLocked(e, why)
 			p.mu.Unlock()
 			p.closeConn(e)
 			p.mu.Lock()
 			continue
 		}
-		// A connection lent within the window was in use a moment ago:
-		// skip the test, as HikariCP does.
-		test := p.cfg.testOnBorrow && (!p.windowed || e.period != p.window.period)
-		p.lendLocked(e, t)
+		test := p.cfg.testOnBorrow && (!p.windowed || e.period != p.window.period.Load())
+		gen := p.lendLocked(e, t)
 		p.mu.Unlock()
 		if test {
 			if err := p.driver.TestOnBorrow(e.conn); err != nil {
 				p.mu.Lock()
-				e.out = false
-				p.inUse--
-				p.c.gets--
-				p.dropLocked(failedTest)
+				p.unlendLocked(e)
+				p.dropEntryLocked(e, failedTest)
 				p.mu.Unlock()
 				p.closeConn(e)
 				p.mu.Lock()
+				p.drainLocked()
 				continue
 			}
 		}
-		return Conn[C]{e: e, gen: e.gen}, nil
+		return Conn[C]{e: e, gen: gen}, nil
 	}
 	if p.closed {
 		p.c.getFailures++
 		p.mu.Unlock()
 		return Conn[C]{}, ErrClosed
 	}
-	return p.getSlow(ctx)
+	return p.getSlow(ctx, t)
 }
 
 // getSlow dials or waits. It is called with p.mu held and releases it.
-func (p *Pool[C]) getSlow(ctx context.Context) (Conn[C], error) {
+func (p *Pool[C]) getSlow(ctx context.Context, t int64) (Conn[C], error) {
+	if p.total >= p.max {
+		// About to wait: raise hold so that Puts stop parking, then
+		// look in the lane once more (see pool_lane.go).
+		p.hold.Add(holdWaiter)
+		p.drainLocked()
+		if len(p.idle) > 0 {
+			p.hold.Add(-holdWaiter)
+			return p.getLocked(ctx, t)
+		}
+	}
 	wctx := ctx
 	if p.cfg.waitTimeout > 0 {
 		var cancel context.CancelFunc
@@ -129,7 +180,7 @@ func (p *Pool[C]) getSlow(ctx context.Context) (Conn[C], error) {
 		return p.dialFor(wctx)
 	}
 	w := &waiter[C]{ch: make(chan grant[C], 1)}
-	p.waiters = append(p.waiters, w)
+	p.waiters = append(p.waiters, w) // hold counts it already
 	p.c.waits++
 	p.mu.Unlock()
 
@@ -150,9 +201,7 @@ func (p *Pool[C]) getSlow(ctx context.Context) (Conn[C], error) {
 		g = <-w.ch
 		switch {
 		case g.e != nil:
-			g.e.out = false
-			p.inUse--
-			p.c.gets--
+			p.unlendLocked(g.e)
 			p.returnLocked(g.e, g.e.returned)
 		case g.err == nil:
 			p.dialling--
@@ -171,7 +220,7 @@ func (p *Pool[C]) getSlow(ctx context.Context) (Conn[C], error) {
 	case g.e == nil:
 		return p.dialFor(wctx)
 	}
-	return Conn[C]{e: g.e, gen: g.e.gen}, nil
+	return Conn[C]{e: g.e, gen: uint32(g.e.state.Load() >> 1)}, nil
 }
 
 func (p *Pool[C]) waitErr(ctx context.Context) error {
@@ -208,9 +257,10 @@ func (p *Pool[C]) dialFor(ctx context.Context) (Conn[C], error) {
 		p.closeConn(e)
 		return Conn[C]{}, ErrClosed
 	}
-	p.lendLocked(e, e.created)
+	p.registerLocked(e)
+	gen := p.lendLocked(e, e.created)
 	p.mu.Unlock()
-	return Conn[C]{e: e, gen: e.gen}, nil
+	return Conn[C]{e: e, gen: gen}, nil
 }
 
 // dial makes a connection, retrying as configured. Close cancels it.
@@ -275,23 +325,29 @@ func (p *Pool[C]) Fatal(err error) bool { return err != nil && !p.driver.Tempora
 func (p *Pool[C]) put(c Conn[C], err error, discard bool) (fatal bool, b borrow, _ error) {
 	e := c.e
 	fatal = p.Fatal(err)
-	var t int64
-	if p.timed {
-		t = now()
-	}
-	p.mu.Lock()
-	if !e.out || e.gen != c.gen {
-		p.mu.Unlock()
+	// Taking the entry back is what validates the Conn: its generation
+	// and the lent bit, in one compare-and-swap. From here on e is ours.
+	st := e.state.Load()
+	if st&lentBit == 0 || uint32(st>>1) != c.gen || !e.state.CompareAndSwap(st, st&^lentBit) {
 		return false, b, ErrNotBorrowed
 	}
-	e.out = false
 	lent := e.lent
 	if e.borrow.host != nil {
 		b, e.borrow = e.borrow, borrow{} // and let the context go
 	}
-	p.inUse--
-	p.c.puts++
+	var t int64
+	if p.timed {
+		t = now()
+	}
 	why := keep
+	if !fatal && !discard && (!p.timed || p.expired(e, t) == keep) {
+		e.returned = t
+		if p.park(e) {
+			p.putMetrics(err, t, lent)
+			return false, b, nil
+		}
+	}
+	p.mu.Lock()
 	switch {
 	case p.closed:
 		why = poolClosed
@@ -305,11 +361,19 @@ func (p *Pool[C]) put(c Conn[C], err error, discard bool) (fatal bool, b borrow,
 		why = p.expired(e, t)
 	}
 	if why != keep {
-		p.dropLocked(why)
+		p.dropEntryLocked(e, why)
 	} else {
 		p.returnLocked(e, t)
 	}
 	p.mu.Unlock()
+	p.putMetrics(err, t, lent)
+	if why != keep {
+		p.closeConn(e)
+	}
+	return fatal, b, nil
+}
+
+func (p *Pool[C]) putMetrics(err error, t, lent int64) {
 	if p.m.ConnsPutCount != nil {
 		p.m.ConnsPutCount.Add(1)
 	}
@@ -319,22 +383,23 @@ func (p *Pool[C]) put(c Conn[C], err error, discard bool) (fatal bool, b borrow,
 	if p.m.ConnsActivePeriod != nil {
 		p.m.ConnsActivePeriod.Observe(seconds(t - lent))
 	}
-	if why != keep {
-		p.closeConn(e)
-	}
-	return fatal, b, nil
 }
 
-// lendLocked marks e borrowed at t.
-func (p *Pool[C]) lendLocked(e *entry[C], t int64) {
-	e.gen++
-	e.out = true
+// lendLocked marks e, which the caller holds, lent at t and returns its new
+// generation.
+func (p *Pool[C]) lendLocked(e *entry[C], t int64) uint32 {
 	e.lent = t
 	if p.windowed {
 		p.stampLocked(e)
 	}
-	p.inUse++
-	p.c.gets++
+	return uint32(e.state.Add(lendStep) >> 1)
+}
+
+// unlendLocked takes back a lend that no Get returned. The generation stays
+// up, so the Conn it was lent as stays stale.
+func (p *Pool[C]) unlendLocked(e *entry[C]) {
+	e.state.Add(^uint64(lentBit - 1)) // minus lentBit
+	p.c.unlent++
 }
 
 // returnLocked makes e, given back at t, available: to the first waiter,
@@ -352,6 +417,7 @@ func (p *Pool[C]) returnLocked(e *entry[C], t int64) {
 
 func (p *Pool[C]) popWaiter() *waiter[C] {
 	w := p.waiters[0]
+	p.hold.Add(-holdWaiter)
 	p.waiters[0] = nil
 	p.waiters = p.waiters[1:]
 	if len(p.waiters) == 0 {
@@ -363,6 +429,7 @@ func (p *Pool[C]) popWaiter() *waiter[C] {
 func (p *Pool[C]) removeWaiter(w *waiter[C]) bool {
 	for i, x := range p.waiters {
 		if x == w {
+			p.hold.Add(-holdWaiter)
 			p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
 			return true
 		}

@@ -41,11 +41,12 @@ func (p *Pool[C]) sweepOnce() {
 	t := now()
 	var dead []*entry[C]
 	p.mu.Lock()
+	p.drainLocked()
 	kept := p.idle[:0]
 	for _, e := range p.idle {
 		if why := p.expired(e, t); why != keep {
 			dead = append(dead, e)
-			p.dropLocked(why)
+			p.dropEntryLocked(e, why)
 			continue
 		}
 		kept = append(kept, e)
@@ -103,6 +104,7 @@ func (p *Pool[C]) spawn(n int) {
 			p.mu.Unlock()
 			p.closeConn(e)
 		default:
+			p.registerLocked(e)
 			p.returnLocked(e, e.created)
 			p.mu.Unlock()
 		}
@@ -122,6 +124,10 @@ func (p *Pool[C]) SetMaxConns(n int) error {
 		return ErrClosed
 	}
 	p.max = n
+	// Over the maximum, Puts must go the locked way, which closes them:
+	// raise hold before draining the lane (see pool_lane.go).
+	p.checkOverLocked()
+	p.drainLocked()
 	var dead []*entry[C]
 	for p.total > p.max && len(p.idle) > 0 {
 		// The least recently used go first.
@@ -129,7 +135,7 @@ func (p *Pool[C]) SetMaxConns(n int) error {
 		p.idle[0] = nil
 		p.idle = p.idle[1:]
 		dead = append(dead, e)
-		p.dropLocked(overMax)
+		p.dropEntryLocked(e, overMax)
 	}
 	for p.total < p.max && len(p.waiters) > 0 {
 		p.total++
@@ -201,13 +207,21 @@ func (p *Pool[C]) shut(wait bool) (drained chan struct{}, first bool) {
 		return nil, false
 	}
 	p.closed = true
+	// Raise hold before draining the lane, so that no Put parks a
+	// connection there unseen (see pool_lane.go).
+	p.hold.Add(holdClosed)
 	p.stopWindowLocked()
+	p.moveLaneLocked()
 	idle := p.idle
 	p.idle = nil
 	p.total -= len(idle)
+	for _, e := range idle {
+		p.retireLocked(e)
+	}
 	for _, w := range p.waiters {
 		w.ch <- grant[C]{err: ErrClosed}
 	}
+	p.hold.Add(-holdWaiter * int32(len(p.waiters)))
 	p.waiters = nil
 	if wait && p.total > 0 {
 		drained = make(chan struct{})

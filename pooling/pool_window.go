@@ -1,6 +1,9 @@
 package pooling
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // The test-on-borrow window. HikariCP skips its liveness test for a
 // connection used within the last 500 ms, reading the clock on every
@@ -13,21 +16,24 @@ import "time"
 //
 // The timer runs only while connections are being lent: a period in which
 // none was lent ends the ticking, and the next lend starts it again. Each
-// tick, stop and start happens under Pool.mu.
+// tick, stop and start happens under Pool.mu. A Get from the lane reads the
+// period without it (Pool.fit): a connection stamped in the current period
+// needs neither test nor stamp, for the period has seen a lend already.
 
-// window is the state of the test-on-borrow window, guarded by Pool.mu.
+// window is the state of the test-on-borrow window, guarded by Pool.mu but
+// for the period, which only Pool.mu writes.
 type window struct {
-	period  uint32      // the current period
-	ticking bool        // whether the timer is armed
-	busy    bool        // whether a connection was lent in this period
-	timer   *time.Timer // made on the first lend
+	period  atomic.Uint32 // the current period
+	ticking bool          // whether the timer is armed
+	busy    bool          // whether a connection was lent in this period
+	timer   *time.Timer   // made on the first lend
 }
 
 // stampLocked records that e is lent in the current period and makes sure
 // the period will end.
 func (p *Pool[C]) stampLocked(e *entry[C]) {
 	w := &p.window
-	e.period = w.period
+	e.period = w.period.Load()
 	w.busy = true
 	if w.ticking || p.closed {
 		return
@@ -45,7 +51,7 @@ func (p *Pool[C]) tick() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	w := &p.window
-	w.period++
+	w.period.Add(1)
 	if w.busy && !p.closed {
 		w.busy = false
 		w.timer.Reset(p.cfg.testAfter)

@@ -193,7 +193,7 @@ func (s *Service[C]) getConn(ctx context.Context) (Conn[C], error) {
 		c, err := m.Value.Get(ctx)
 		if err == nil {
 			// The Conn is this goroutine's alone until it is given
-			// back, and put reads the borrow under the pool's lock.
+			// back, and put reads the borrow once it has taken the entry back.
 			c.e.borrow = borrow{host: h, start: start, ctx: ctx}
 			return c, nil
 		}

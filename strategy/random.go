@@ -1,6 +1,7 @@
 package strategy
 
 import (
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"sync/atomic"
@@ -69,10 +70,12 @@ type seededRandomPicker struct {
 
 func (p *seededRandomPicker) Pick() int { return index(uint32(p.g.uint64()>>32), p.n) }
 
-// randomPicker draws from per-picker splitmix64 sequences: atomic Weyl
-// counters (one add, as a round-robin pick costs) scrambled by the splitmix64
-// finaliser, whose outputs pass BigCrush. That is cheaper than the runtime's
-// generator on the serial path, and safe for concurrent use. So that
+// randomPicker draws from per-picker wyrand sequences: atomic Weyl counters
+// (one add, as a round-robin pick costs) scrambled by wyrand's mixer, one
+// 64x64->128-bit multiply whose halves are folded together (the runtime's
+// own generator before ChaCha8; its outputs pass BigCrush and PractRand).
+// That is cheaper than the runtime's generator on the serial path, and
+// than splitmix64's two dependent multiplies, and safe for concurrent use. So that
 // goroutines on different CPUs rarely share a counter's cache line, there
 // are several counters, and a goroutine picks one by its stack address: a
 // free, stable-enough hint that differs between goroutines. (A goroutine
@@ -104,15 +107,14 @@ func newRandomPicker(n int) *randomPicker {
 func (p *randomPicker) Pick() int {
 	var here byte
 	stripe := (uintptr(unsafe.Pointer(&here)) >> 11) % randomStripes
-	z := splitmix64(p.stripes[stripe].Add(0x9e3779b97f4a7c15))
+	z := wymix(p.stripes[stripe].Add(0xa0761d6478bd642f))
 	return int((z >> 32 * p.n) >> 32)
 }
 
-// splitmix64 is the finaliser of Steele, Lea and Flood's SplitMix64.
-func splitmix64(z uint64) uint64 {
-	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
-	z = (z ^ z>>27) * 0x94d049bb133111eb
-	return z ^ z>>31
+// wymix is wyrand's output function of its Weyl state s.
+func wymix(s uint64) uint64 {
+	hi, lo := bits.Mul64(s, s^0xe7037ed1a0b428db)
+	return hi ^ lo
 }
 
 type weightedRandomPicker struct {
