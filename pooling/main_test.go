@@ -62,6 +62,14 @@ func (s *echoServer) serve(ln net.Listener) {
 			}
 			s.accepted.Add(1)
 			s.mu.Lock()
+			if s.ln != ln {
+				// Killed between Accept and here: Kill has closed the
+				// connections it knew of and waits for their handlers,
+				// so this one must not get one.
+				s.mu.Unlock()
+				c.Close()
+				continue
+			}
 			s.conns[c] = struct{}{}
 			silent := s.silent
 			s.mu.Unlock()
