@@ -16,7 +16,7 @@ go test -run '^$' -bench 'Endpoint' -benchmem -count "$count" -benchtime 300ms .
 go test -run '^$' -bench 'Update' -benchmem -count "$count" ./loadbalancer >"$out/update.txt"
 go test -run '^$' -bench 'RetrySuccess$|RetryAttempts' -benchmem -count "$count" -benchtime 300ms ./retry >"$out/retry.txt"
 go test -run '^$' -bench 'GetPut' -benchmem -count "$count" -benchtime 300ms ./pooling >"$out/pooling.txt"
-go test -run '^$' -bench 'LearningPick|HostSetPick|Record' -benchmem -count "$count" -benchtime 200ms ./strategy >"$out/strategies.txt"
+go test -run '^$' -bench 'LearningPick|HostSetPick|Record|TierPick|WeightedRoundRobinPick' -benchmem -count "$count" -benchtime 200ms ./strategy >"$out/strategies.txt"
 benchstat -col /impl "$out/endpoint.txt"
 benchstat -col /impl "$out/update.txt"
 benchstat -col /lib "$out/retry.txt"

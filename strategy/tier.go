@@ -233,6 +233,21 @@ func newGroupedPicker(s Strategy, hosts []*Host, cfg *hostConfig) *groupedPicker
 	if len(hosts) < 2 {
 		return nil
 	}
+	// The common case, one priority and no local zone, is one group: say
+	// so after one pass, without the sort and without building a picker
+	// that the caller would build again.
+	if cfg.tiers.localZone == "" {
+		p0, one := hosts[0].Priority(), true
+		for _, h := range hosts[1:] {
+			if h.Priority() != p0 {
+				one = false
+				break
+			}
+		}
+		if one {
+			return nil
+		}
+	}
 	idx := make([]int, len(hosts))
 	for i := range idx {
 		idx[i] = i
