@@ -77,7 +77,10 @@ type Host struct {
 	// (see memory.go).
 	memory
 
-	latencies latencyCounts // every observed latency, for HostStats.Latencies
+	// Every observed latency, for HostStats.Latencies: 900 bytes, kept
+	// out of line so that a Host stays small and a pick among many hosts
+	// stays in the cache.
+	latencies *latencyCounts
 
 	load hostLoad // what the backend reported about its load (load.go)
 }
@@ -100,6 +103,7 @@ func NewHost(address string, weight int, opts ...Option) (*Host, error) {
 func (c *hostConfig) newHost(address string, weight int) *Host {
 	h := &Host{address: address, clock: c.clock, scorer: c.scorer, window: float64(c.window), short: float64(c.short), group: c.group}
 	h.minScore = c.tiers.healthyScore
+	h.latencies = new(latencyCounts)
 	h.SetWeight(weight)
 	h.perNs = 1 / h.short
 	h.score.Store(math.Float64bits(1))
