@@ -2,7 +2,6 @@ package grpcpool
 
 import (
 	"fmt"
-	"reflect"
 	"time"
 
 	"github.com/go-kit/kit/metrics"
@@ -34,11 +33,8 @@ func WithMetrics(m *Metrics) Option {
 		if m == nil {
 			return fmt.Errorf("%w: nil metrics", ErrInvalidArgument)
 		}
-		v := reflect.ValueOf(m).Elem()
-		for i := range v.NumField() {
-			if f := v.Field(i).Interface(); f != nil && nilarg.IsNil(f) {
-				return fmt.Errorf("%w: Metrics.%s holds a nil %T", ErrInvalidArgument, v.Type().Field(i).Name, f)
-			}
+		if why := nilarg.NilField(m); why != "" {
+			return fmt.Errorf("%w: %s", ErrInvalidArgument, why)
 		}
 		mc := *m
 		c.metrics = &mc

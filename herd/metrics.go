@@ -2,7 +2,6 @@ package herd
 
 import (
 	"fmt"
-	"reflect"
 
 	"github.com/go-kit/kit/metrics"
 
@@ -49,11 +48,8 @@ func WithMetrics(m *Metrics) Option {
 		if m == nil {
 			return fmt.Errorf("%w: nil metrics", ErrInvalidArgument)
 		}
-		v := reflect.ValueOf(m).Elem()
-		for i := range v.NumField() {
-			if f := v.Field(i).Interface(); f != nil && nilarg.IsNil(f) {
-				return fmt.Errorf("%w: Metrics.%s holds a nil %T", ErrInvalidArgument, v.Type().Field(i).Name, f)
-			}
+		if why := nilarg.NilField(m); why != "" {
+			return fmt.Errorf("%w: %s", ErrInvalidArgument, why)
 		}
 		for _, f := range []metrics.Counter{m.Success, m.Retry, m.Failure} {
 			if f != nil {

@@ -2,7 +2,6 @@ package loadbalancer
 
 import (
 	"context"
-	"reflect"
 	"sync"
 
 	"github.com/go-kit/kit/endpoint"
@@ -61,11 +60,8 @@ func WithMetrics(m *Metrics) Option {
 		if m == nil {
 			return invalid("nil metrics")
 		}
-		v := reflect.ValueOf(m).Elem()
-		for i := range v.NumField() {
-			if f := v.Field(i).Interface(); f != nil && nilarg.IsNil(f) {
-				return invalid("Metrics.%s holds a nil %T", v.Type().Field(i).Name, f)
-			}
+		if why := nilarg.NilField(m); why != "" {
+			return invalid("%s", why)
 		}
 		mc := *m
 		c.metrics = &mc

@@ -1,8 +1,6 @@
 package pooling
 
 import (
-	"reflect"
-
 	"github.com/go-kit/kit/metrics"
 
 	"github.com/seed41aebe0c/lbkit/internal/nilarg"
@@ -102,11 +100,8 @@ func (m *Metrics) forHost(addr string) Metrics {
 // validate rejects fields holding typed nils, which would panic when
 // recorded to; nil fields are fine.
 func (m *Metrics) validate() error {
-	v := reflect.ValueOf(m).Elem()
-	for i := range v.NumField() {
-		if f := v.Field(i).Interface(); f != nil && nilarg.IsNil(f) {
-			return invalid("Metrics.%s holds a nil %T", v.Type().Field(i).Name, f)
-		}
+	if why := nilarg.NilField(m); why != "" {
+		return invalid("%s", why)
 	}
 	return nil
 }

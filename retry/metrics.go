@@ -2,7 +2,6 @@ package retry
 
 import (
 	"context"
-	"reflect"
 	"sync/atomic"
 
 	"github.com/go-kit/kit/metrics"
@@ -44,11 +43,8 @@ func WithMetrics(m *Metrics) Option {
 		if m == nil {
 			return invalid("nil metrics")
 		}
-		v := reflect.ValueOf(m).Elem()
-		for i := range v.NumField() {
-			if f := v.Field(i).Interface(); f != nil && nilarg.IsNil(f) {
-				return invalid("Metrics.%s holds a nil %T", v.Type().Field(i).Name, f)
-			}
+		if why := nilarg.NilField(m); why != "" {
+			return invalid("%s", why)
 		}
 		mc := *m
 		c.metrics = &mc

@@ -28,3 +28,32 @@ func TestIsNil(t *testing.T) {
 		}
 	}
 }
+
+func TestNilField(t *testing.T) {
+	type gauge interface{ Set(float64) }
+	type metrics struct {
+		A, B gauge
+		c    gauge
+	}
+	var typedNil *nilGauge
+	for _, tc := range []struct {
+		in   any
+		want string
+	}{
+		{&metrics{}, ""},               // nil fields are fine
+		{&metrics{A: &nilGauge{}}, ""}, // a real value
+		{&metrics{B: typedNil}, "metrics.B holds a nil *nilarg.nilGauge"}, // a typed nil
+		{&metrics{c: typedNil}, ""},                                       // unexported: not the caller's
+		{metrics{B: typedNil}, ""},                                        // not a pointer
+		{(*metrics)(nil), ""},
+		{nil, ""},
+	} {
+		if got := NilField(tc.in); got != tc.want {
+			t.Errorf("NilField(%#v) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+type nilGauge struct{}
+
+func (*nilGauge) Set(float64) {}
