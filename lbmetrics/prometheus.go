@@ -45,7 +45,8 @@ type Prometheus struct {
 	hosts, noEndpoints, factoryErrors                   family
 	hostRequests, hostFailures, hostInFlight, hostScore family
 	hostLatency, hostDuration                           family
-	hostEjections, ejected                              family
+	hostEjections, ejected, ramping                     family
+	hostUtilization, groupShare                         family
 	// retry
 	requestDuration, retries, budgetExhausted family
 	hedges, hedgeWins, hedgesCapped           family
@@ -113,8 +114,12 @@ func NewPrometheus(reg prometheus.Registerer, namespace string) (*Prometheus, er
 		hostScore:     gauge("balancer", "host_score_ratio", "Decayed mean outcome score of each host, 0 to 1.", perHost),
 		hostLatency:   gauge("balancer", "host_latency_ewma_seconds", "Decayed mean call latency of each host, as the strategy sees it.", perHost),
 		hostDuration:  histogram("balancer", "host_request_duration_seconds", "Duration of each call through a host: one attempt.", LatencyBuckets, perHost),
-		hostEjections: counter("balancer", "host_ejections_total", "Outlier ejections of each host (strategy.WithOutlierEjection).", perHost),
+		hostEjections: counter("balancer", "host_ejections_total", "Outlier ejections of each host, by reason (strategy.WithOutlierEjection).", []string{"service", "host", "reason"}),
 		ejected:       gauge("balancer", "ejected_hosts", "Hosts ejected as outliers now.", svc),
+		ramping:       gauge("balancer", "ramping_hosts", "Hosts in slow start now (strategy.WithSlowStart).", svc),
+
+		hostUtilization: gauge("balancer", "host_reported_utilization_ratio", "Utilization each host last reported about itself (ORCA), 0 to 1 or above.", perHost),
+		groupShare:      gauge("balancer", "group_share_ratio", "Share of picks given to each priority tier, or zone within a tier, 0 to 1.", []string{"service", "priority", "zone"}),
 
 		requestDuration: histogram("retry", "request_duration_seconds", "Duration of each call through the Retrier, every attempt and wait included.", LatencyBuckets, svc),
 		retries:         counter("retry", "retried_attempts_total", "Attempts started after a failed one.", svc),
@@ -182,6 +187,9 @@ func (p *Prometheus) Service(name string) Set {
 			FactoryErrors:   c(p.factoryErrors),
 			Ejections:       c(p.hostEjections),
 			Ejected:         g(p.ejected),
+			Ramping:         g(p.ramping),
+			Utilization:     g(p.hostUtilization),
+			GroupShare:      g(p.groupShare),
 		},
 		Retry: &retry.Metrics{
 			RequestDuration: h(p.requestDuration),

@@ -54,6 +54,9 @@ func (s *Statsd) Service(name string) Set {
 			FactoryErrors:   c("balancer.factory_errors"),
 			Ejections:       c("balancer.host_ejections"),
 			Ejected:         g("balancer.ejected_hosts"),
+			Ramping:         g("balancer.ramping_hosts"),
+			Utilization:     g("balancer.host_reported_utilization_ratio"),
+			GroupShare:      g("balancer.group_share_ratio"),
 		},
 		Retry: &retry.Metrics{
 			RequestDuration: t("retry.request_duration"),

@@ -172,7 +172,7 @@ func (b *Balancer) run() {
 	for {
 		select {
 		case <-tick:
-			b.reporter.report(b.view.Load(), b.none.Load())
+			b.reporter.report(b.view.Load(), b.none.Load(), b.set.Groups())
 		case ev, ok := <-b.sub.C():
 			if !ok {
 				return // the publisher stopped: keep the last known set
@@ -235,7 +235,7 @@ func (b *Balancer) Close() error {
 		b.sub.Cancel()
 		if b.reporter != nil {
 			// The last report shows the set as it was in service.
-			b.reporter.report(b.view.Load(), b.none.Load())
+			b.reporter.report(b.view.Load(), b.none.Load(), b.set.Groups())
 		}
 		b.cache.closing.collect()
 		b.cache.close()

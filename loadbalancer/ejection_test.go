@@ -159,10 +159,13 @@ func TestRoundRobinEjectsAFailingHTTPBackendAndRampsItBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	ms := gather(t, reg)
-	if v := ms["lbkit_balancer_host_ejections_total{host="+addrs[2]+"}{service=eject}"]; v != 1 {
+	if v := ms["lbkit_balancer_host_ejections_total{host="+addrs[2]+"}{reason=consecutive-failures}{service=eject}"]; v != 1 {
 		t.Fatalf("ejections_total for the failing backend = %v, want 1 (%v)", v, ms)
 	}
 	if v, ok := ms["lbkit_balancer_ejected_hosts{service=eject}"]; !ok || v != 0 {
 		t.Fatalf("ejected_hosts = %v (present %v), want 0 after it returned", v, ok)
+	}
+	if v, ok := ms["lbkit_balancer_ramping_hosts{service=eject}"]; !ok || v != 1 {
+		t.Fatalf("ramping_hosts = %v (present %v), want 1: the returned host is ramping", v, ok)
 	}
 }

@@ -2,6 +2,7 @@ package loadbalancer
 
 import (
 	"context"
+	"strconv"
 	"sync"
 
 	"github.com/go-kit/kit/endpoint"
@@ -47,9 +48,20 @@ type Metrics struct {
 	// endpoint or a panic); Status lists the instances failing now.
 	FactoryErrors metrics.Counter
 	// Ejections counts outlier ejections (strategy.WithOutlierEjection),
-	// per host; Ejected is the number of hosts ejected now.
+	// per host and reason (strategy.EjectionReason); Ejected is the number
+	// of hosts ejected now, Ramping the number in slow start
+	// (strategy.WithSlowStart).
 	Ejections metrics.Counter
 	Ejected   metrics.Gauge
+	Ramping   metrics.Gauge
+	// Utilization is the utilization each host last reported about itself
+	// (Host.ReportLoad, fed by package orca), per host; hosts that never
+	// reported have no series.
+	Utilization metrics.Gauge
+	// GroupShare is the share of picks each priority tier, or zone within
+	// a tier, is given now (strategy.GroupStats), labelled "priority" and
+	// "zone"; it exists only while the hosts form more than one group.
+	GroupShare metrics.Gauge
 }
 
 // WithMetrics makes the balancer report into m: request durations as they
@@ -124,6 +136,7 @@ type reporter struct {
 	fresh map[*strategy.Host]string // hosts seen in snapshots since the last report
 
 	known     map[*strategy.Host]*hostMetrics
+	groups    map[[2]string]bool // the (priority, zone) groups reported last
 	noneAt    uint64
 	factoryAt uint64
 }
@@ -132,7 +145,7 @@ type reporter struct {
 // counts reported so far.
 type hostMetrics struct {
 	requests, failures, ejections       metrics.Counter
-	inFlight, score, lat                metrics.Gauge
+	inFlight, score, lat, util          metrics.Gauge
 	reqCount, failedCount, ejectedCount uint64
 }
 
@@ -152,6 +165,9 @@ func newReporter(m *Metrics) *reporter {
 	if m.Ejected != nil {
 		m.Ejected.Set(0)
 	}
+	if m.Ramping != nil {
+		m.Ramping.Set(0)
+	}
 	return r
 }
 
@@ -167,7 +183,6 @@ func (r *reporter) bind(addr string) *hostMetrics {
 	}
 	if r.m.Ejections != nil {
 		hm.ejections = r.m.Ejections.With("host", addr)
-		hm.ejections.Add(0)
 	}
 	if r.m.InFlight != nil {
 		hm.inFlight = r.m.InFlight.With("host", addr)
@@ -194,7 +209,7 @@ func (r *reporter) note(v *view) {
 	}
 }
 
-func (r *reporter) report(current *view, none uint64) {
+func (r *reporter) report(current *view, none uint64, groups []strategy.GroupStats) {
 	r.mu.Lock()
 	fresh := r.fresh
 	r.fresh = nil
@@ -212,7 +227,7 @@ func (r *reporter) report(current *view, none uint64) {
 			r.known[m.Host] = r.bind(m.Host.Address())
 		}
 	}
-	ejected := 0
+	ejected, ramping := 0, 0
 	live := make(map[*strategy.Host]bool, len(current.members))
 	for _, m := range current.members {
 		live[m.Host] = true
@@ -226,11 +241,28 @@ func (r *reporter) report(current *view, none uint64) {
 			hm.failures.Add(float64(st.Failures - hm.failedCount))
 		}
 		if hm.ejections != nil && st.Ejections > hm.ejectedCount {
-			hm.ejections.Add(float64(st.Ejections - hm.ejectedCount))
+			// The reason of the last ejection stands for all of them since
+			// the last report: at most one in an interval, in practice.
+			hm.ejections.With("reason", string(st.EjectionReason)).Add(float64(st.Ejections - hm.ejectedCount))
+		}
+		if r.m.Utilization != nil && hm.util == nil && st.Load.Reports > st.Load.Ignored {
+			// Bound at the first report: a host that never reports has
+			// no series (binding makes one, at zero).
+			hm.util = r.m.Utilization.With("host", s.Address())
+		}
+		if hm.util != nil {
+			u := st.Load.Last.Utilization()
+			if !live[s] {
+				u = 0
+			}
+			hm.util.Set(u)
 		}
 		hm.reqCount, hm.failedCount, hm.ejectedCount = st.Started, st.Failures, st.Ejections
 		if live[s] && st.Ejected {
 			ejected++
+		}
+		if live[s] && !st.Ejected && st.Share < 1 {
+			ramping++
 		}
 		inFlight, score, lat := float64(st.InFlight), st.Score, st.Latency.Seconds()
 		if !live[s] {
@@ -244,6 +276,21 @@ func (r *reporter) report(current *view, none uint64) {
 	}
 	setGauge(r.m.Hosts, float64(len(current.members)))
 	setGauge(r.m.Ejected, float64(ejected))
+	setGauge(r.m.Ramping, float64(ramping))
+	if r.m.GroupShare != nil {
+		seen := make(map[[2]string]bool, len(groups))
+		for _, g := range groups {
+			k := [2]string{strconv.Itoa(g.Priority), g.Zone}
+			seen[k] = true
+			r.m.GroupShare.With("priority", k[0], "zone", k[1]).Set(g.Share)
+		}
+		for k := range r.groups { // groups gone: zero, as for hosts
+			if !seen[k] {
+				r.m.GroupShare.With("priority", k[0], "zone", k[1]).Set(0)
+			}
+		}
+		r.groups = seen
+	}
 	if none > r.noneAt {
 		if r.m.NoEndpoints != nil {
 			r.m.NoEndpoints.Add(float64(none - r.noneAt))
