@@ -70,6 +70,40 @@ func startAliasMemo(m *memo[aliasTable], n int, every, now int64, fill func(*ali
 // tablePicker is the picker of the bandits whose table is a list of hosts
 // to choose from uniformly (EpsilonGreedy, Thompson), with an optional
 // share of uniformly random exploration picks.
+// aliasBandit is what the softmax and UCB1 pickers share: the hosts, an
+// alias table of their shares memoized for an interval and refreshed by
+// the picker's fill, and a pick that keeps the least loaded of three draws
+// from the table.
+type aliasBandit struct {
+	memo  memo[aliasTable]
+	hosts []*Host
+	clock func() int64
+	rng   rng
+}
+
+// aliasFiller refreshes an alias table of a bandit's shares as of now.
+type aliasFiller interface {
+	fill(t *aliasTable, now int64)
+}
+
+// pick draws from the current table, refreshing it through f when it is
+// due, and returns the least loaded of that draw and two more.
+func (p *aliasBandit) pick(f aliasFiller) int {
+	r := p.rng.uint64()
+	t := p.memo.cur.Load()
+	i := t.pick(r)
+	if p.memo.due(p.hosts[i].last.Load(), r) {
+		if now := p.clock(); p.memo.claim(now) {
+			f.fill(p.memo.spare, now)
+			p.memo.publish(now)
+			t = p.memo.cur.Load()
+			i = t.pick(r)
+		}
+	}
+	r = p.rng.uint64()
+	return leastLoaded(p.hosts, i, t.pick32(uint32(r)), t.pick32(uint32(r>>32)))
+}
+
 type tablePicker struct {
 	memo    memo[indexTable]
 	hosts   []*Host

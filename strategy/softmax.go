@@ -56,44 +56,25 @@ func (s Softmax) NewPicker(hosts []*Host) Picker {
 	}
 	b := s.resolve()
 	p := &softmaxPicker{
-		hosts:     hosts,
-		clock:     hosts[0].clock,
-		rng:       b.rng,
-		temp:      s.temperature(),
-		transform: b.transform,
-		w:         make([]float64, len(hosts)),
-		scratch:   newAliasScratch(len(hosts)),
+		aliasBandit: aliasBandit{hosts: hosts, clock: hosts[0].clock, rng: b.rng},
+		temp:        s.temperature(),
+		transform:   b.transform,
+		w:           make([]float64, len(hosts)),
+		scratch:     newAliasScratch(len(hosts)),
 	}
 	startAliasMemo(&p.memo, len(hosts), int64(b.memo), p.clock(), p.fill)
 	return p
 }
 
 type softmaxPicker struct {
-	memo      memo[aliasTable]
-	hosts     []*Host
-	clock     func() int64
-	rng       rng
+	aliasBandit
 	temp      float64
 	transform func(float64) float64
 	w         []float64 // scratch, touched only by the refresher
 	scratch   *aliasScratch
 }
 
-func (p *softmaxPicker) Pick() int {
-	r := p.rng.uint64()
-	t := p.memo.cur.Load()
-	i := t.pick(r)
-	if p.memo.due(p.hosts[i].last.Load(), r) {
-		if now := p.clock(); p.memo.claim(now) {
-			p.fill(p.memo.spare, now)
-			p.memo.publish(now)
-			t = p.memo.cur.Load()
-			i = t.pick(r)
-		}
-	}
-	r = p.rng.uint64()
-	return leastLoaded(p.hosts, i, t.pick32(uint32(r)), t.pick32(uint32(r>>32)))
-}
+func (p *softmaxPicker) Pick() int { return p.pick(p) }
 
 func (p *softmaxPicker) fill(t *aliasTable, now int64) {
 	top := math.Inf(-1)

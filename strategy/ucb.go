@@ -40,26 +40,21 @@ func (s UCB1) NewPicker(hosts []*Host) Picker {
 	}
 	b := s.resolve()
 	p := &ucbPicker{
-		hosts:     hosts,
-		clock:     hosts[0].clock,
-		rng:       b.rng,
-		memoNs:    float64(b.memo),
-		transform: b.transform,
-		mean:      make([]float64, len(hosts)),
-		n:         make([]float64, len(hosts)),
-		prevReq:   make([]uint64, len(hosts)),
-		w:         make([]float64, len(hosts)),
-		scratch:   newAliasScratch(len(hosts)),
+		aliasBandit: aliasBandit{hosts: hosts, clock: hosts[0].clock, rng: b.rng},
+		memoNs:      float64(b.memo),
+		transform:   b.transform,
+		mean:        make([]float64, len(hosts)),
+		n:           make([]float64, len(hosts)),
+		prevReq:     make([]uint64, len(hosts)),
+		w:           make([]float64, len(hosts)),
+		scratch:     newAliasScratch(len(hosts)),
 	}
 	startAliasMemo(&p.memo, len(hosts), int64(b.memo), p.clock(), p.fill)
 	return p
 }
 
 type ucbPicker struct {
-	memo       memo[aliasTable]
-	hosts      []*Host
-	clock      func() int64
-	rng        rng
+	aliasBandit
 	memoNs     float64
 	transform  func(float64) float64
 	mean, n, w []float64 // scratch, touched only by the refresher
@@ -71,21 +66,7 @@ type ucbPicker struct {
 	prevAt  int64
 }
 
-func (p *ucbPicker) Pick() int {
-	r := p.rng.uint64()
-	t := p.memo.cur.Load()
-	i := t.pick(r)
-	if p.memo.due(p.hosts[i].last.Load(), r) {
-		if now := p.clock(); p.memo.claim(now) {
-			p.fill(p.memo.spare, now)
-			p.memo.publish(now)
-			t = p.memo.cur.Load()
-			i = t.pick(r)
-		}
-	}
-	r = p.rng.uint64()
-	return leastLoaded(p.hosts, i, t.pick32(uint32(r)), t.pick32(uint32(r>>32)))
-}
+func (p *ucbPicker) Pick() int { return p.pick(p) }
 
 // ucbBisections is how many halvings the search for the water level makes:
 // enough to pin it down to far below any difference a share could show.
