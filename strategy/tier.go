@@ -348,10 +348,32 @@ func (p *groupedPicker) Pick() int {
 	if uint(j) >= uint(len(grp.index)) {
 		return -1
 	}
-	if grp.hosts[j].hh.gate.Load() != 0 && !grp.hosts[j].usable() {
-		j = grp.usable(j)
+	if h := grp.hosts[j]; h.streak.Load() >= DefaultUnhealthyStreak || h.hh.gate.Load() != 0 && !h.usable() {
+		j = grp.serving(j)
 	}
 	return grp.index[j]
+}
+
+// serving returns a host of the group that counts for its tier's health:
+// one whose last DefaultUnhealthyStreak calls did not all fail, and that
+// outlier ejection lets serve. As in Envoy, where a priority level balances
+// over its healthy hosts only, a host whose failures have taken it out of
+// its tier's health gets no more traffic in its tier while others can take
+// it; the refresh's probe (see tierHealth) tells when it recovers. With
+// none such in the group it falls back to usable.
+func (g *group) serving(first int) int {
+	n := len(g.hosts)
+	off := rand.IntN(n)
+	for k := range n {
+		j := off + k
+		if j >= n {
+			j -= n
+		}
+		if h := g.hosts[j]; h.streak.Load() < DefaultUnhealthyStreak && h.usable() {
+			return j
+		}
+	}
+	return g.usable(first)
 }
 
 // usable returns a host of the group that outlier ejection lets serve,

@@ -343,3 +343,31 @@ func TestTierEjectedHostUnhealthy(t *testing.T) {
 		t.Fatalf("groups %+v, want 3 healthy in tier 0", g)
 	}
 }
+
+// A host whose failures took it out of its tier's health gets no picks in
+// its tier while the tier has healthy hosts, with every strategy (the
+// strategy alone would still send it some: round-robin a full share).
+func TestTierSkipsHostsOutOfHealth(t *testing.T) {
+	for _, s := range []strategy.Strategy{strategy.RoundRobin{}, strategy.Random{}, strategy.PeakEWMA{}, strategy.LeastInFlight{}} {
+		f := newTierFleet(t, s, tiers(4, 4), nil)
+		f.fail(0)
+		f.tick()
+		picks := map[int]int{}
+		for range 4000 {
+			m, err := f.set.Pick(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			picks[m.Value]++
+		}
+		if picks[0] != 0 {
+			t.Errorf("%s: the failing host got %d of 4000 picks, want 0", s.Name(), picks[0])
+		}
+		// Envoy's share for 3 of 4 healthy: min(1, 0.75×1.4) = 100% to tier 0.
+		for i := 1; i < 4; i++ {
+			if picks[i] == 0 {
+				t.Errorf("%s: healthy tier-0 host %d got no picks: %v", s.Name(), i, picks)
+			}
+		}
+	}
+}
