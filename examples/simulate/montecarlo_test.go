@@ -91,8 +91,16 @@ func TestMonteCarloSimulation(t *testing.T) {
 			// peak-EWMA's p99 is 2.2× the oracle's (docs/strategies.md),
 			// and only its success is held to the rule.
 			p99Bound := 1.25 * oracle.p99
-			if oc.sc.name == "reported-load" {
+			switch oc.sc.name {
+			case "reported-load":
 				p99Bound = 2.5 * oracle.p99
+			case "failover-tiers", "zone-aware":
+				// The oracle ignores priorities and zones, which these
+				// scenarios ask the balancer to respect: while half of
+				// tier 0 (or zone a) fails, its healthy hosts carry
+				// Envoy's 70% (60%) of the traffic and queue for it. The
+				// shares and success are TestTierScenarios's.
+				p99Bound = 1.5 * oracle.p99
 			}
 			if r.firstOK < 0.99 || r.p99 > p99Bound {
 				t.Errorf("%s: peak-ewma first-attempt success %.4f, p99 %.2fms (oracle %.2fms)", oc.sc.name, r.firstOK, r.p99, oracle.p99)
