@@ -64,14 +64,17 @@ func callPhase(b *loadbalancer.Balancer, n int, spill func(name string) bool) ph
 	return r
 }
 
-// waitCalling calls b until cond holds, at most 100,000 times and 30 s: a
-// failing host the strategy stops calling after fewer than 5 failures is
-// only found unhealthy by its probe, two short windows (10 s) later.
+// waitCalling calls b until cond holds, at most 3,000,000 times and 30 s:
+// a failing host the strategy stops calling after fewer than 5 failures is
+// only found unhealthy by its probe, and a recovered host that its tier
+// stopped calling only found healthy by its probe, two short windows
+// (10 s) after its last call. (A loopback call takes about 10 µs without
+// the race detector, so the time bound is the one that binds.)
 func waitCalling(t *testing.T, b *loadbalancer.Balancer, what string, cond func(loadbalancer.Status) bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for n := 0; !cond(b.Status()); n++ {
-		if n > 100000 || time.Now().After(deadline) {
+		if n > 3000000 || time.Now().After(deadline) {
 			t.Fatalf("%s: not after %d calls; groups %+v; hosts %+v", what, n, b.Status().Groups, b.Status().Hosts)
 		}
 		_, _ = lbtest.Call(b)
@@ -136,7 +139,9 @@ func TestSRVPriorityFailover(t *testing.T) {
 
 	tier0[0].failing.Store(false)
 	tier0[1].failing.Store(false)
+	start = time.Now()
 	waitCalling(t, bal, "tier 0 healthy again", func(st loadbalancer.Status) bool { return st.Groups[0].Share == 1 })
+	t.Logf("tier 0 recovered: all traffic back after %v", time.Since(start).Round(time.Millisecond))
 	if back := callPhase(bal, 1000, inTier1); back.spilled != 0 || back.failed != 0 {
 		t.Fatalf("tier 0 recovered: %+v, want no call to tier 1 and none failed", back)
 	}
