@@ -150,23 +150,7 @@ func watchTimes(m *metrics, backend int, bad, good int64) (shun, back float64) {
 // printTable writes one scenario's results, with regret against the oracle
 // (the first row).
 func printTable(w io.Writer, sc *scenario, scale float64, rs []*result) {
-	fmt.Fprintf(w, "\n== %s: %s; %v simulated\n", sc.name, sc.title, time.Duration(float64(sc.duration)*scale).Round(time.Second))
-	for _, ev := range sc.events {
-		if len(sc.events) > 4 {
-			fmt.Fprintf(w, "   events: %d scripted (first: %s at %v)\n", len(sc.events), ev.what, ev.at)
-			break
-		}
-		fmt.Fprintf(w, "   at %v: %s\n", time.Duration(float64(ev.at)*scale), ev.what)
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	head := "strategy\tok 1st\tok retry\tmean\tp50\tp99\tp99.9\tatt/req\tregret\tΔmean\t"
-	if sc.watch != nil {
-		head += "shun\tback\t"
-	}
-	if sc.settled {
-		head += "ok 1st after 10%\t"
-	}
-	fmt.Fprintln(tw, head)
+	tw := printHeader(w, sc, scale)
 	oracle := rs[0]
 	for _, r := range rs {
 		regret := (oracle.firstOK - r.firstOK) * 1000
@@ -215,4 +199,28 @@ The oracle knows every backend's true failure rate, latency and queue, and picks
 the quickest of the most reliable. Baselines: go-kit's lb.NewRoundRobin and
 lb.NewRandom. "+lat" rows score outcomes with strategy.LatencyScorer(2ms)
 instead of ErrorScorer.`))
+}
+
+// printHeader writes a scenario's title and events, and returns a table
+// writer with the column heads written: the one header of printTable and
+// printSeedsTable.
+func printHeader(w io.Writer, sc *scenario, scale float64) *tabwriter.Writer {
+	fmt.Fprintf(w, "\n== %s: %s; %v simulated\n", sc.name, sc.title, time.Duration(float64(sc.duration)*scale).Round(time.Second))
+	for _, ev := range sc.events {
+		if len(sc.events) > 4 {
+			fmt.Fprintf(w, "   events: %d scripted (first: %s at %v)\n", len(sc.events), ev.what, ev.at)
+			break
+		}
+		fmt.Fprintf(w, "   at %v: %s\n", time.Duration(float64(ev.at)*scale), ev.what)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	head := "strategy\tok 1st\tok retry\tmean\tp50\tp99\tp99.9\tatt/req\tregret\tΔmean\t"
+	if sc.watch != nil {
+		head += "shun\tback\t"
+	}
+	if sc.settled {
+		head += "ok 1st after 10%\t"
+	}
+	fmt.Fprintln(tw, head)
+	return tw
 }

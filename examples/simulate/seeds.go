@@ -7,8 +7,6 @@ import (
 	"math"
 
 	"slices"
-	"text/tabwriter"
-	"time"
 )
 
 // simulateSeeds runs the selected scenarios and strategies once per seed,
@@ -82,23 +80,7 @@ func (s spread) format(f func(float64) string, unit string) string {
 // contestant c's result per seed, the oracle's first. Regret and Δmean are
 // taken against the oracle of the same seed.
 func printSeedsTable(w io.Writer, sc *scenario, scale float64, rows [][]*result) {
-	fmt.Fprintf(w, "\n== %s: %s; %v simulated\n", sc.name, sc.title, time.Duration(float64(sc.duration)*scale).Round(time.Second))
-	for _, ev := range sc.events {
-		if len(sc.events) > 4 {
-			fmt.Fprintf(w, "   events: %d scripted (first: %s at %v)\n", len(sc.events), ev.what, ev.at)
-			break
-		}
-		fmt.Fprintf(w, "   at %v: %s\n", time.Duration(float64(ev.at)*scale), ev.what)
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	head := "strategy\tok 1st\tok retry\tmean\tp50\tp99\tp99.9\tatt/req\tregret\tΔmean\t"
-	if sc.watch != nil {
-		head += "shun\tback\t"
-	}
-	if sc.settled {
-		head += "ok 1st after 10%\t"
-	}
-	fmt.Fprintln(tw, head)
+	tw := printHeader(w, sc, scale)
 	pct := func(d int) func(float64) string {
 		return func(x float64) string { return fmt.Sprintf("%.*f", d, 100*x) }
 	}
