@@ -29,7 +29,7 @@ func BenchmarkObserve(b *testing.B) {
 		}
 	})
 	b.Run("impl=gokit", func(b *testing.B) {
-		hv := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "bench", Help: "bench", Buckets: lbmetrics.LatencyBuckets}, []string{"service", "host"})
+		hv := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "bench", Help: "bench", Buckets: lbmetrics.LatencyBuckets()}, []string{"service", "host"})
 		h := kitprometheus.NewHistogram(hv).With("service", "users", "host", "10.0.0.1:80")
 		b.ReportAllocs()
 		for range b.N {

@@ -184,8 +184,8 @@ func TestExposition(t *testing.T) {
 			bounds = append(bounds, b.GetUpperBound())
 		}
 		// The text format adds the +Inf bucket.
-		if fmt.Sprint(bounds) != fmt.Sprint(append(lbmetrics.LatencyBuckets[:len(lbmetrics.LatencyBuckets):len(lbmetrics.LatencyBuckets)], math.Inf(1))) {
-			t.Errorf("buckets %v, want LatencyBuckets %v and +Inf", bounds, lbmetrics.LatencyBuckets)
+		if fmt.Sprint(bounds) != fmt.Sprint(append(lbmetrics.LatencyBuckets(), math.Inf(1))) {
+			t.Errorf("buckets %v, want LatencyBuckets %v and +Inf", bounds, lbmetrics.LatencyBuckets())
 		}
 	}
 	// Attempt latency and requests per host, with the host as a label; the

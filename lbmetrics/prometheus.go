@@ -25,18 +25,9 @@ var ErrInvalidArgument = errors.New("lbmetrics: invalid argument")
 // NewPrometheus ran twice for one namespace.
 var ErrAlreadyRegistered = errors.New("lbmetrics: metric registered already")
 
-// LatencyBuckets are the upper bounds, in seconds, of the request and
-// attempt duration histograms: 0.5 ms to 10 s, about three per decade,
-// which suits RPCs from an in-memory cache to a slow cross-region call.
-var LatencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
-
 // validName is a Prometheus metric name in the classic character set,
 // which every scraper accepts.
 var validName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
-
-// poolBuckets bound the time to get a connection: mostly microseconds for
-// an idle one, up to a dial's seconds.
-var poolBuckets = []float64{.00001, .00005, .0001, .0005, .001, .005, .01, .05, .1, .5, 1, 5}
 
 // Prometheus holds the metric families of one namespace, registered once.
 // Service binds them to a service's name. It is safe for concurrent use.
@@ -64,7 +55,7 @@ type Prometheus struct {
 
 // family is one registered vector and its label names.
 type family struct {
-	vec    any // *prometheus.CounterVec, GaugeVec or HistogramVec
+	vec    any // *prometheus.CounterVec, *prometheus.GaugeVec or *histogramVec
 	labels []string
 }
 
@@ -99,8 +90,8 @@ func NewPrometheus(reg prometheus.Registerer, namespace string) (*Prometheus, er
 		cs = append(cs, v)
 		return family{v, labels}
 	}
-	histogram := func(sub, name, help string, buckets []float64, labels []string) family {
-		v := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Subsystem: sub, Name: fq(sub, name), Help: help, Buckets: buckets}, labels)
+	histogram := func(sub, name, help string, bounds []int, labels []string) family {
+		v := newHistogramVec(prometheus.BuildFQName(namespace, sub, fq(sub, name)), help, labels, bounds)
 		cs = append(cs, v)
 		return family{v, labels}
 	}
@@ -113,7 +104,7 @@ func NewPrometheus(reg prometheus.Registerer, namespace string) (*Prometheus, er
 		hostInFlight:  gauge("balancer", "host_in_flight_requests", "Calls under way, per host.", perHost),
 		hostScore:     gauge("balancer", "host_score_ratio", "Decayed mean outcome score of each host, 0 to 1.", perHost),
 		hostLatency:   gauge("balancer", "host_latency_ewma_seconds", "Decayed mean call latency of each host, as the strategy sees it.", perHost),
-		hostDuration:  histogram("balancer", "host_request_duration_seconds", "Duration of each call through a host: one attempt.", LatencyBuckets, perHost),
+		hostDuration:  histogram("balancer", "host_request_duration_seconds", "Duration of each call through a host: one attempt.", latencyBounds, perHost),
 		hostEjections: counter("balancer", "host_ejections_total", "Outlier ejections of each host, by reason (strategy.WithOutlierEjection).", []string{"service", "host", "reason"}),
 		ejected:       gauge("balancer", "ejected_hosts", "Hosts ejected as outliers now.", svc),
 		ramping:       gauge("balancer", "ramping_hosts", "Hosts in slow start now (strategy.WithSlowStart).", svc),
@@ -121,7 +112,7 @@ func NewPrometheus(reg prometheus.Registerer, namespace string) (*Prometheus, er
 		hostUtilization: gauge("balancer", "host_reported_utilization_ratio", "Utilization each host last reported about itself (ORCA), 0 to 1 or above.", perHost),
 		groupShare:      gauge("balancer", "group_share_ratio", "Share of picks given to each priority tier, or zone within a tier, 0 to 1.", []string{"service", "priority", "zone"}),
 
-		requestDuration: histogram("retry", "request_duration_seconds", "Duration of each call through the Retrier, every attempt and wait included.", LatencyBuckets, svc),
+		requestDuration: histogram("retry", "request_duration_seconds", "Duration of each call through the Retrier, every attempt and wait included.", latencyBounds, svc),
 		retries:         counter("retry", "retried_attempts_total", "Attempts started after a failed one.", svc),
 		budgetExhausted: counter("retry", "budget_exhausted_total", "Calls ended because the retry budget was spent.", svc),
 		hedges:          counter("retry", "hedged_attempts_total", "Hedged attempts started.", svc),
@@ -140,8 +131,8 @@ func NewPrometheus(reg prometheus.Registerer, namespace string) (*Prometheus, er
 		poolPuts:           counter("pool", "puts_total", "Connections given back.", perHost),
 		poolGets:           counter("pool", "gets_total", "Connection requests.", perHost),
 		poolGetFailures:    counter("pool", "get_failures_total", "Connection requests that failed.", perHost),
-		poolGetDuration:    histogram("pool", "get_duration_seconds", "Time to get a connection.", poolBuckets, perHost),
-		poolBorrowDuration: histogram("pool", "borrow_duration_seconds", "Time a connection stayed borrowed.", LatencyBuckets, perHost),
+		poolGetDuration:    histogram("pool", "get_duration_seconds", "Time to get a connection.", poolBounds, perHost),
+		poolBorrowDuration: histogram("pool", "borrow_duration_seconds", "Time a connection stayed borrowed.", latencyBounds, perHost),
 
 		herdItems:   counter("herd", "items_total", "Items processed, by outcome (success, retry, failure).", []string{"service", "outcome"}),
 		herdWorkers: gauge("herd", "workers", "Workers of the herd.", svc),

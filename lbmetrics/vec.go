@@ -2,9 +2,12 @@ package lbmetrics
 
 import (
 	"sync"
+	"time"
 
 	"github.com/go-kit/kit/metrics"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
 // bound is a family's label values so far; values not given are empty.
@@ -96,18 +99,26 @@ func (g gauge) With(kv ...string) metrics.Gauge { return newGauge(g.b.f, g.b.pai
 func (g gauge) Set(v float64)                   { g.s.get().Set(v) }
 func (g gauge) Add(d float64)                   { g.s.get().Add(d) }
 
+// histogram is a series of a histogramVec; it is also a
+// strategy.LatencySink, so that a balancer feeds it its hosts' latency
+// records instead of observing every call.
 type histogram struct {
 	b bound
-	s *series[prometheus.Observer]
+	s *series[*latencySeries]
 }
 
 func newHistogram(f family, kv []string) histogram {
 	b := bind(f, kv)
-	return histogram{b, newSeries(b, f.vec.(*prometheus.HistogramVec).WithLabelValues)}
+	return histogram{b, newSeries(b, f.vec.(*histogramVec).with)}
 }
 
 func (h histogram) With(kv ...string) metrics.Histogram { return newHistogram(h.b.f, h.b.pairs(kv)) }
-func (h histogram) Observe(v float64)                   { h.s.get().Observe(v) }
+func (h histogram) Observe(v float64)                   { h.s.get().observe(v) }
+
+// AddLatencies implements strategy.LatencySink.
+func (h histogram) AddLatencies(l *strategy.LatencyHistogram, sum time.Duration) {
+	h.s.get().c.Add(l, sum)
+}
 
 // percentToRatio turns the pooling Service's mean score, which it sets in
 // percent (pooly's hosts.score), into the 0-1 ratio Prometheus wants.

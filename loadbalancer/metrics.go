@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/go-kit/kit/endpoint"
 	"github.com/go-kit/kit/metrics"
@@ -20,11 +21,14 @@ import (
 // hosts). The balancer's own name is the backend's business: bind it as a
 // label before passing the metrics here (lbmetrics does).
 //
-// Only RequestDuration is recorded on the request path, one Observe per
-// call into a histogram bound to the host when the host joined. Everything
-// else is sampled from the hosts' statistics every
+// Everything is sampled from the hosts' statistics every
 // strategy.DefaultMetricsInterval and once more on Close, so it costs the
-// request path nothing. Nil fields are not recorded.
+// request path nothing, with one exception: a RequestDuration histogram
+// that is not also a strategy.LatencySink takes one Observe per call (into
+// a histogram bound to the host when the host joined). lbmetrics'
+// Prometheus histograms are sinks: they take each host's new latencies,
+// which the host counts anyway, every interval. Nil fields are not
+// recorded.
 type Metrics struct {
 	// Requests counts calls started through each host's endpoint.
 	Requests metrics.Counter
@@ -38,7 +42,8 @@ type Metrics struct {
 	// strategy sees.
 	Latency metrics.Gauge
 	// RequestDuration observes each call's latency in seconds, per host:
-	// one attempt of a retrying caller.
+	// one attempt of a retrying caller. If it is a strategy.LatencySink it
+	// is fed every interval rather than per call (see above).
 	RequestDuration metrics.Histogram
 	// Hosts is the number of live hosts.
 	Hosts metrics.Gauge
@@ -81,14 +86,20 @@ func WithMetrics(m *Metrics) Option {
 	}
 }
 
-// hostDuration is the RequestDuration histogram of the host at addr, or nil
-// when there is none. The cache calls it once per new instance, so that the
-// request path observes into a histogram bound already.
+// hostDuration is the RequestDuration histogram of the host at addr for
+// the request path to observe into, or nil when there is none or it is a
+// strategy.LatencySink (which the reporter feeds). The cache calls it once
+// per new instance, so that the request path observes into a histogram
+// bound already.
 func (m *Metrics) hostDuration(addr string) metrics.Histogram {
 	if m == nil || m.RequestDuration == nil {
 		return nil
 	}
-	return m.RequestDuration.With("host", addr)
+	h := m.RequestDuration.With("host", addr)
+	if _, ok := h.(strategy.LatencySink); ok {
+		return nil
+	}
+	return h
 }
 
 // recording wraps an instance's endpoint so that every call through it
@@ -147,6 +158,18 @@ type hostMetrics struct {
 	requests, failures, ejections       metrics.Counter
 	inFlight, score, lat, util          metrics.Gauge
 	reqCount, failedCount, ejectedCount uint64
+
+	// durations takes the host's latencies when RequestDuration is a
+	// strategy.LatencySink; fed up to lats and latSum so far.
+	durations strategy.LatencySink
+	fed       *fedLatencies
+}
+
+// fedLatencies is how much of a host's latency record a LatencySink has
+// been given.
+type fedLatencies struct {
+	lats strategy.LatencyHistogram
+	sum  time.Duration
 }
 
 // newReporter starts a reporter with every series of the balancer at zero,
@@ -192,6 +215,11 @@ func (r *reporter) bind(addr string) *hostMetrics {
 	}
 	if r.m.Latency != nil {
 		hm.lat = r.m.Latency.With("host", addr)
+	}
+	if r.m.RequestDuration != nil {
+		if sink, ok := r.m.RequestDuration.With("host", addr).(strategy.LatencySink); ok {
+			hm.durations, hm.fed = sink, new(fedLatencies)
+		}
 	}
 	return hm
 }
@@ -258,6 +286,12 @@ func (r *reporter) report(current *view, none uint64, groups []strategy.GroupSta
 			hm.util.Set(u)
 		}
 		hm.reqCount, hm.failedCount, hm.ejectedCount = st.Started, st.Failures, st.Ejections
+		if hm.durations != nil {
+			if d := st.Latencies.Sub(&hm.fed.lats); d.Count() != 0 {
+				hm.durations.AddLatencies(&d, st.LatencySum-hm.fed.sum)
+				hm.fed.lats, hm.fed.sum = st.Latencies, st.LatencySum
+			}
+		}
 		if live[s] && st.Ejected {
 			ejected++
 		}

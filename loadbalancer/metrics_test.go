@@ -5,15 +5,19 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-kit/kit/endpoint"
+	"github.com/go-kit/kit/metrics"
 	"github.com/go-kit/kit/metrics/generic"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/seed41aebe0c/lbkit/lbmetrics"
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
+	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
 func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
@@ -126,4 +130,86 @@ func TestWithMetricsRejectsBadInput(t *testing.T) {
 	e, _ := b.Endpoint()
 	e(context.Background(), nil)
 	b.Close()
+}
+
+// countHistogram is a go-kit histogram that counts its observations.
+type countHistogram struct {
+	mu       sync.Mutex
+	observed int
+}
+
+func (h *countHistogram) With(...string) metrics.Histogram { return h }
+
+func (h *countHistogram) Observe(float64) {
+	h.mu.Lock()
+	h.observed++
+	h.mu.Unlock()
+}
+
+func (h *countHistogram) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.observed
+}
+
+// sinkHistogram is also a strategy.LatencySink, as lbmetrics' Prometheus
+// histograms are.
+type sinkHistogram struct {
+	countHistogram
+	added uint64
+	sum   time.Duration
+}
+
+func (h *sinkHistogram) With(...string) metrics.Histogram { return h }
+
+func (h *sinkHistogram) AddLatencies(l *strategy.LatencyHistogram, sum time.Duration) {
+	h.mu.Lock()
+	h.added += l.Count()
+	h.sum += sum
+	h.mu.Unlock()
+}
+
+// A RequestDuration histogram that is a strategy.LatencySink costs the
+// request path nothing: it is never observed per call, and gets every
+// call's latency from the hosts' own records on the balancer's report (and
+// on Close). Any other histogram is observed once per call, at once.
+func TestRequestDurationFromHostsOrPerCall(t *testing.T) {
+	const calls = 40
+	run := func(h metrics.Histogram) *loadbalancer.Balancer {
+		b, err := loadbalancer.New(mustStatic(t, "a", "b"), newBackends().factory, roundRobin,
+			loadbalancer.WithMetrics(&loadbalancer.Metrics{RequestDuration: h}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range calls {
+			e, err := b.Endpoint()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e(context.Background(), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return b
+	}
+
+	plain := &countHistogram{}
+	b := run(plain)
+	if n := plain.count(); n != calls {
+		t.Errorf("plain histogram: %d observations right after %d calls", n, calls)
+	}
+	b.Close()
+
+	sink := &sinkHistogram{}
+	b = run(sink)
+	var want time.Duration
+	for _, hs := range b.Status().Hosts {
+		want += hs.LatencySum
+	}
+	b.Close()
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if sink.observed != 0 || sink.added != calls || sink.sum != want || want <= 0 {
+		t.Errorf("sink: %d observed, %d added with sum %v; want 0, %d, %v", sink.observed, sink.added, sink.sum, calls, want)
+	}
 }

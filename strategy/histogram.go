@@ -25,9 +25,6 @@ const latencyUnitShift = 8
 // which Quantile estimates p50 or p99 of that interval.
 type LatencyHistogram [LatencyBuckets]uint64
 
-// latencyCounts is the live histogram: one atomic add per observation.
-type latencyCounts [LatencyBuckets]atomic.Uint64
-
 // latencyBucket returns the bucket of a latency in nanoseconds.
 func latencyBucket(ns int64) int {
 	if ns < 0 {
@@ -63,14 +60,59 @@ func LatencyBucketLower(i int) time.Duration {
 	return time.Duration(uint64(4+m) << (e - 3) << latencyUnitShift)
 }
 
-func (c *latencyCounts) record(latency time.Duration) { c[latencyBucket(int64(latency))].Add(1) }
+// LatencyCounter is a live LatencyHistogram with the sum of its
+// latencies: Record is two atomic adds, with no lock, so it suits a request
+// path; Snapshot reads it. Every Host keeps one (HostStats.Latencies and
+// LatencySum are its snapshot); package lbmetrics keeps one per series of
+// its Prometheus histograms. The zero value is ready; a LatencyCounter must
+// not be copied after first use. It is safe for concurrent use.
+type LatencyCounter struct {
+	buckets [LatencyBuckets]atomic.Uint64
+	sum     atomic.Uint64 // nanoseconds
+}
 
-func (c *latencyCounts) snapshot() LatencyHistogram {
-	var h LatencyHistogram
-	for i := range c {
-		h[i] = c[i].Load()
+// Record counts one latency; a negative one counts as 0.
+func (c *LatencyCounter) Record(latency time.Duration) {
+	if latency < 0 {
+		latency = 0
 	}
-	return h
+	c.buckets[latencyBucket(int64(latency))].Add(1)
+	c.sum.Add(uint64(latency))
+}
+
+// Add counts every latency of h, whose sum is sum: what a LatencySink does
+// with a host's new latencies.
+func (c *LatencyCounter) Add(h *LatencyHistogram, sum time.Duration) {
+	for i, n := range h {
+		if n != 0 {
+			c.buckets[i].Add(n)
+		}
+	}
+	if sum > 0 {
+		c.sum.Add(uint64(sum))
+	}
+}
+
+// Snapshot returns the latencies counted so far and their sum. Under
+// concurrent Records the two may disagree by the latencies being recorded.
+func (c *LatencyCounter) Snapshot() (LatencyHistogram, time.Duration) {
+	var h LatencyHistogram
+	for i := range c.buckets {
+		h[i] = c.buckets[i].Load()
+	}
+	return h, time.Duration(c.sum.Load())
+}
+
+// A LatencySink takes latencies a histogram at a time. When the histogram a
+// balancer is given for its per-host request durations is also a
+// LatencySink (package lbmetrics' Prometheus histograms are), the balancer
+// adds each host's new latencies (the difference of two HostStats) to it
+// every metrics interval instead of observing every call, so that the
+// histogram costs the request path nothing: the host counts every latency
+// anyway.
+type LatencySink interface {
+	// AddLatencies counts every latency of h, whose sum is sum.
+	AddLatencies(h *LatencyHistogram, sum time.Duration)
 }
 
 // Count returns the number of latencies counted.

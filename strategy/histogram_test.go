@@ -70,7 +70,12 @@ func TestLatencyHistogramQuantiles(t *testing.T) {
 	// Outliers beyond the last bucket and below zero are still counted.
 	strategy.Observe(h, strategy.Now(h), time.Hour, false, 1)
 	strategy.Observe(h, strategy.Now(h), -time.Second, false, 1)
-	third := h.Stats().Latencies
+	st := h.Stats()
+	third := st.Latencies
+	// 1..1000 ms, 100 × 3 s and an hour; the negative one counts as 0.
+	if want := 500500*time.Millisecond + 300*time.Second + time.Hour; st.LatencySum != want {
+		t.Fatalf("latency sum %v, want %v", st.LatencySum, want)
+	}
 	if d := third.Sub(&second); d[strategy.LatencyBuckets-1] != 1 || d[0] != 1 {
 		t.Fatalf("outliers not in the end buckets: last %d first %d", d[strategy.LatencyBuckets-1], d[0])
 	}
@@ -84,5 +89,28 @@ func TestLatencyHistogramSkipsAbandoned(t *testing.T) {
 	st := h.Stats()
 	if n := st.Latencies.Count(); n != 1 {
 		t.Fatalf("count %d, want 1", n)
+	}
+}
+
+// A LatencyCounter counts what it records and what it is added, with the
+// sum of both, into the same buckets a Host uses.
+func TestLatencyCounter(t *testing.T) {
+	var c strategy.LatencyCounter
+	c.Record(3 * time.Millisecond)
+	c.Record(-time.Second) // counts as 0
+	h, sum := c.Snapshot()
+	if h.Count() != 2 || sum != 3*time.Millisecond {
+		t.Fatalf("after two records: count %d sum %v, want 2 and 3ms", h.Count(), sum)
+	}
+	if h[0] != 1 {
+		t.Fatalf("the negative latency is not in the first bucket: %v", h[:4])
+	}
+	c.Add(&h, sum)
+	h2, sum2 := c.Snapshot()
+	if h2.Count() != 4 || sum2 != 6*time.Millisecond {
+		t.Fatalf("after adding itself: count %d sum %v, want 4 and 6ms", h2.Count(), sum2)
+	}
+	if q := h2.Quantile(1); q < 3*time.Millisecond*3/4 || q > 3*time.Millisecond*5/4 {
+		t.Fatalf("max %v, want 3ms ± 25%%", q)
 	}
 }

@@ -80,7 +80,7 @@ type Host struct {
 	// Every observed latency, for HostStats.Latencies: 900 bytes, kept
 	// out of line so that a Host stays small and a pick among many hosts
 	// stays in the cache.
-	latencies *latencyCounts
+	latencies *LatencyCounter
 
 	load hostLoad // what the backend reported about its load (load.go)
 }
@@ -103,7 +103,7 @@ func NewHost(address string, weight int, opts ...Option) (*Host, error) {
 func (c *hostConfig) newHost(address string, weight int) *Host {
 	h := &Host{address: address, clock: c.clock, scorer: c.scorer, window: float64(c.window), short: float64(c.short), group: c.group}
 	h.minScore = c.tiers.healthyScore
-	h.latencies = new(latencyCounts)
+	h.latencies = new(LatencyCounter)
 	h.SetWeight(weight)
 	h.perNs = 1 / h.short
 	h.score.Store(math.Float64bits(1))
@@ -246,7 +246,7 @@ func (s *Host) observe(now int64, latency time.Duration, failed bool, score floa
 	if latency < 0 {
 		latency = 0
 	}
-	s.latencies.record(latency)
+	s.latencies.Record(latency)
 	lat := float64(latency)
 	s.mu.Lock()
 	last := s.last.Load()
@@ -350,6 +350,8 @@ type HostStats struct {
 	// made, in fixed buckets: the difference of two snapshots gives the
 	// quantiles of the calls between them.
 	Latencies LatencyHistogram
+	// LatencySum is the sum of the latencies Latencies counts.
+	LatencySum time.Duration
 	// HostHealth is the host's outlier-ejection and slow-start state.
 	HostHealth
 	// Load is what the backend reported about its own load
@@ -361,6 +363,7 @@ type HostStats struct {
 func (s *Host) Stats() HostStats {
 	now := s.clock()
 	recent, _ := s.recentScore(now)
+	lats, latSum := s.latencies.Snapshot()
 	var meta map[string]string
 	if m := s.metadata.Load(); m != nil {
 		meta = *m
@@ -380,7 +383,8 @@ func (s *Host) Stats() HostStats {
 		Latency:     time.Duration(math.Float64frombits(s.latency.Load())),
 		PeakLatency: s.peakLatency(now),
 		RecentScore: recent,
-		Latencies:   s.latencies.snapshot(),
+		Latencies:   lats,
+		LatencySum:  latSum,
 		HostHealth:  s.health(now),
 		Load:        s.loadStats(now),
 	}
