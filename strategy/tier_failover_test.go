@@ -120,3 +120,48 @@ func TestTierQuietHostSingleFailure(t *testing.T) {
 		}
 	}
 }
+
+// A new host whose first two calls fail is out of its tier's picks (it
+// counts as unhealthy, and its last two calls failed) until its verdict
+// lapses two short windows after its last call; then it gets its probe,
+// and with the probe's success it is back in the tier's picks at once.
+func TestTierOutHostReadmitted(t *testing.T) {
+	const lat, gap = time.Millisecond, 249 * time.Millisecond
+	for _, s := range []strategy.Strategy{strategy.RoundRobin{}, strategy.Random{Rand: seeded(3)}, strategy.LeastInFlight{}} {
+		f := newTierFleet(t, s, tiers(4, 4), nil)
+		fails := 0
+		twice := func(i int) bool {
+			if i == 0 && fails < 2 {
+				fails++
+				return true
+			}
+			return false
+		}
+		for n := 0; fails < 2; n++ {
+			if n > 200 {
+				t.Fatalf("%s: host 0 not picked twice in 200 calls", s.Name())
+			}
+			f.loopPhase(t, 1, lat, gap, twice, nil)
+		}
+		// 9 s: out of the tier.
+		picks := map[int]int{}
+		if failed, _ := f.loopPhase(t, 36, lat, gap, twice, picks); failed != 0 || picks[0] != 0 {
+			t.Fatalf("%s: in the 9 s after its two failures host 0 got %d picks (%d failed), want none", s.Name(), picks[0], failed)
+		}
+		// Its probe: due 10 s after its last call, sent by the first share
+		// refresh after that (one pick in 64 looks whether one is due).
+		n := 0
+		for clear(picks); picks[0] == 0; n++ {
+			if n > 400 {
+				t.Fatalf("%s: host 0 not probed in 100 s", s.Name())
+			}
+			f.loopPhase(t, 1, lat, gap, twice, picks)
+		}
+		clear(picks)
+		f.loopPhase(t, 40, lat, gap, twice, picks)
+		if picks[0] < 5 {
+			t.Errorf("%s: after its probe (%d calls after 9 s), host 0 got %d of 40 picks, want at least 5 (picks %v)", s.Name(), n, picks[0], picks)
+		}
+		t.Logf("%s: probed %v after its second failure", s.Name(), time.Duration(n)*(lat+gap)+9*time.Second)
+	}
+}
