@@ -381,20 +381,18 @@ func (g *group) serving(first int) int {
 const outStreak = 2
 
 // outOfTier reports whether the host gets no picks in its tier while
-// others can take them: it counts as unhealthy for the tier's health
-// (tierHealth, lapse aside) and its last outStreak calls failed. The
-// failed calls are what keep a tier from sending first tries to a host it
-// no longer counts on: the health count alone lets a strategy call such a
-// host until DefaultUnhealthyStreak failures, and PeakEWMA, whose failure
-// penalty fades between tries, spreads those failures over seconds. The
-// streak is what keeps a single failure from shutting a host out: one
-// failure of a host whose record rests on a few calls (a new one, or one
-// seldom called since its record faded) puts its score below the healthy
-// score, and it would wait two short windows for its probe; with the
-// streak its next call, a success, puts it back at once. A host with a
-// long record needs many failures to fall below the healthy score, however
-// seldom it is called, since its record forgets by its own calls (see
-// memory).
+// others can take them: its last outStreak calls failed and it counts as
+// unhealthy for the tier's health (tierHealth, lapse aside; always so after
+// DefaultUnhealthyStreak failures). Without it a host the tier had counted
+// out could still be picked until its DefaultUnhealthyStreak-th failure,
+// and PeakEWMA, whose failure penalty fades between tries, spread those
+// failures over seconds of first tries. One failure is not enough: it puts
+// the score of a host whose record rests on a few calls (a new one, or one
+// whose record faded while it was not called) below the healthy score, and
+// the host would wait two short windows for its probe; after one failure
+// its next call decides. A host with a long record needs many failures to
+// fall below the healthy score, however seldom it is called, since its
+// record forgets by its own calls (see memory).
 func (s *Host) outOfTier() bool {
 	st := s.streak.Load()
 	return st >= DefaultUnhealthyStreak || st >= outStreak && math.Float64frombits(s.recent.Load()) < s.minScore
