@@ -348,19 +348,19 @@ func (p *groupedPicker) Pick() int {
 	if uint(j) >= uint(len(grp.index)) {
 		return -1
 	}
-	if h := grp.hosts[j]; h.streak.Load() >= DefaultUnhealthyStreak || h.hh.gate.Load() != 0 && !h.usable() {
+	if h := grp.hosts[j]; h.streak.Load() >= outStreak && h.outOfTier() || h.hh.gate.Load() != 0 && !h.usable() {
 		j = grp.serving(j)
 	}
 	return grp.index[j]
 }
 
-// serving returns a host of the group that counts for its tier's health:
-// one whose last DefaultUnhealthyStreak calls did not all fail, and that
-// outlier ejection lets serve. As in Envoy, where a priority level balances
-// over its healthy hosts only, a host whose failures have taken it out of
-// its tier's health gets no more traffic in its tier while others can take
-// it; the refresh's probe (see tierHealth) tells when it recovers. With
-// none such in the group it falls back to usable.
+// serving returns a host of the group that is not out of its tier (see
+// outOfTier) and that outlier ejection lets serve. As in Envoy, where a
+// priority level balances over its healthy hosts only, a host whose
+// failures have taken it out of its tier's health gets no more traffic in
+// its tier while others can take it; the refresh's probe (see tierHealth)
+// tells when it recovers. With none such in the group it falls back to
+// usable.
 func (g *group) serving(first int) int {
 	n := len(g.hosts)
 	off := rand.IntN(n)
@@ -369,11 +369,33 @@ func (g *group) serving(first int) int {
 		if j >= n {
 			j -= n
 		}
-		if h := g.hosts[j]; h.streak.Load() < DefaultUnhealthyStreak && h.usable() {
+		if h := g.hosts[j]; !h.outOfTier() && h.usable() {
 			return j
 		}
 	}
 	return g.usable(first)
+}
+
+// outStreak is the shortest failure streak that can take a host out of its
+// tier's picks (see outOfTier).
+const outStreak = 2
+
+// outOfTier reports whether the host gets no picks in its tier while
+// others can take them: its last outStreak calls failed and it counts as
+// unhealthy for the tier's health (tierHealth, lapse aside; always so after
+// DefaultUnhealthyStreak failures). Without it a host the tier had counted
+// out could still be picked until its DefaultUnhealthyStreak-th failure,
+// and PeakEWMA, whose failure penalty fades between tries, spread those
+// failures over seconds of first tries. One failure is not enough: it puts
+// the score of a host whose record rests on a few calls (a new one, or one
+// whose record faded while it was not called) below the healthy score, and
+// the host would wait two short windows for its probe; after one failure
+// its next call decides. A host with a long record needs many failures to
+// fall below the healthy score, however seldom it is called, since its
+// record forgets by its own calls (see memory).
+func (s *Host) outOfTier() bool {
+	st := s.streak.Load()
+	return st >= DefaultUnhealthyStreak || st >= outStreak && math.Float64frombits(s.recent.Load()) < s.minScore
 }
 
 // usable returns a host of the group that outlier ejection lets serve,

@@ -70,15 +70,20 @@ func callPhase(b *loadbalancer.Balancer, n int, spill func(name string) bool) ph
 // stopped calling only found healthy by its probe, two short windows
 // (10 s) after its last call. (A loopback call takes about 10 µs without
 // the race detector, so the time bound is the one that binds.)
-func waitCalling(t *testing.T, b *loadbalancer.Balancer, what string, cond func(loadbalancer.Status) bool) {
+// It returns the calls it made and how many failed.
+func waitCalling(t *testing.T, b *loadbalancer.Balancer, what string, cond func(loadbalancer.Status) bool) phaseResult {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for n := 0; !cond(b.Status()); n++ {
-		if n > 3000000 || time.Now().After(deadline) {
-			t.Fatalf("%s: not after %d calls; groups %+v; hosts %+v", what, n, b.Status().Groups, b.Status().Hosts)
+	var r phaseResult
+	for ; !cond(b.Status()); r.calls++ {
+		if r.calls > 3000000 || time.Now().After(deadline) {
+			t.Fatalf("%s: not after %d calls; groups %+v; hosts %+v", what, r.calls, b.Status().Groups, b.Status().Hosts)
 		}
-		_, _ = lbtest.Call(b)
+		if _, err := lbtest.Call(b); err != nil {
+			r.failed++
+		}
 	}
+	return r
 }
 
 // TestSRVPriorityFailover: an SRV answer with two priorities, four
@@ -121,20 +126,27 @@ func TestSRVPriorityFailover(t *testing.T) {
 	tier0[0].failing.Store(true)
 	tier0[1].failing.Store(true)
 	start := time.Now()
-	waitCalling(t, bal, "half of tier 0 unhealthy", func(st loadbalancer.Status) bool { return st.Groups[0].Healthy == 2 })
+	onset := waitCalling(t, bal, "half of tier 0 unhealthy", func(st loadbalancer.Status) bool { return st.Groups[0].Healthy == 2 })
 	detect := time.Since(start)
-	// The strategy (PeakEWMA) learns to avoid the failing hosts within
-	// tier 0 over its short window; the tiers do not decide that.
+	// From here tier 0 counts the failing hosts out: they get no first
+	// tries in the tier while the healthy half can take them.
 	settle := callPhase(bal, 3000, inTier1)
 	failing := callPhase(bal, 4000, inTier1)
-	t.Logf("half of tier 0 failing: unhealthy after %v; the next %d calls: %.1f%% to tier 1, first-try success %.2f%%; the %d after: %.1f%% to tier 1 (Envoy: 30%%), first-try success %.2f%%; groups %+v",
-		detect.Round(time.Millisecond), settle.calls, 100*settle.spill(), 100*settle.success(),
+	t.Logf("half of tier 0 failing: unhealthy after %v and %d calls (%d failed); the next %d calls: %.1f%% to tier 1, first-try success %.2f%%; the %d after: %.1f%% to tier 1 (Envoy: 30%%), first-try success %.2f%%; groups %+v",
+		detect.Round(time.Millisecond), onset.calls, onset.failed, settle.calls, 100*settle.spill(), 100*settle.success(),
 		failing.calls, 100*failing.spill(), 100*failing.success(), bal.Status().Groups)
 	if s := failing.spill(); s < 0.25 || s > 0.35 {
 		t.Errorf("half of tier 0 failing: %.1f%% of calls to tier 1, want 30 ± 5", 100*s)
 	}
-	if failing.success() < 0.99 {
-		t.Errorf("half of tier 0 failing: first-try success %.2f%%", 100*failing.success())
+	// Once tier 0 counts them out, the failing hosts get no first tries
+	// (their probes are due only two short windows after their last call).
+	for _, r := range []struct {
+		what string
+		phaseResult
+	}{{"settling", settle}, {"failing", failing}} {
+		if r.success() < 0.999 {
+			t.Errorf("half of tier 0 failing, %s: first-try success %.2f%%, want at least 99.9%%", r.what, 100*r.success())
+		}
 	}
 
 	tier0[0].failing.Store(false)
@@ -191,5 +203,8 @@ func TestSRVZoneAware(t *testing.T) {
 		100*r.spill(), 100*r.success(), bal.Status().Groups)
 	if s := r.spill(); s < 0.35 || s > 0.45 {
 		t.Errorf("one of zone-a failing: %.1f%% left zone-a, want 40 ± 5", 100*s)
+	}
+	if r.success() < 0.999 {
+		t.Errorf("one of zone-a failing: first-try success %.2f%%, want at least 99.9%%", 100*r.success())
 	}
 }
