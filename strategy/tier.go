@@ -223,7 +223,8 @@ type groupedPicker struct {
 type tierLoad struct{ n, healthy, health, load float64 }
 
 // refreshMask makes one pick in 64 read the clock to see whether the
-// shares are due.
+// shares are due; so does a pick whose host was called since they fell
+// due (its last observation is a clock reading the pick gets for free).
 const refreshMask = 63
 
 // newGroupedPicker returns the picker over hosts grouped by tier and zone,
@@ -348,7 +349,14 @@ func (p *groupedPicker) Pick() int {
 	if uint(j) >= uint(len(grp.index)) {
 		return -1
 	}
-	if h := grp.hosts[j]; h.streak.Load() >= outStreak && h.outOfTier() || h.hh.gate.Load() != 0 && !h.usable() {
+	h := grp.hosts[j]
+	if h.last.Load() >= p.next.Load() && x&refreshMask != 0 {
+		// The host was called after the shares fell due: in quiet
+		// traffic one pick in 64 would look at the clock too seldom
+		// (every 16 s at 4 calls/s) for a lapsed host's probe.
+		p.maybeRefresh()
+	}
+	if h.streak.Load() >= outStreak && h.outOfTier() || h.hh.gate.Load() != 0 && !h.usable() {
 		j = grp.serving(j)
 	}
 	return grp.index[j]
