@@ -113,6 +113,7 @@ func New(p publisher.Publisher, f Factory, opts ...Option) (*Balancer, error) {
 		invalidate:      cfg.invalidate,
 		invalidateAfter: cfg.invalidateAfter,
 		metrics:         cfg.metrics,
+		withMembers:     cfg.metrics != nil,
 		byAddr:          make(map[string]*item),
 	}
 	b.cache.mu.Lock()
@@ -192,7 +193,7 @@ func (b *Balancer) run() {
 // published is the cache's callback after each update, under its lock.
 func (b *Balancer) published(v *view) {
 	b.view.Store(v)
-	tellWatchers(b.watchers, v.members)
+	tellWatchers(b.watchers, v.hosts)
 	if b.reporter != nil {
 		b.reporter.note(v)
 	}

@@ -35,13 +35,16 @@ type cache struct {
 	closing     *closeQueue
 	onPublish   func(*view) // the balancer's: keeps Status and metrics current
 	metrics     *Metrics    // nil without WithMetrics
+	withMembers bool        // views carry members, for the metrics reporter
 
 	invalidate      bool
 	invalidateAfter time.Duration
 
-	mu      sync.Mutex // serialises updates
-	items   []*item    // the live set, in discovery order
-	spare   []*item    // the list before, whose array the next update reuses
+	mu      sync.Mutex          // serialises updates
+	items   []*item             // the live set, in discovery order
+	hosts   []*strategy.Host    // the last published set, made of items
+	eps     []endpoint.Endpoint // hosts[i]'s endpoint
+	spare   []*item             // the list before, whose array the next update reuses
 	byAddr  map[string]*item
 	gen     uint64
 	version uint64
@@ -69,7 +72,8 @@ type item struct {
 
 // view is what Status and the metrics read: the set as of one update.
 type view struct {
-	members []strategy.Member[endpoint.Endpoint] // shared with the host set, never modified
+	hosts   []*strategy.Host                     // shared with the host set, never modified
+	members []strategy.Member[endpoint.Endpoint] // only with metrics: the reporter reads them
 	err     error
 	invalid error            // the instances the last event left out as invalid
 	failed  []FactoryFailure // never modified
@@ -116,11 +120,14 @@ func (c *cache) replace(instances []publisher.Instance, force bool) {
 	c.gen++
 	gen := c.gen
 	// The previous-but-one list is garbage by now (no view holds items):
-	// reuse its array.
-	items := c.spare[:0]
-	if cap(items) < len(instances) {
-		items = make([]*item, 0, len(instances))
+	// reuse its array. It mostly holds the items this update puts back at
+	// the same positions, so a slot is written only when it differs: a
+	// pointer write costs a write barrier while the GC is marking.
+	buf := c.spare[:cap(c.spare)]
+	if cap(buf) < len(instances) {
+		buf = make([]*item, len(instances))
 	}
+	n := 0
 	for i := range instances {
 		in := &instances[i]
 		var it *item
@@ -152,8 +159,12 @@ func (c *cache) replace(instances []publisher.Instance, force bool) {
 			changed = true
 		}
 		it.gen = gen
-		items = append(items, it)
+		if buf[n] != it {
+			buf[n] = it
+		}
+		n++
 	}
+	items := buf[:n]
 	if len(items) != len(c.byAddr) {
 		// Every cached item is in the previous list, so sweeping that
 		// slice finds the removed ones without iterating the map.
@@ -164,11 +175,39 @@ func (c *cache) replace(instances []publisher.Instance, force bool) {
 			}
 		}
 	}
-	clear(items[len(items):cap(items)]) // drop stale pointers beyond the new length
+	for k := n; k < len(buf) && buf[k] != nil; k++ {
+		buf[k] = nil // drop stale pointers beyond the new length
+	}
+	var hosts []*strategy.Host
+	var eps []endpoint.Endpoint
+	if changed {
+		hosts, eps = c.patch(items)
+	}
 	c.spare, c.items = c.items, items
 	if changed {
-		c.publish()
+		c.publishSet(hosts, eps)
 	}
+}
+
+// patch returns the hosts and endpoints of items. Where the item is the
+// one at that position in the live list (c.items, which the last published
+// set was made of), they are copied from that set, so that an update that
+// changes a few instances of many reads the other items no more. (An
+// element-wise copy: while the GC marks, copy's bulk write barrier costs
+// more.) Called with c.mu held.
+func (c *cache) patch(items []*item) ([]*strategy.Host, []endpoint.Endpoint) {
+	hosts := make([]*strategy.Host, len(items))
+	eps := make([]endpoint.Endpoint, len(items))
+	prev := c.items[:min(len(c.items), len(c.hosts), len(c.eps))]
+	oldHosts, oldEps := c.hosts[:len(prev)], c.eps[:len(prev)]
+	for j, it := range items {
+		if j < len(prev) && prev[j] == it {
+			hosts[j], eps[j] = oldHosts[j], oldEps[j]
+		} else {
+			hosts[j], eps[j] = it.host, it.ep
+		}
+	}
+	return hosts, eps
 }
 
 // ErrNilEndpoint is a factory failure's error when the factory returned
@@ -301,17 +340,31 @@ func (c *cache) close() {
 // publish makes the live set the host set's members. Called with c.mu held,
 // so sets are published in update order.
 func (c *cache) publish() {
-	c.version++
-	members := make([]strategy.Member[endpoint.Endpoint], len(c.items))
+	hosts := make([]*strategy.Host, len(c.items))
+	eps := make([]endpoint.Endpoint, len(c.items))
 	for i, it := range c.items {
-		members[i] = strategy.Member[endpoint.Endpoint]{Host: it.host, Value: it.ep}
+		hosts[i], eps[i] = it.host, it.ep
 	}
-	v := &view{members: members, err: c.err, invalid: c.invalid, failed: c.failed, nFailed: c.nFailed, version: c.version}
+	c.publishSet(hosts, eps)
+}
+
+// publishSet is publish with the hosts and endpoints of c.items made
+// already.
+func (c *cache) publishSet(hosts []*strategy.Host, eps []endpoint.Endpoint) {
+	c.version++
+	c.hosts, c.eps = hosts, eps
+	v := &view{hosts: hosts, err: c.err, invalid: c.invalid, failed: c.failed, nFailed: c.nFailed, version: c.version}
 	if c.err != nil {
 		v.since = c.errSince
 	}
+	if c.withMembers {
+		v.members = make([]strategy.Member[endpoint.Endpoint], len(hosts))
+		for i, h := range hosts {
+			v.members[i] = strategy.Member[endpoint.Endpoint]{Host: h, Value: eps[i]}
+		}
+	}
 	none := ErrNoEndpoints
-	allFailed := len(members) == 0 && len(c.failed) > 0
+	allFailed := len(hosts) == 0 && len(c.failed) > 0
 	switch {
 	case c.closed:
 		none = ErrClosed
@@ -322,7 +375,7 @@ func (c *cache) publish() {
 	case c.err != nil:
 		none = fmt.Errorf("%w: discovery: %w", ErrNoEndpoints, c.err)
 	}
-	c.set.Update(members, none)
+	_ = c.set.UpdateHosts(hosts, eps, none) // equal lengths: no error
 	c.onPublish(v)
 }
 
@@ -354,12 +407,18 @@ func plural(n int) string {
 }
 
 // sameInstance is Instance.Equal without copying two structs per call, which
-// shows in a thousand-instance update.
+// shows in a thousand-instance update: the usual instance, without a zone
+// or metadata, costs four comparisons and no copy.
 func sameInstance(a, b *publisher.Instance) bool {
-	if a.Weight != b.Weight || a.Priority != b.Priority || a.Zone != b.Zone || len(a.Metadata) != len(b.Metadata) {
-		return false
-	}
-	return len(a.Metadata) == 0 || a.Equal(*b)
+	return a.Weight == b.Weight && a.Priority == b.Priority &&
+		len(a.Zone) == len(b.Zone) && len(a.Metadata) == len(b.Metadata) &&
+		(len(a.Zone) == 0 && len(a.Metadata) == 0 || sameDetails(a, b))
+}
+
+// sameDetails is the rest of sameInstance, for instances with a zone or
+// metadata.
+func sameDetails(a, b *publisher.Instance) bool {
+	return a.Zone == b.Zone && a.Equal(*b)
 }
 
 // closeQueue runs the closers of removed endpoints on a goroutine of its
