@@ -51,8 +51,13 @@ type hostView[T any] struct {
 	values  []T // values[i] is hosts[i]'s
 	members atomic.Pointer[[]Member[T]]
 	picker  Picker
-	groups  *groupedPicker // nil: one group, picker is the strategy's own
-	none    error
+	// The picker again when it is one of the two whose pick is a few
+	// instructions, for Pick to call directly: the interface call would
+	// cost a tenth of the load balancer's Endpoint.
+	random *randomPicker
+	rr     *roundRobinPicker
+	groups *groupedPicker // nil: one group, picker is the strategy's own
+	none   error
 }
 
 // NewHostSet returns an empty set that picks with s. The options configure
@@ -127,6 +132,8 @@ func (s *HostSet[T]) update(v *hostView[T], none error) {
 		v.picker = v.groups
 	} else {
 		v.picker = s.strategy.NewPicker(hosts)
+		v.random, _ = v.picker.(*randomPicker)
+		v.rr, _ = v.picker.(*roundRobinPicker)
 	}
 	s.cur.Store(v)
 	s.mu.Unlock()
@@ -174,7 +181,15 @@ func (s *HostSet[T]) Stats() []HostStats {
 // pick is kept with probability its share.
 func (s *HostSet[T]) Pick(tried []string) (Member[T], error) {
 	v := s.cur.Load()
-	i := v.picker.Pick()
+	var i int
+	switch {
+	case v.random != nil:
+		i = v.random.Pick()
+	case v.rr != nil:
+		i = v.rr.Pick()
+	default:
+		i = v.picker.Pick()
+	}
 	// One unsigned comparison covers both "no host" (-1) and the bounds
 	// check the index would otherwise cost. The common case is kept small
 	// enough to inline into the caller.
