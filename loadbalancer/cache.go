@@ -45,6 +45,8 @@ type cache struct {
 	hosts   []*strategy.Host    // the last published set, made of items
 	eps     []endpoint.Endpoint // hosts[i]'s endpoint
 	spare   []*item             // the list before, whose array the next update reuses
+	taken   []bool              // replace's, kept for its array
+	dense   bool                // items[i] holds last[i], for every i
 	byAddr  map[string]*item
 	gen     uint64
 	version uint64
@@ -67,7 +69,8 @@ type item struct {
 	host   *strategy.Host
 	ep     endpoint.Endpoint // recording, with the middlewares inside
 	closer io.Closer
-	gen    uint64
+	gen    uint64 // the update that last put it in the list
+	idx    int    // its position in the list
 }
 
 // view is what Status and the metrics read: the set as of one update.
@@ -113,12 +116,27 @@ func (c *cache) update(ev publisher.Event) {
 
 // replace makes instances the live set, and publishes it if it changed or
 // force is set. Called with c.mu held.
+//
+// Discovery usually returns the same list as last time, in the same order,
+// with a few instances changed: replace compares each instance with the
+// one at its position in the last list before it reads the live item
+// there, so that the items an update keeps are not read at all. taken[j]
+// records that the live item at position j is in the new list (each item
+// knows its position, idx), which stands for the items' generation marks
+// (gen) and finds the removed ones.
 func (c *cache) replace(instances []publisher.Instance, force bool) {
 	changed := force || len(instances) != len(c.items) || len(c.failed) > 0
 	c.failed = nil // a new list: views keep the old one
+	last, dense := c.last, c.dense
 	c.last = instances
 	c.gen++
 	gen := c.gen
+	old := c.items
+	if cap(c.taken) < len(old) {
+		c.taken = make([]bool, len(old))
+	}
+	taken := c.taken[:len(old)]
+	clear(taken)
 	// The previous-but-one list is garbage by now (no view holds items):
 	// reuse its array. It mostly holds the items this update puts back at
 	// the same positions, so a slot is written only when it differs: a
@@ -131,14 +149,31 @@ func (c *cache) replace(instances []publisher.Instance, force bool) {
 	for i := range instances {
 		in := &instances[i]
 		var it *item
-		// Discovery usually returns the same order as last time, so
-		// compare by position before paying for a map lookup.
-		if i < len(c.items) && c.items[i].inst.Address == in.Address {
-			it = c.items[i]
+		// The same instance as at this position last time, with every
+		// instance before it in place (dense: last[i] is what old[i]
+		// holds): keep old[i] without reading it.
+		if dense && n == i && i < len(last) {
+			if l := &last[i]; l.Address == in.Address && l.Weight == in.Weight && l.Priority == in.Priority &&
+				(len(l.Zone)|len(in.Zone)|len(l.Metadata)|len(in.Metadata) == 0 || sameInstance(l, in)) {
+				if taken[i] {
+					continue // duplicate address in one event: first wins
+				}
+				taken[i] = true
+				if it = old[i]; buf[n] != it {
+					buf[n] = it
+				}
+				n++
+				continue
+			}
+		}
+		// Compare by position before paying for a map lookup.
+		if i < len(old) && old[i].inst.Address == in.Address {
+			it = old[i]
 		} else {
 			it = c.byAddr[in.Address]
 			changed = true
 		}
+		wasLive := it != nil && it.idx < len(old) && old[it.idx] == it
 		switch {
 		case it == nil:
 			var err error
@@ -148,7 +183,7 @@ func (c *cache) replace(instances []publisher.Instance, force bool) {
 				continue
 			}
 			c.byAddr[in.Address] = it
-		case it.gen == gen:
+		case it.gen == gen || wasLive && taken[it.idx]:
 			continue // duplicate address in one event: first wins
 		case !sameInstance(&it.inst, in):
 			it.inst = *in
@@ -158,18 +193,22 @@ func (c *cache) replace(instances []publisher.Instance, force bool) {
 			it.host.SetMetadata(in.Metadata)
 			changed = true
 		}
-		it.gen = gen
+		if wasLive {
+			taken[it.idx] = true
+		}
+		it.gen, it.idx = gen, n
 		if buf[n] != it {
 			buf[n] = it
 		}
 		n++
 	}
+	c.dense = n == len(instances)
 	items := buf[:n]
 	if len(items) != len(c.byAddr) {
 		// Every cached item is in the previous list, so sweeping that
 		// slice finds the removed ones without iterating the map.
-		for _, it := range c.items {
-			if it.gen != gen {
+		for j, it := range old {
+			if !taken[j] {
 				delete(c.byAddr, it.inst.Address)
 				c.closing.add(it.inst.Address, it.closer)
 			}
@@ -233,9 +272,17 @@ func (c *cache) create(in publisher.Instance) (*item, error) {
 		ep = c.middlewares[i](in, ep)
 	}
 	h := c.set.NewHost(in.Address, in.EffectiveWeight())
-	h.SetPriority(in.Priority)
-	h.SetZone(in.Zone)
-	h.SetMetadata(in.Metadata)
+	// A new host has priority 0, no zone and no metadata: set only what
+	// differs (SetZone and SetMetadata allocate even for empty values).
+	if in.Priority != 0 {
+		h.SetPriority(in.Priority)
+	}
+	if in.Zone != "" {
+		h.SetZone(in.Zone)
+	}
+	if in.Metadata != nil {
+		h.SetMetadata(in.Metadata)
+	}
 	return &item{inst: in, host: h, ep: recording(h, ep, c.metrics.hostDuration(in.Address)), closer: closer}, nil
 }
 
@@ -322,7 +369,7 @@ func (c *cache) dropAll() {
 		c.closing.add(it.inst.Address, it.closer)
 	}
 	clear(c.byAddr)
-	c.items, c.spare, c.failed, c.last = nil, nil, nil, nil
+	c.items, c.spare, c.failed, c.last, c.dense = nil, nil, nil, nil, false
 }
 
 // close drops every endpoint and refuses further updates. Called once, by
