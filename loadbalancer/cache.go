@@ -146,26 +146,18 @@ func (c *cache) replace(instances []publisher.Instance, force bool) {
 		buf = make([]*item, len(instances))
 	}
 	n := 0
-	for i := range instances {
+	for i := 0; i < len(instances); i++ {
+		// While every instance before i is in place (and dense: last[i]
+		// is what old[i] holds), keep the run of instances equal to the
+		// last list's without reading their items.
+		if dense && n == i {
+			if n = keepSame(instances, last, old, buf, taken, i); n == len(instances) {
+				break
+			}
+			i = n
+		}
 		in := &instances[i]
 		var it *item
-		// The same instance as at this position last time, with every
-		// instance before it in place (dense: last[i] is what old[i]
-		// holds): keep old[i] without reading it.
-		if dense && n == i && i < len(last) {
-			if l := &last[i]; l.Address == in.Address && l.Weight == in.Weight && l.Priority == in.Priority &&
-				(len(l.Zone)|len(in.Zone)|len(l.Metadata)|len(in.Metadata) == 0 || sameInstance(l, in)) {
-				if taken[i] {
-					continue // duplicate address in one event: first wins
-				}
-				taken[i] = true
-				if it = old[i]; buf[n] != it {
-					buf[n] = it
-				}
-				n++
-				continue
-			}
-		}
 		// Compare by position before paying for a map lookup.
 		if i < len(old) && old[i].inst.Address == in.Address {
 			it = old[i]
@@ -226,6 +218,27 @@ func (c *cache) replace(instances []publisher.Instance, force bool) {
 	if changed {
 		c.publishSet(hosts, eps)
 	}
+}
+
+// keepSame is replace's path for the instances an update keeps: from
+// position i on, while instances[j] equals last[j] and no earlier instance
+// took old[j] (a duplicate address), it puts old[j] at buf[j] and marks it
+// taken. It returns the first position it did not keep. old, last and
+// taken have the same length.
+func keepSame(instances, last []publisher.Instance, old, buf []*item, taken []bool, i int) int {
+	m := min(len(instances), len(last), len(old), len(taken), len(buf))
+	for ; i < m; i++ {
+		l, in := &last[i], &instances[i]
+		if l.Address != in.Address || l.Weight != in.Weight || l.Priority != in.Priority || taken[i] ||
+			len(l.Zone)|len(in.Zone)|len(l.Metadata)|len(in.Metadata) != 0 && !sameInstance(l, in) {
+			break
+		}
+		taken[i] = true
+		if it := old[i]; buf[i] != it {
+			buf[i] = it
+		}
+	}
+	return i
 }
 
 // patch returns the hosts and endpoints of items. Where the item is the
