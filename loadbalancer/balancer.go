@@ -113,7 +113,6 @@ func New(p publisher.Publisher, f Factory, opts ...Option) (*Balancer, error) {
 		invalidate:      cfg.invalidate,
 		invalidateAfter: cfg.invalidateAfter,
 		metrics:         cfg.metrics,
-		withMembers:     cfg.metrics != nil,
 		byAddr:          make(map[string]*item),
 	}
 	b.cache.mu.Lock()

@@ -35,7 +35,6 @@ type cache struct {
 	closing     *closeQueue
 	onPublish   func(*view) // the balancer's: keeps Status and metrics current
 	metrics     *Metrics    // nil without WithMetrics
-	withMembers bool        // views carry members, for the metrics reporter
 
 	invalidate      bool
 	invalidateAfter time.Duration
@@ -75,8 +74,7 @@ type item struct {
 
 // view is what Status and the metrics read: the set as of one update.
 type view struct {
-	hosts   []*strategy.Host                     // shared with the host set, never modified
-	members []strategy.Member[endpoint.Endpoint] // only with metrics: the reporter reads them
+	hosts   []*strategy.Host // shared with the host set, never modified
 	err     error
 	invalid error            // the instances the last event left out as invalid
 	failed  []FactoryFailure // never modified
@@ -416,12 +414,6 @@ func (c *cache) publishSet(hosts []*strategy.Host, eps []endpoint.Endpoint) {
 	v := &view{hosts: hosts, err: c.err, invalid: c.invalid, failed: c.failed, nFailed: c.nFailed, version: c.version}
 	if c.err != nil {
 		v.since = c.errSince
-	}
-	if c.withMembers {
-		v.members = make([]strategy.Member[endpoint.Endpoint], len(hosts))
-		for i, h := range hosts {
-			v.members[i] = strategy.Member[endpoint.Endpoint]{Host: h, Value: eps[i]}
-		}
 	}
 	none := ErrNoEndpoints
 	allFailed := len(hosts) == 0 && len(c.failed) > 0
