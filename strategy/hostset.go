@@ -25,9 +25,10 @@ type Member[T any] struct {
 // it, pooling.Service picks connection pools. It knows nothing of what its
 // members carry.
 //
-// Update replaces the members and builds the picker once; Pick reads the
-// current set with one atomic load, takes no lock and allocates nothing.
-// Outcomes go back through the picked Host (Begin, then Record).
+// Update (or UpdateHosts) replaces the members and builds the picker once;
+// Pick reads the current set with one atomic load, takes no lock and
+// allocates nothing. Outcomes go back through the picked Host (Begin, then
+// Record).
 //
 // Hosts of different priorities (Host.SetPriority) are failover tiers, and
 // with a local zone (WithLocalZone) the hosts of a tier are grouped by
