@@ -192,7 +192,7 @@ func (b *Balancer) run() {
 // published is the cache's callback after each update, under its lock.
 func (b *Balancer) published(v *view) {
 	b.view.Store(v)
-	tellWatchers(b.watchers, v.members)
+	tellWatchers(b.watchers, v.hosts)
 	if b.reporter != nil {
 		b.reporter.note(v)
 	}

@@ -39,9 +39,13 @@ type cache struct {
 	invalidate      bool
 	invalidateAfter time.Duration
 
-	mu      sync.Mutex // serialises updates
-	items   []*item    // the live set, in discovery order
-	spare   []*item    // the list before, whose array the next update reuses
+	mu      sync.Mutex          // serialises updates
+	items   []*item             // the live set, in discovery order
+	hosts   []*strategy.Host    // the last published set, made of items
+	eps     []endpoint.Endpoint // hosts[i]'s endpoint
+	spare   []*item             // the list before, whose array the next update reuses
+	taken   []bool              // replace's, kept for its array
+	dense   bool                // items[i] holds last[i], for every i
 	byAddr  map[string]*item
 	gen     uint64
 	version uint64
@@ -64,12 +68,13 @@ type item struct {
 	host   *strategy.Host
 	ep     endpoint.Endpoint // recording, with the middlewares inside
 	closer io.Closer
-	gen    uint64
+	gen    uint64 // the update that last put it in the list
+	idx    int    // its position in the list
 }
 
 // view is what Status and the metrics read: the set as of one update.
 type view struct {
-	members []strategy.Member[endpoint.Endpoint] // shared with the host set, never modified
+	hosts   []*strategy.Host // shared with the host set, never modified
 	err     error
 	invalid error            // the instances the last event left out as invalid
 	failed  []FactoryFailure // never modified
@@ -109,29 +114,56 @@ func (c *cache) update(ev publisher.Event) {
 
 // replace makes instances the live set, and publishes it if it changed or
 // force is set. Called with c.mu held.
+//
+// Discovery usually returns the same list as last time, in the same order,
+// with a few instances changed: replace compares each instance with the
+// one at its position in the last list before it reads the live item
+// there, so that the items an update keeps are not read at all. taken[j]
+// records that the live item at position j is in the new list (each item
+// knows its position, idx), which stands for the items' generation marks
+// (gen) and finds the removed ones.
 func (c *cache) replace(instances []publisher.Instance, force bool) {
 	changed := force || len(instances) != len(c.items) || len(c.failed) > 0
 	c.failed = nil // a new list: views keep the old one
+	last, dense := c.last, c.dense
 	c.last = instances
 	c.gen++
 	gen := c.gen
-	// The previous-but-one list is garbage by now (no view holds items):
-	// reuse its array.
-	items := c.spare[:0]
-	if cap(items) < len(instances) {
-		items = make([]*item, 0, len(instances))
+	old := c.items
+	if cap(c.taken) < len(old) {
+		c.taken = make([]bool, len(old))
 	}
-	for i := range instances {
+	taken := c.taken[:len(old)]
+	clear(taken)
+	// The previous-but-one list is garbage by now (no view holds items):
+	// reuse its array. It mostly holds the items this update puts back at
+	// the same positions, so a slot is written only when it differs: a
+	// pointer write costs a write barrier while the GC is marking.
+	buf := c.spare[:cap(c.spare)]
+	if cap(buf) < len(instances) {
+		buf = make([]*item, len(instances))
+	}
+	n := 0
+	for i := 0; i < len(instances); i++ {
+		// While every instance before i is in place (and dense: last[i]
+		// is what old[i] holds), keep the run of instances equal to the
+		// last list's without reading their items.
+		if dense && n == i {
+			if n = keepSame(instances, last, old, buf, taken, i); n == len(instances) {
+				break
+			}
+			i = n
+		}
 		in := &instances[i]
 		var it *item
-		// Discovery usually returns the same order as last time, so
-		// compare by position before paying for a map lookup.
-		if i < len(c.items) && c.items[i].inst.Address == in.Address {
-			it = c.items[i]
+		// Compare by position before paying for a map lookup.
+		if i < len(old) && old[i].inst.Address == in.Address {
+			it = old[i]
 		} else {
 			it = c.byAddr[in.Address]
 			changed = true
 		}
+		wasLive := it != nil && it.idx < len(old) && old[it.idx] == it
 		switch {
 		case it == nil:
 			var err error
@@ -141,7 +173,7 @@ func (c *cache) replace(instances []publisher.Instance, force bool) {
 				continue
 			}
 			c.byAddr[in.Address] = it
-		case it.gen == gen:
+		case it.gen == gen || wasLive && taken[it.idx]:
 			continue // duplicate address in one event: first wins
 		case !sameInstance(&it.inst, in):
 			it.inst = *in
@@ -151,24 +183,81 @@ func (c *cache) replace(instances []publisher.Instance, force bool) {
 			it.host.SetMetadata(in.Metadata)
 			changed = true
 		}
-		it.gen = gen
-		items = append(items, it)
+		if wasLive {
+			taken[it.idx] = true
+		}
+		it.gen, it.idx = gen, n
+		if buf[n] != it {
+			buf[n] = it
+		}
+		n++
 	}
+	c.dense = n == len(instances)
+	items := buf[:n]
 	if len(items) != len(c.byAddr) {
 		// Every cached item is in the previous list, so sweeping that
 		// slice finds the removed ones without iterating the map.
-		for _, it := range c.items {
-			if it.gen != gen {
+		for j, it := range old {
+			if !taken[j] {
 				delete(c.byAddr, it.inst.Address)
 				c.closing.add(it.inst.Address, it.closer)
 			}
 		}
 	}
-	clear(items[len(items):cap(items)]) // drop stale pointers beyond the new length
+	for k := n; k < len(buf) && buf[k] != nil; k++ {
+		buf[k] = nil // drop stale pointers beyond the new length
+	}
+	var hosts []*strategy.Host
+	var eps []endpoint.Endpoint
+	if changed {
+		hosts, eps = c.patch(items)
+	}
 	c.spare, c.items = c.items, items
 	if changed {
-		c.publish()
+		c.publishSet(hosts, eps)
 	}
+}
+
+// keepSame is replace's path for the instances an update keeps: from
+// position i on, while instances[j] equals last[j] and no earlier instance
+// took old[j] (a duplicate address), it puts old[j] at buf[j] and marks it
+// taken. It returns the first position it did not keep. old, last and
+// taken have the same length.
+func keepSame(instances, last []publisher.Instance, old, buf []*item, taken []bool, i int) int {
+	m := min(len(instances), len(last), len(old), len(taken), len(buf))
+	for ; i < m; i++ {
+		l, in := &last[i], &instances[i]
+		if l.Address != in.Address || l.Weight != in.Weight || l.Priority != in.Priority || taken[i] ||
+			len(l.Zone)|len(in.Zone)|len(l.Metadata)|len(in.Metadata) != 0 && !sameInstance(l, in) {
+			break
+		}
+		taken[i] = true
+		if it := old[i]; buf[i] != it {
+			buf[i] = it
+		}
+	}
+	return i
+}
+
+// patch returns the hosts and endpoints of items. Where the item is the
+// one at that position in the live list (c.items, which the last published
+// set was made of), they are copied from that set, so that an update that
+// changes a few instances of many reads the other items no more. (An
+// element-wise copy: while the GC marks, copy's bulk write barrier costs
+// more.) Called with c.mu held.
+func (c *cache) patch(items []*item) ([]*strategy.Host, []endpoint.Endpoint) {
+	hosts := make([]*strategy.Host, len(items))
+	eps := make([]endpoint.Endpoint, len(items))
+	prev := c.items[:min(len(c.items), len(c.hosts), len(c.eps))]
+	oldHosts, oldEps := c.hosts[:len(prev)], c.eps[:len(prev)]
+	for j, it := range items {
+		if j < len(prev) && prev[j] == it {
+			hosts[j], eps[j] = oldHosts[j], oldEps[j]
+		} else {
+			hosts[j], eps[j] = it.host, it.ep
+		}
+	}
+	return hosts, eps
 }
 
 // ErrNilEndpoint is a factory failure's error when the factory returned
@@ -194,9 +283,17 @@ func (c *cache) create(in publisher.Instance) (*item, error) {
 		ep = c.middlewares[i](in, ep)
 	}
 	h := c.set.NewHost(in.Address, in.EffectiveWeight())
-	h.SetPriority(in.Priority)
-	h.SetZone(in.Zone)
-	h.SetMetadata(in.Metadata)
+	// A new host has priority 0, no zone and no metadata: set only what
+	// differs (SetZone and SetMetadata allocate even for empty values).
+	if in.Priority != 0 {
+		h.SetPriority(in.Priority)
+	}
+	if in.Zone != "" {
+		h.SetZone(in.Zone)
+	}
+	if in.Metadata != nil {
+		h.SetMetadata(in.Metadata)
+	}
 	return &item{inst: in, host: h, ep: recording(h, ep, c.metrics.hostDuration(in.Address)), closer: closer}, nil
 }
 
@@ -283,7 +380,7 @@ func (c *cache) dropAll() {
 		c.closing.add(it.inst.Address, it.closer)
 	}
 	clear(c.byAddr)
-	c.items, c.spare, c.failed, c.last = nil, nil, nil, nil
+	c.items, c.spare, c.failed, c.last, c.dense = nil, nil, nil, nil, false
 }
 
 // close drops every endpoint and refuses further updates. Called once, by
@@ -301,17 +398,25 @@ func (c *cache) close() {
 // publish makes the live set the host set's members. Called with c.mu held,
 // so sets are published in update order.
 func (c *cache) publish() {
-	c.version++
-	members := make([]strategy.Member[endpoint.Endpoint], len(c.items))
+	hosts := make([]*strategy.Host, len(c.items))
+	eps := make([]endpoint.Endpoint, len(c.items))
 	for i, it := range c.items {
-		members[i] = strategy.Member[endpoint.Endpoint]{Host: it.host, Value: it.ep}
+		hosts[i], eps[i] = it.host, it.ep
 	}
-	v := &view{members: members, err: c.err, invalid: c.invalid, failed: c.failed, nFailed: c.nFailed, version: c.version}
+	c.publishSet(hosts, eps)
+}
+
+// publishSet is publish with the hosts and endpoints of c.items made
+// already.
+func (c *cache) publishSet(hosts []*strategy.Host, eps []endpoint.Endpoint) {
+	c.version++
+	c.hosts, c.eps = hosts, eps
+	v := &view{hosts: hosts, err: c.err, invalid: c.invalid, failed: c.failed, nFailed: c.nFailed, version: c.version}
 	if c.err != nil {
 		v.since = c.errSince
 	}
 	none := ErrNoEndpoints
-	allFailed := len(members) == 0 && len(c.failed) > 0
+	allFailed := len(hosts) == 0 && len(c.failed) > 0
 	switch {
 	case c.closed:
 		none = ErrClosed
@@ -322,7 +427,7 @@ func (c *cache) publish() {
 	case c.err != nil:
 		none = fmt.Errorf("%w: discovery: %w", ErrNoEndpoints, c.err)
 	}
-	c.set.Update(members, none)
+	_ = c.set.UpdateHosts(hosts, eps, none) // equal lengths: no error
 	c.onPublish(v)
 }
 
@@ -354,12 +459,18 @@ func plural(n int) string {
 }
 
 // sameInstance is Instance.Equal without copying two structs per call, which
-// shows in a thousand-instance update.
+// shows in a thousand-instance update: the usual instance, without a zone
+// or metadata, costs four comparisons and no copy.
 func sameInstance(a, b *publisher.Instance) bool {
-	if a.Weight != b.Weight || a.Priority != b.Priority || a.Zone != b.Zone || len(a.Metadata) != len(b.Metadata) {
-		return false
-	}
-	return len(a.Metadata) == 0 || a.Equal(*b)
+	return a.Weight == b.Weight && a.Priority == b.Priority &&
+		len(a.Zone) == len(b.Zone) && len(a.Metadata) == len(b.Metadata) &&
+		(len(a.Zone) == 0 && len(a.Metadata) == 0 || sameDetails(a, b))
+}
+
+// sameDetails is the rest of sameInstance, for instances with a zone or
+// metadata.
+func sameDetails(a, b *publisher.Instance) bool {
+	return a.Zone == b.Zone && a.Equal(*b)
 }
 
 // closeQueue runs the closers of removed endpoints on a goroutine of its

@@ -86,10 +86,24 @@ func newCacheBalancer(t *testing.T, f Factory, opts ...Option) *Balancer {
 	return b
 }
 
+// live lists the host set's members, checking each against the view and
+// its endpoint (the recorder's endpoints answer their instance's address):
+// a mismatch shows in the list.
 func live(b *Balancer) string {
+	hosts := b.view.Load().hosts
 	var addrs []string
-	for _, m := range b.view.Load().members {
-		addrs = append(addrs, m.Host.Address())
+	for i, m := range b.set.Members() {
+		addr := m.Host.Address()
+		if i >= len(hosts) || hosts[i] != m.Host {
+			addr += "(not in the view)"
+		}
+		if got, _ := m.Value(context.Background(), nil); got != m.Host.Address() {
+			addr += fmt.Sprintf("(endpoint of %v)", got)
+		}
+		addrs = append(addrs, addr)
+	}
+	if len(hosts) != len(addrs) {
+		addrs = append(addrs, fmt.Sprintf("(view has %d)", len(hosts)))
 	}
 	return strings.Join(addrs, ",")
 }
@@ -128,7 +142,7 @@ func TestFactoryOnlyForNewAndCloseExactlyOnce(t *testing.T) {
 	if got := r.counts(r.closed); got != "map[a:1 b:1 c:1 d:1]" {
 		t.Fatalf("closes after Close %s, want every endpoint exactly once", got)
 	}
-	if v := b.view.Load(); len(v.members) != 0 || !errors.Is(v.err, ErrClosed) {
+	if v := b.view.Load(); len(v.hosts) != 0 || !errors.Is(v.err, ErrClosed) {
 		t.Fatalf("view after Close: %+v", v)
 	}
 	b.cache.update(ev("e"))
@@ -274,10 +288,10 @@ func TestChangedWeightKeepsEndpointAndStats(t *testing.T) {
 	before := b.view.Load()
 	b.cache.update(publisher.Event{Instances: []publisher.Instance{{Address: "a", Weight: 7, Priority: 2, Metadata: map[string]string{"zone": "b"}}}})
 	after := b.view.Load()
-	if after.members[0].Host != before.members[0].Host {
+	if after.hosts[0] != before.hosts[0] {
 		t.Fatal("weight change replaced the statistics")
 	}
-	if st := after.members[0].Host.Stats(); st.Weight != 7 || st.Priority != 2 || st.Metadata["zone"] != "b" {
+	if st := after.hosts[0].Stats(); st.Weight != 7 || st.Priority != 2 || st.Metadata["zone"] != "b" {
 		t.Fatalf("weight, priority or metadata not updated: %+v", st)
 	}
 	if got := r.counts(r.made); got != "map[a:1]" {
@@ -291,8 +305,8 @@ func TestChangedWeightKeepsEndpointAndStats(t *testing.T) {
 func TestDuplicateAddressesFirstWins(t *testing.T) {
 	b := newCacheBalancer(t, newRecorder().factory)
 	b.cache.update(publisher.Event{Instances: []publisher.Instance{{Address: "a", Weight: 2}, {Address: "a", Weight: 9}}})
-	if v := b.view.Load(); len(v.members) != 1 || v.members[0].Host.Weight() != 2 {
-		t.Fatalf("members %+v", v.members)
+	if v := b.view.Load(); len(v.hosts) != 1 || v.hosts[0].Weight() != 2 {
+		t.Fatalf("hosts %+v", v.hosts)
 	}
 }
 
@@ -590,5 +604,47 @@ func TestFactoryRetryKeepsTheDiscoveryError(t *testing.T) {
 	}
 	if st := b.Status(); live(b) != "a,b" || st.DiscoveryErr != boom || len(st.FactoryFailures) != 0 {
 		t.Fatalf("live %s, status %+v", live(b), st)
+	}
+}
+
+// An update reuses the live set's hosts and endpoints at positions whose
+// instance did not change: every kind of change must leave each host with
+// its own endpoint, in discovery order, in the host set and the view.
+func TestUpdatesKeepHostsWithTheirEndpoints(t *testing.T) {
+	r := newRecorder()
+	b := newCacheBalancer(t, r.factory)
+	steps := []struct {
+		event publisher.Event
+		fail  string // the instance whose factory fails from this step on
+		want  string
+	}{
+		{event: ev("a", "b", "c", "d"), want: "a,b,c,d"},
+		{event: ev("a", "x", "c", "d"), want: "a,x,c,d"},                 // one changed
+		{event: ev("a", "b", "c", "d"), want: "a,b,c,d"},                 // and back
+		{event: ev("d", "c", "b", "a"), want: "d,c,b,a"},                 // reordered
+		{event: ev("d", "b", "a"), want: "d,b,a"},                        // one removed
+		{event: ev("d", "b", "b", "a", "e"), want: "d,b,a,e"},            // a duplicate, one added
+		{event: ev("f", "d", "b", "a", "e"), fail: "f", want: "d,b,a,e"}, // the first fails
+		{event: ev("f", "d", "b", "a", "e"), want: "f,d,b,a,e"},          // and recovers
+		{event: publisher.Event{Instances: []publisher.Instance{{Address: "f", Weight: 3}, {Address: "d"}}}, want: "f,d"},
+		{event: ev(), want: ""},
+		{event: ev("a", "b"), want: "a,b"},
+	}
+	for i, s := range steps {
+		r.mu.Lock()
+		clear(r.failing)
+		if s.fail != "" {
+			r.failing[s.fail] = true
+		}
+		r.mu.Unlock()
+		b.cache.update(s.event)
+		if got := live(b); got != s.want {
+			t.Fatalf("step %d: live %s, want %s", i, got, s.want)
+		}
+	}
+	// The factory ran only for instances not live: b three times (it left
+	// at the second step and the second-last), a twice.
+	if got := r.counts(r.made); got != "map[a:2 b:3 c:1 d:1 e:1 f:1 x:1]" {
+		t.Fatalf("factory calls %s", got)
 	}
 }

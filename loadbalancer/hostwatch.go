@@ -1,7 +1,7 @@
 package loadbalancer
 
 import (
-	"github.com/go-kit/kit/endpoint"
+	"slices"
 
 	"github.com/seed41aebe0c/lbkit/internal/nilarg"
 	"github.com/seed41aebe0c/lbkit/strategy"
@@ -31,15 +31,13 @@ func WithHostWatcher(w HostWatcher) Option {
 	}
 }
 
-// tellWatchers gives every watcher the hosts of members.
-func tellWatchers(ws []HostWatcher, members []strategy.Member[endpoint.Endpoint]) {
+// tellWatchers gives every watcher the hosts, in a copy of its own: the
+// set's slice is shared with the picker.
+func tellWatchers(ws []HostWatcher, hosts []*strategy.Host) {
 	if len(ws) == 0 {
 		return
 	}
-	hosts := make([]*strategy.Host, len(members))
-	for i, m := range members {
-		hosts[i] = m.Host
-	}
+	hosts = slices.Clone(hosts)
 	for _, w := range ws {
 		w.SetHosts(hosts)
 	}

@@ -232,8 +232,8 @@ func (r *reporter) note(v *view) {
 	if r.fresh == nil {
 		r.fresh = map[*strategy.Host]string{}
 	}
-	for _, m := range v.members {
-		r.fresh[m.Host] = m.Host.Address()
+	for _, h := range v.hosts {
+		r.fresh[h] = h.Address()
 	}
 }
 
@@ -250,15 +250,15 @@ func (r *reporter) report(current *view, none uint64, groups []strategy.GroupSta
 			r.known[s] = r.bind(addr)
 		}
 	}
-	for _, m := range current.members {
-		if _, ok := r.known[m.Host]; !ok {
-			r.known[m.Host] = r.bind(m.Host.Address())
+	for _, h := range current.hosts {
+		if _, ok := r.known[h]; !ok {
+			r.known[h] = r.bind(h.Address())
 		}
 	}
 	ejected, ramping := 0, 0
-	live := make(map[*strategy.Host]bool, len(current.members))
-	for _, m := range current.members {
-		live[m.Host] = true
+	live := make(map[*strategy.Host]bool, len(current.hosts))
+	for _, h := range current.hosts {
+		live[h] = true
 	}
 	for s, hm := range r.known {
 		st := s.Stats()
@@ -308,7 +308,7 @@ func (r *reporter) report(current *view, none uint64, groups []strategy.GroupSta
 		setGauge(hm.score, score)
 		setGauge(hm.lat, lat)
 	}
-	setGauge(r.m.Hosts, float64(len(current.members)))
+	setGauge(r.m.Hosts, float64(len(current.hosts)))
 	setGauge(r.m.Ejected, float64(ejected))
 	setGauge(r.m.Ramping, float64(ramping))
 	if r.m.GroupShare != nil {

@@ -68,7 +68,7 @@ func (b *Balancer) Status() Status {
 	v := b.view.Load()
 	out := Status{
 		Strategy:         b.set.Strategy().Name(),
-		Hosts:            make([]strategy.HostStats, len(v.members)),
+		Hosts:            make([]strategy.HostStats, len(v.hosts)),
 		DiscoveryErr:     v.err,
 		InvalidInstances: v.invalid,
 		FactoryFailures:  slices.Clone(v.failed),
@@ -82,8 +82,8 @@ func (b *Balancer) Status() Status {
 	if t := b.cache.lastUpdate.Load(); t != 0 {
 		out.LastUpdate = time.Unix(0, t)
 	}
-	for i, m := range v.members {
-		out.Hosts[i] = m.Host.Stats()
+	for i, h := range v.hosts {
+		out.Hosts[i] = h.Stats()
 	}
 	return out
 }

@@ -25,9 +25,10 @@ type Member[T any] struct {
 // it, pooling.Service picks connection pools. It knows nothing of what its
 // members carry.
 //
-// Update replaces the members and builds the picker once; Pick reads the
-// current set with one atomic load, takes no lock and allocates nothing.
-// Outcomes go back through the picked Host (Begin, then Record).
+// Update (or UpdateHosts) replaces the members and builds the picker once;
+// Pick reads the current set with one atomic load, takes no lock and
+// allocates nothing. Outcomes go back through the picked Host (Begin, then
+// Record).
 //
 // Hosts of different priorities (Host.SetPriority) are failover tiers, and
 // with a local zone (WithLocalZone) the hosts of a tier are grouped by
@@ -42,13 +43,22 @@ type HostSet[T any] struct {
 	mu       sync.Mutex // serialises Update
 }
 
-// hostView is the immutable state Pick reads.
+// hostView is the immutable state Pick reads. The members are kept as two
+// parallel slices, the hosts the picker needs and the values, so that an
+// update allocates no third copy of them; Members puts them together on
+// first call if Update was not given them that way.
 type hostView[T any] struct {
-	members []Member[T]
 	hosts   []*Host
+	values  []T // values[i] is hosts[i]'s
+	members atomic.Pointer[[]Member[T]]
 	picker  Picker
-	groups  *groupedPicker // nil: one group, picker is the strategy's own
-	none    error
+	// The picker again when it is one of the two whose pick is a few
+	// instructions, for Pick to call directly: the interface call would
+	// cost a tenth of the load balancer's Endpoint.
+	random *randomPicker
+	rr     *roundRobinPicker
+	groups *groupedPicker // nil: one group, picker is the strategy's own
+	none   error
 }
 
 // NewHostSet returns an empty set that picks with s. The options configure
@@ -84,14 +94,37 @@ func (s *HostSet[T]) NewHost(address string, weight int) *Host {
 // there. The caller must not modify members afterwards. Updates are
 // serialised; Pick sees either the old set or the new one.
 func (s *HostSet[T]) Update(members []Member[T], none error) {
+	hosts := make([]*Host, len(members))
+	values := make([]T, len(members))
+	for i, m := range members {
+		hosts[i], values[i] = m.Host, m.Value
+	}
+	v := &hostView[T]{hosts: hosts, values: values}
+	v.members.Store(&members)
+	s.update(v, none)
+}
+
+// UpdateHosts is Update with the members given as two parallel slices:
+// hosts[i] with values[i]. It saves the set a copy of them, which shows
+// when a large set changes often (the load balancer's updates use it).
+// The caller must not modify either slice afterwards. Slices of different
+// lengths are an error wrapping ErrInvalidArgument, and leave the set as
+// it was.
+func (s *HostSet[T]) UpdateHosts(hosts []*Host, values []T, none error) error {
+	if len(hosts) != len(values) {
+		return invalid("%d hosts with %d values", len(hosts), len(values))
+	}
+	s.update(&hostView[T]{hosts: hosts, values: values}, none)
+	return nil
+}
+
+// update completes v with its picker and makes it the set.
+func (s *HostSet[T]) update(v *hostView[T], none error) {
 	if none == nil {
 		none = ErrNoHosts
 	}
-	hosts := make([]*Host, len(members))
-	for i, m := range members {
-		hosts[i] = m.Host
-	}
-	v := &hostView[T]{members: members, hosts: hosts, none: none}
+	v.none = none
+	hosts := v.hosts
 	s.mu.Lock()
 	s.cfg.group.update(hosts)
 	// Hosts of more than one priority tier or zone get a picker per group
@@ -100,6 +133,8 @@ func (s *HostSet[T]) Update(members []Member[T], none error) {
 		v.picker = v.groups
 	} else {
 		v.picker = s.strategy.NewPicker(hosts)
+		v.random, _ = v.picker.(*randomPicker)
+		v.rr, _ = v.picker.(*roundRobinPicker)
 	}
 	s.cur.Store(v)
 	s.mu.Unlock()
@@ -107,7 +142,23 @@ func (s *HostSet[T]) Update(members []Member[T], none error) {
 
 // Members returns the current members. The slice is shared: do not modify
 // it.
-func (s *HostSet[T]) Members() []Member[T] { return s.cur.Load().members }
+func (s *HostSet[T]) Members() []Member[T] {
+	v := s.cur.Load()
+	if m := v.members.Load(); m != nil {
+		return *m
+	}
+	if len(v.hosts) == 0 {
+		return nil
+	}
+	m := make([]Member[T], len(v.hosts))
+	for i, h := range v.hosts {
+		m[i] = Member[T]{Host: h, Value: v.values[i]}
+	}
+	if !v.members.CompareAndSwap(nil, &m) {
+		return *v.members.Load()
+	}
+	return m
+}
 
 // Stats returns a snapshot of every member's statistics, in set order. It
 // allocates; call it from status pages and tests, not per request.
@@ -131,12 +182,20 @@ func (s *HostSet[T]) Stats() []HostStats {
 // pick is kept with probability its share.
 func (s *HostSet[T]) Pick(tried []string) (Member[T], error) {
 	v := s.cur.Load()
-	i := v.picker.Pick()
+	var i int
+	switch {
+	case v.random != nil:
+		i = v.random.Pick()
+	case v.rr != nil:
+		i = v.rr.Pick()
+	default:
+		i = v.picker.Pick()
+	}
 	// One unsigned comparison covers both "no host" (-1) and the bounds
 	// check the index would otherwise cost. The common case is kept small
 	// enough to inline into the caller.
-	if uint(i) < uint(len(v.members)) && len(tried) == 0 && v.members[i].Host.hh.gate.Load() == 0 {
-		return v.members[i], nil
+	if uint(i) < uint(len(v.hosts)) && len(tried) == 0 && v.hosts[i].hh.gate.Load() == 0 {
+		return Member[T]{Host: v.hosts[i], Value: v.values[i]}, nil
 	}
 	return v.pickAvoiding(i, tried)
 }
@@ -144,13 +203,13 @@ func (s *HostSet[T]) Pick(tried []string) (Member[T], error) {
 // pickAvoiding is the rest of Pick: an empty set, or a pick that must skip
 // tried hosts.
 func (v *hostView[T]) pickAvoiding(i int, tried []string) (Member[T], error) {
-	if uint(i) >= uint(len(v.members)) {
+	if uint(i) >= uint(len(v.hosts)) {
 		return Member[T]{}, v.none
 	}
 	if slices.Contains(tried, v.hosts[i].address) || !v.hosts[i].admit() {
 		i = v.avoid(tried, i)
 	}
-	return v.members[i], nil
+	return Member[T]{Host: v.hosts[i], Value: v.values[i]}, nil
 }
 
 // avoid looks for a host not in tried, given the strategy's first choice.
