@@ -105,18 +105,32 @@ func (g gauge) Add(d float64)                   { g.s.get().Add(d) }
 type histogram struct {
 	b bound
 	s *series[*latencySeries]
+	// direct is the series when every label had a value at With, so
+	// that Observe, on a request path, goes straight to it.
+	direct *latencySeries
 }
 
-func newHistogram(f family, kv []string) histogram {
+func newHistogram(f family, kv []string) *histogram {
 	b := bind(f, kv)
-	return histogram{b, newSeries(b, f.vec.(*histogramVec).with)}
+	h := &histogram{b: b, s: newSeries(b, f.vec.(*histogramVec).with)}
+	if b.complete() {
+		h.direct = h.s.get()
+	}
+	return h
 }
 
-func (h histogram) With(kv ...string) metrics.Histogram { return newHistogram(h.b.f, h.b.pairs(kv)) }
-func (h histogram) Observe(v float64)                   { h.s.get().observe(v) }
+func (h *histogram) With(kv ...string) metrics.Histogram { return newHistogram(h.b.f, h.b.pairs(kv)) }
+
+func (h *histogram) Observe(v float64) {
+	if s := h.direct; s != nil {
+		s.observe(v)
+		return
+	}
+	h.s.get().observe(v)
+}
 
 // AddLatencies implements strategy.LatencySink.
-func (h histogram) AddLatencies(l *strategy.LatencyHistogram, sum time.Duration) {
+func (h *histogram) AddLatencies(l *strategy.LatencyHistogram, sum time.Duration) {
 	h.s.get().c.Add(l, sum)
 }
 
