@@ -1,6 +1,7 @@
 package retry_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -41,4 +42,67 @@ func lbkitNewMetricsChain(b *testing.B, f sd.Factory) chain {
 		b.Fatal(err)
 	}
 	return chain{ep: r.Endpoint(), close: func() { r.Close(); bal.Close() }}
+}
+
+// metricsChain is "lbkit-new" with the balancer's metrics, the Retrier's,
+// both or neither on Prometheus through lbmetrics (the registry is made in
+// every case, so that its heap is in every variant).
+func metricsChain(b *testing.B, f sd.Factory, balancer, retrier bool) chain {
+	pm, err := lbmetrics.NewPrometheus(prometheus.NewRegistry(), "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	set := pm.Service("bench")
+	pub, err := static.NewAddresses(benchAddresses()...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := []loadbalancer.Option{loadbalancer.WithStrategy(strategy.RoundRobin{})}
+	if balancer {
+		opts = append(opts, loadbalancer.WithMetrics(set.Balancer))
+	}
+	bal, err := loadbalancer.New(pub, f, opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	budget, err := retry.NewBudget(100, 0, retry.DefaultBudgetWindow)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ropts := []retry.Option{retry.WithMaxAttempts(10), retry.WithTimeout(time.Second), retry.WithoutBackoff(), retry.WithBudget(budget)}
+	if retrier {
+		ropts = append(ropts, retry.WithMetrics(set.Retry))
+	}
+	r, err := retry.New(bal, ropts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return chain{ep: r.Endpoint(), close: func() { r.Close(); bal.Close() }}
+}
+
+// BenchmarkRetrySuccessMetrics splits the cost of metrics on the success
+// path between the balancer's (fed from the hosts' records: nothing per
+// call) and the Retrier's (one more clock reading and one Observe per
+// call):
+//
+//	go test -run '^$' -bench RetrySuccessMetrics -benchmem -count 8 -benchtime 300ms ./retry > split.txt
+//	benchstat -col /metrics split.txt
+func BenchmarkRetrySuccessMetrics(b *testing.B) {
+	for _, v := range []struct {
+		name              string
+		balancer, retrier bool
+	}{{"none", false, false}, {"balancer", true, false}, {"retrier", false, true}, {"both", true, true}} {
+		b.Run("metrics="+v.name, func(b *testing.B) {
+			ch := metricsChain(b, failingFactory(1), v.balancer, v.retrier)
+			defer ch.close()
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if _, err := ch.ep(ctx, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
