@@ -47,31 +47,29 @@ type waiter[C any] struct{ ch chan grant[C] }
 // failed dial is retried (WithConnRetries) before Get returns its error.
 // After Close it returns ErrClosed.
 func (p *Pool[C]) Get(ctx context.Context) (Conn[C], error) {
-	if p.m.ConnsGetCount == nil && p.m.ConnsGetDelay == nil && p.m.ConnsGetFails == nil {
-		return p.get(ctx)
+	// The clock is read before the lock is taken, to keep it out of the
+	// critical section (a reading a little early only makes a connection
+	// look younger and less idle than it is), and once: the same reading
+	// starts the get delay.
+	var t int64
+	if p.timed || p.m.ConnsGetDelay != nil {
+		t = now()
 	}
-	var start int64
-	if p.m.ConnsGetDelay != nil {
-		start = now()
+	c, fast, err := p.get(ctx, t)
+	if p.m.ConnsGetCount != nil || p.m.ConnsGetDelay != nil || p.m.ConnsGetFails != nil {
+		p.m.observeGet(t, fast, err)
 	}
-	c, err := p.get(ctx)
-	p.m.observeGet(start, err)
 	return c, err
 }
 
-func (p *Pool[C]) get(ctx context.Context) (Conn[C], error) {
+// get is Get with t, a reading of now if the pool is timed. fast reports a
+// connection lent from the lock-free lane.
+func (p *Pool[C]) get(ctx context.Context, t int64) (_ Conn[C], fast bool, _ error) {
 	if ctx == nil {
-		return Conn[C]{}, invalid("nil context")
+		return Conn[C]{}, false, invalid("nil context")
 	}
 	if err := ctx.Err(); err != nil {
-		return Conn[C]{}, p.failGet(fmt.Errorf("pooling: get %s: %w", p.addr, context.Cause(ctx)))
-	}
-	// Read before taking the lock, to keep the clock out of the critical
-	// section. A reading a little early only makes a connection look
-	// younger and less idle than it is.
-	var t int64
-	if p.timed {
-		t = now()
+		return Conn[C]{}, false, p.failGet(fmt.Errorf("pooling: get %s: %w", p.addr, context.Cause(ctx)))
 	}
 	// The connection lent goes back to this goroutine's slot, whichever
 	// slot or stack it came from: so the goroutine's next Get finds it
@@ -86,7 +84,7 @@ func (p *Pool[C]) get(ctx context.Context) (Conn[C], error) {
 			e.lent = t
 			e.slot = h
 			st := e.state.Add(lendStep)
-			return Conn[C]{e: e, gen: uint32(st >> 1)}, nil
+			return Conn[C]{e: e, gen: uint32(st >> 1)}, true, nil
 		}
 		// Expired, or due for its test: the locked way.
 		p.mu.Lock()
@@ -101,7 +99,7 @@ func (p *Pool[C]) get(ctx context.Context) (Conn[C], error) {
 	if err == nil {
 		c.e.slot = h
 	}
-	return c, err
+	return c, false, err
 }
 
 // fit says whether e, taken from the lane, can be lent at t as it is: not

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-kit/kit/metrics"
 	"github.com/go-kit/kit/metrics/generic"
 
 	"github.com/seed41aebe0c/lbkit/pooling"
@@ -731,4 +732,35 @@ func TestPoolConcurrentUseStaysWithinMax(t *testing.T) {
 	}
 	p.Close()
 	eventually(t, "no server connection", func() bool { return srv.Open() == 0 })
+}
+
+// delays is a go-kit histogram that keeps what it observes.
+type delays struct {
+	mu   sync.Mutex
+	seen []float64
+}
+
+func (d *delays) With(...string) metrics.Histogram { return d }
+
+func (d *delays) Observe(v float64) {
+	d.mu.Lock()
+	d.seen = append(d.seen, v)
+	d.mu.Unlock()
+}
+
+// A Get that dials is timed; a Get served from the lock-free lane (the
+// goroutine's own idle connection) counts as 0 s, without a second clock
+// reading.
+func TestPoolGetDelayCountsLaneGetsAsZero(t *testing.T) {
+	srv := startEcho(t)
+	d := &delays{}
+	p := newPool(t, srv.addr, pooling.WithPrespawn(0), pooling.WithMetrics(&pooling.Metrics{ConnsGetDelay: d}))
+	put(t, p, get(t, p), nil) // dials
+	put(t, p, get(t, p), nil) // its first reuse may be tested (a liveness read)
+	put(t, p, get(t, p), nil) // lent a moment ago: from the lane, untested
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.seen) != 3 || d.seen[0] <= 0 || d.seen[2] != 0 {
+		t.Fatalf("get delays %v, want a dial's (> 0) first and 0 last", d.seen)
+	}
 }

@@ -169,7 +169,7 @@ func (s *Service[C]) GetConn(ctx context.Context) (Conn[C], error) {
 		start = now()
 	}
 	c, err := s.getConn(ctx)
-	s.m.observeGet(start, err)
+	s.m.observeGet(start, false, err)
 	return c, err
 }
 
