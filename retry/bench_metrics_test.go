@@ -1,7 +1,6 @@
 package retry_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -18,31 +17,7 @@ import (
 // lbkitNewMetricsChain is "lbkit-new" with every balancer and retry metric
 // on Prometheus through lbmetrics: the per-call cost of metrics is the
 // difference between the two.
-func lbkitNewMetricsChain(b *testing.B, f sd.Factory) chain {
-	pm, err := lbmetrics.NewPrometheus(prometheus.NewRegistry(), "bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	set := pm.Service("bench")
-	pub, err := static.NewAddresses(benchAddresses()...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	bal, err := loadbalancer.New(pub, f, loadbalancer.WithStrategy(strategy.RoundRobin{}), loadbalancer.WithMetrics(set.Balancer))
-	if err != nil {
-		b.Fatal(err)
-	}
-	budget, err := retry.NewBudget(100, 0, retry.DefaultBudgetWindow)
-	if err != nil {
-		b.Fatal(err)
-	}
-	r, err := retry.New(bal, retry.WithMaxAttempts(10), retry.WithTimeout(time.Second),
-		retry.WithoutBackoff(), retry.WithBudget(budget), retry.WithMetrics(set.Retry))
-	if err != nil {
-		b.Fatal(err)
-	}
-	return chain{ep: r.Endpoint(), close: func() { r.Close(); bal.Close() }}
-}
+func lbkitNewMetricsChain(b *testing.B, f sd.Factory) chain { return metricsChain(b, f, true, true) }
 
 // metricsChain is "lbkit-new" with the balancer's metrics, the Retrier's,
 // both or neither on Prometheus through lbmetrics (the registry is made in
@@ -93,16 +68,7 @@ func BenchmarkRetrySuccessMetrics(b *testing.B) {
 		balancer, retrier bool
 	}{{"none", false, false}, {"balancer", true, false}, {"retrier", false, true}, {"both", true, true}} {
 		b.Run("metrics="+v.name, func(b *testing.B) {
-			ch := metricsChain(b, failingFactory(1), v.balancer, v.retrier)
-			defer ch.close()
-			ctx := context.Background()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				if _, err := ch.ep(ctx, nil); err != nil {
-					b.Fatal(err)
-				}
-			}
+			runChain(b, metricsChain(b, failingFactory(1), v.balancer, v.retrier))
 		})
 	}
 }
