@@ -8,7 +8,8 @@
 // a service's name and returns a Set holding the *Metrics of a balancer
 // (loadbalancer.WithMetrics), a Retrier (retry.WithMetrics), discovery
 // (a publisher's SetMetrics), connection pools (pooling.WithMetrics), a
-// herd (herd.WithMetrics) and a gRPC pool (grpcpool.WithMetrics), all for
+// herd (herd.WithMetrics), a gRPC pool (grpcpool.WithMetrics) and a
+// subsetting publisher (subset.Publisher's SetMetrics), all for
 // that service:
 //
 //	pm, err := lbmetrics.NewPrometheus(prometheus.DefaultRegisterer, "myapp")

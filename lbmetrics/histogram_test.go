@@ -9,7 +9,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/seed41aebe0c/lbkit/lbmetrics"
+	"github.com/seed41aebe0c/lbkit/publisher/static"
 	"github.com/seed41aebe0c/lbkit/strategy"
+	"github.com/seed41aebe0c/lbkit/subset"
 )
 
 // The duration histograms expose exact counts: every bucket holds exactly
@@ -114,5 +116,47 @@ func TestLatencyBuckets(t *testing.T) {
 	b[0] = 1 // a copy: changing it changes nothing
 	if lbmetrics.LatencyBuckets()[0] != 32768e-9 {
 		t.Fatal("LatencyBuckets returned its own slice")
+	}
+}
+
+// A subsetting publisher's metrics reach Prometheus under the service's
+// label: its coordinate, the backends offered and used, and the changes,
+// at zero from the start.
+func TestSubsetMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	pm, err := lbmetrics.NewPrometheus(reg, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := static.NewAddresses("10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80", "10.0.0.4:80", "10.0.0.5:80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer back.Stop()
+	sub, err := subset.New(back, 2, subset.Fixed(3, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Stop()
+	if err := sub.SetMetrics(pm.Service("users").Subset); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			if len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == "users" {
+				got[mf.GetName()] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
+			}
+		}
+	}
+	for name, want := range map[string]float64{"t_subset_rank": 3, "t_subset_clients": 4, "t_subset_backends": 5,
+		"t_subset_backends_used": 2, "t_subset_changes_total": 0} {
+		if v, ok := got[name]; !ok || v != want {
+			t.Errorf("%s{service=users} = %v (present %v), want %v", name, v, ok, want)
+		}
 	}
 }

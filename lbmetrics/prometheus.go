@@ -15,6 +15,7 @@ import (
 	"github.com/seed41aebe0c/lbkit/pooling"
 	"github.com/seed41aebe0c/lbkit/publisher"
 	"github.com/seed41aebe0c/lbkit/retry"
+	"github.com/seed41aebe0c/lbkit/subset"
 )
 
 // ErrInvalidArgument is wrapped by every error about an invalid argument.
@@ -51,6 +52,8 @@ type Prometheus struct {
 	herdItems, herdWorkers, herdBusy family
 	// grpcpool
 	grpcConns, grpcReady, grpcInFlight, grpcScaleOuts family
+	// subset
+	subsetRank, subsetClients, subsetBackends, subsetSize, subsetChanges family
 }
 
 // family is one registered vector and its label names.
@@ -142,6 +145,12 @@ func NewPrometheus(reg prometheus.Registerer, namespace string) (*Prometheus, er
 		grpcReady:     gauge("grpcpool", "ready_connections", "Connections of the gRPC pool in the READY state.", svc),
 		grpcInFlight:  gauge("grpcpool", "in_flight_requests", "Calls and streams under way on the gRPC pool.", svc),
 		grpcScaleOuts: counter("grpcpool", "scale_outs_total", "Times scale-out grew the gRPC pool.", svc),
+
+		subsetRank:     gauge("subset", "rank", "This client's rank among the clients that share the backends (deterministic subsetting).", svc),
+		subsetClients:  gauge("subset", "clients", "Clients that share the backends.", svc),
+		subsetBackends: gauge("subset", "backends", "Backends the upstream discovery offers.", svc),
+		subsetSize:     gauge("subset", "backends_used", "Backends in this client's subset.", svc),
+		subsetChanges:  counter("subset", "changes_total", "Backends that entered or left this client's subset.", svc),
 	}
 	for i, c := range cs {
 		if err := reg.Register(c); err != nil {
@@ -219,6 +228,13 @@ func (p *Prometheus) Service(name string) Set {
 			ReadyConnections: g(p.grpcReady),
 			InFlight:         g(p.grpcInFlight),
 			ScaleOuts:        c(p.grpcScaleOuts),
+		},
+		Subset: &subset.Metrics{
+			Rank:     g(p.subsetRank),
+			Clients:  g(p.subsetClients),
+			Backends: g(p.subsetBackends),
+			Subset:   g(p.subsetSize),
+			Changes:  c(p.subsetChanges),
 		},
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/seed41aebe0c/lbkit/pooling"
 	"github.com/seed41aebe0c/lbkit/publisher"
 	"github.com/seed41aebe0c/lbkit/retry"
+	"github.com/seed41aebe0c/lbkit/subset"
 )
 
 // Statsd builds lbkit's metrics on a go-kit statsd sender. statsd has no
@@ -95,6 +96,13 @@ func (s *Statsd) Service(name string) Set {
 			ReadyConnections: g("grpcpool.ready_connections"),
 			InFlight:         g("grpcpool.in_flight_requests"),
 			ScaleOuts:        c("grpcpool.scale_outs"),
+		},
+		Subset: &subset.Metrics{
+			Rank:     g("subset.rank"),
+			Clients:  g("subset.clients"),
+			Backends: g("subset.backends"),
+			Subset:   g("subset.backends_used"),
+			Changes:  c("subset.changes"),
 		},
 	}
 }

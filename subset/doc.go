@@ -33,7 +33,9 @@
 // or found from Peers: the clients register themselves (with the
 // registrar of package consul or etcd, say) and each one's rank among the
 // sorted peer IDs is its coordinate, which follows the peers as they come
-// and go. Stats reports the rank, count and subset in force.
+// and go. Stats reports the rank, count and subset in force; SetMetrics
+// records them, with the backends that entered or left the subset (package
+// lbmetrics builds the metrics).
 //
 // Every invalid argument is an error wrapping ErrInvalidArgument, which
 // wraps publisher.ErrInvalidArgument.

@@ -91,6 +91,7 @@ type Publisher struct {
 
 	mu    sync.Mutex
 	stats Stats
+	m     *Metrics // SetMetrics; nil records nothing
 }
 
 var _ publisher.Publisher = (*Publisher)(nil)
@@ -200,6 +201,7 @@ func (p *Publisher) setPeers(ev publisher.Event) bool {
 	p.havePeers, p.rank, p.count = true, at, len(ids)
 	p.mu.Lock()
 	p.stats.Rank, p.stats.Count = at, len(ids)
+	p.recordLocked(0)
 	p.mu.Unlock()
 	return changed
 }
@@ -212,15 +214,21 @@ func (p *Publisher) publish() {
 	}
 	ring := ringOrder(p.back.Instances, func(in publisher.Instance) string { return in.Address })
 	mine := window(ring, p.rank, p.count, p.size)
+	subset := publisher.Addresses(mine)
 	p.mu.Lock()
+	changed := 0
+	if p.stats.Ready {
+		changed = symmetricDifference(sortedCopy(p.stats.Subset), sortedCopy(subset))
+	}
 	p.stats = Stats{
 		Ready:    true,
 		Rank:     p.rank,
 		Count:    p.count,
 		Size:     p.size,
 		Backends: len(p.back.Instances),
-		Subset:   publisher.Addresses(mine),
+		Subset:   subset,
 	}
+	p.recordLocked(changed)
 	p.mu.Unlock()
 	p.fan.Publish(publisher.Event{Instances: mine, Err: p.back.Err, Invalid: p.back.Invalid})
 }
