@@ -43,6 +43,10 @@ func TestMetricsFollowTheSubset(t *testing.T) {
 	}
 
 	// One backend of the subset leaves.
+	first := p.Stats()
+	if first.Changes != 0 || first.Changed.IsZero() {
+		t.Fatalf("first subset: Changes %d, Changed %v; want 0 and set", first.Changes, first.Changed)
+	}
 	gone := p.Stats().Subset[0]
 	rest := slices.DeleteFunc(slices.Clone(all), func(a string) bool { return a == gone })
 	before := p.Stats().Subset
@@ -73,6 +77,9 @@ func TestMetricsFollowTheSubset(t *testing.T) {
 	}
 	if c := changes(); c != float64(want) {
 		t.Fatalf("changes %v, want %d (subset %v -> %v)", c, want, before, after)
+	}
+	if st := p.Stats(); st.Changes != uint64(want) || !st.Changed.After(first.Changed) {
+		t.Fatalf("Stats: Changes %d, want %d; Changed %v, want after %v", st.Changes, want, st.Changed, first.Changed)
 	}
 	if g := gauges(); g != [4]float64{1, 4, 11, 3} {
 		t.Fatalf("rank, clients, backends, subset = %v, want [1 4 11 3]", g)

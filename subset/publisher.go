@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/seed41aebe0c/lbkit/internal/nilarg"
 	"github.com/seed41aebe0c/lbkit/publisher"
@@ -59,6 +60,13 @@ type Stats struct {
 	// Subset holds the addresses of the backends this client uses, in
 	// ring order.
 	Subset []string
+	// Changes counts the backends that entered or left the subset since
+	// New: this client's part of the fleet's connection churn (the
+	// metric Metrics.Changes counts the same from SetMetrics on).
+	Changes uint64
+	// Changed is when the subset last changed, or when the first one
+	// was published; zero until Ready.
+	Changed time.Time
 }
 
 // Publisher is a publisher.Publisher that passes on, of every event of a
@@ -216,9 +224,12 @@ func (p *Publisher) publish() {
 	mine := window(ring, p.rank, p.count, p.size)
 	subset := publisher.Addresses(mine)
 	p.mu.Lock()
-	changed := 0
+	changed, when := 0, p.stats.Changed
 	if p.stats.Ready {
 		changed = symmetricDifference(sortedCopy(p.stats.Subset), sortedCopy(subset))
+	}
+	if changed > 0 || !p.stats.Ready {
+		when = time.Now()
 	}
 	p.stats = Stats{
 		Ready:    true,
@@ -227,6 +238,8 @@ func (p *Publisher) publish() {
 		Size:     p.size,
 		Backends: len(p.back.Instances),
 		Subset:   subset,
+		Changes:  p.stats.Changes + uint64(changed),
+		Changed:  when,
 	}
 	p.recordLocked(changed)
 	p.mu.Unlock()
