@@ -23,7 +23,14 @@
 // design that reshuffles on change, moves nearly all N·d pairs). Designs
 // that move only the minimum (consistent hashing, gRPC A68's random
 // subsetting) leave backends with half or twice the fair share of
-// clients. docs/subsetting.md has the figures, from
+// clients.
+//
+// That is the other design, LowChurn (AssignLowChurn, chosen with
+// WithDesign): rendezvous hashing salted by the client's name, which
+// moves exactly the minimum (a backend leaving moves only its clients, a
+// client coming or going moves no one else) and leaves the balance to
+// chance. No design has both for every backend set; docs/subsetting.md
+// proves it and has the figures of both, from
 // go run ./examples/simulate/subsetting.
 //
 // New wraps a backend publisher.Publisher into one that publishes only

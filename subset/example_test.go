@@ -53,3 +53,25 @@ func ExampleNew() {
 	// rank 1 of 3, 2 backends of 6
 	// true
 }
+
+// Under the LowChurn design a backend leaving changes only the subsets
+// that held it, each by that one backend.
+func ExampleAssignLowChurn() {
+	backends := []string{"b1:80", "b2:80", "b3:80", "b4:80", "b5:80", "b6:80", "b7:80", "b8:80"}
+	held, moved := 0, 0
+	for _, client := range []string{"client-a", "client-b", "client-c", "client-d", "client-e", "client-f"} {
+		before, _ := subset.AssignLowChurn(backends, client, 3)
+		after, _ := subset.AssignLowChurn(backends[1:], client, 3) // b1 leaves
+		if slices.Contains(before, "b1:80") {
+			held++
+		}
+		for _, b := range after {
+			if !slices.Contains(before, b) {
+				moved++
+			}
+		}
+	}
+	fmt.Printf("%d clients held b1; %d backends changed\n", held, moved)
+	// Output:
+	// 4 clients held b1; 4 backends changed
+}

@@ -3,6 +3,7 @@ package subset
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -47,18 +48,20 @@ func Peers(peers publisher.Publisher, self string) Coordinate {
 
 // Stats is a snapshot of a subsetting publisher's state.
 type Stats struct {
-	// Ready reports whether both the backends and the coordinate are
-	// known, so that a subset has been published.
+	// Ready reports whether a subset has been published: once both the
+	// backends and the coordinate are known (for LowChurn, the backends).
 	Ready bool
 	// Rank and Count are the client's coordinate in force (-1 and 0
 	// until the peers are known).
 	Rank, Count int
 	// Size is the subset size asked for.
 	Size int
+	// Design is how the subset is chosen (WithDesign).
+	Design Design
 	// Backends is how many backends the upstream publisher offers.
 	Backends int
 	// Subset holds the addresses of the backends this client uses, in
-	// ring order.
+	// ring order (Balanced) or highest score first (LowChurn).
 	Subset []string
 	// Changes counts the backends that entered or left the subset since
 	// New: this client's part of the fleet's connection churn (the
@@ -83,6 +86,7 @@ type Stats struct {
 type Publisher struct {
 	fan     publisher.Fanout
 	size    int
+	design  Design
 	self    string
 	backSub *publisher.Subscription
 	peerSub *publisher.Subscription
@@ -108,24 +112,37 @@ var _ publisher.Publisher = (*Publisher)(nil)
 // client at coordinate at uses, size of them. It subscribes to backends
 // (and to the peers of a Peers coordinate) at once and publishes the
 // first subset before returning when both have a current state, so a
-// static publisher's subset is usable immediately.
+// static publisher's subset is usable immediately. The subset is Assign's
+// unless WithDesign(LowChurn) chooses AssignLowChurn's, for which the
+// client's name is the self ID of a Peers coordinate, or the rank of a
+// Fixed one in decimal.
 //
 // A nil or typed-nil publisher, size < 1, a zero Coordinate, a Fixed rank
-// outside [0, count) or a Peers coordinate with an empty self is an error
-// wrapping ErrInvalidArgument.
-func New(backends publisher.Publisher, size int, at Coordinate) (*Publisher, error) {
+// outside [0, count), a Peers coordinate with an empty self or a bad
+// option is an error wrapping ErrInvalidArgument.
+func New(backends publisher.Publisher, size int, at Coordinate, opts ...Option) (*Publisher, error) {
 	if nilarg.IsNil(backends) {
 		return nil, fmt.Errorf("%w: nil backend publisher", ErrInvalidArgument)
 	}
 	if !at.set {
 		return nil, fmt.Errorf("%w: zero Coordinate: use Fixed or Peers", ErrInvalidArgument)
 	}
-	p := &Publisher{size: size, done: make(chan struct{}), rank: -1}
+	var cfg config
+	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: nil Option", ErrInvalidArgument)
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	p := &Publisher{size: size, design: cfg.design, done: make(chan struct{}), rank: -1}
 	if !at.fromPeers {
 		if err := checkCoordinate(at.rank, at.count, size); err != nil {
 			return nil, err
 		}
 		p.rank, p.count, p.havePeers = at.rank, at.count, true
+		p.self = strconv.Itoa(at.rank)
 	} else {
 		if err := checkCoordinate(0, 1, size); err != nil {
 			return nil, err
@@ -139,7 +156,7 @@ func New(backends publisher.Publisher, size int, at Coordinate) (*Publisher, err
 		p.self = at.self
 		p.peerSub = at.peers.Subscribe()
 	}
-	p.stats = Stats{Rank: p.rank, Count: p.count, Size: size}
+	p.stats = Stats{Rank: p.rank, Count: p.count, Size: size, Design: p.design}
 	p.backSub = backends.Subscribe()
 	changed := false
 	if p.peerSub != nil {
@@ -215,13 +232,21 @@ func (p *Publisher) setPeers(ev publisher.Event) bool {
 }
 
 // publish passes on the current backend event cut down to this client's
-// subset, once both the backends and the coordinate are known.
+// subset, once both the backends and the coordinate are known (for
+// LowChurn, once the backends are).
 func (p *Publisher) publish() {
-	if !p.haveBack || !p.havePeers {
+	// LowChurn needs only the client's own name, so it does not wait for
+	// the peers.
+	if !p.haveBack || (!p.havePeers && p.design != LowChurn) {
 		return
 	}
-	ring := ringOrder(p.back.Instances, func(in publisher.Instance) string { return in.Address })
-	mine := window(ring, p.rank, p.count, p.size)
+	addr := func(in publisher.Instance) string { return in.Address }
+	var mine []publisher.Instance
+	if p.design == LowChurn {
+		mine = rendezvous(p.back.Instances, p.self, p.size, addr)
+	} else {
+		mine = window(ringOrder(p.back.Instances, addr), p.rank, p.count, p.size)
+	}
 	subset := publisher.Addresses(mine)
 	p.mu.Lock()
 	changed, when := 0, p.stats.Changed
@@ -236,6 +261,7 @@ func (p *Publisher) publish() {
 		Rank:     p.rank,
 		Count:    p.count,
 		Size:     p.size,
+		Design:   p.design,
 		Backends: len(p.back.Instances),
 		Subset:   subset,
 		Changes:  p.stats.Changes + uint64(changed),

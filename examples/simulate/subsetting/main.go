@@ -7,8 +7,9 @@
 //     size backends after its place);
 //   - google: the SRE book's deterministic subsetting (clients in rounds of
 //     M/size, each round a shuffle of the backends seeded by the round);
-//   - random: gRPC A68's random subsetting (each client ranks the backends
-//     by a hash salted with its own random salt and takes the first size);
+//   - low-churn: subset.AssignLowChurn, lbkit's other design, which is gRPC
+//     A68's random subsetting (each client ranks the backends by a hash
+//     salted with its own name and takes the first size);
 //   - hashring: consistent hashing (backends at their hash on a ring, the
 //     clients evenly spaced, each taking the next size backends);
 //   - reshuffle: the naive design (one shuffle seeded by the whole backend
@@ -20,7 +21,7 @@
 // pairs change when a backend leaves or joins and when a client leaves or
 // joins, next to the minimum. Every figure is the median over -seeds runs
 // with the min–max range; a seed draws the backend addresses, which
-// backend or client leaves, and the random salts.
+// backend or client leaves, and the low-churn design's salts.
 //
 //	go run ./examples/simulate/subsetting [-clients 300] [-backends 100] [-size 10] [-seeds 5] [-seed 1]
 package main
@@ -86,7 +87,7 @@ type algorithm struct {
 	assign func(w *world, backends []string, id string, rank, count, size int) []string
 }
 
-// world is one seed's randomness: the salts of the random design.
+// world is one seed's randomness: the salts of the low-churn design.
 type world struct {
 	seed uint64
 }
@@ -101,7 +102,7 @@ func algorithms() []algorithm {
 			return s
 		}},
 		{"google", google},
-		{"random", random},
+		{"low-churn", lowChurn},
 		{"hashring", hashring},
 		{"reshuffle", reshuffle},
 	}
@@ -120,15 +121,17 @@ func google(_ *world, backends []string, _ string, rank, _, size int) []string {
 	return b[id*size : (id+1)*size]
 }
 
-// random is A68: rank the backends by a hash salted with the client's own
-// salt (here drawn from the seed and the client's identity) and take the
-// first size. A client keeps its salt for its life, so its rank does not
-// matter.
-func random(w *world, backends []string, id string, _, _, size int) []string {
-	salt := fmt.Sprintf("%d/%s/", w.seed, id)
-	b := slices.Clone(backends)
-	slices.SortFunc(b, func(x, y string) int { return cmp.Compare(fnv(salt+x), fnv(salt+y)) })
-	return b[:size]
+// lowChurn is subset.AssignLowChurn, lbkit's LowChurn design and gRPC
+// A68's random subsetting: rank the backends by a hash salted with the
+// client's name (here the seed and the client's identity, so that each
+// seed draws other salts) and take the first size. A client keeps its name
+// for its life, so its rank does not matter.
+func lowChurn(w *world, backends []string, id string, _, _, size int) []string {
+	s, err := subset.AssignLowChurn(backends, fmt.Sprintf("%d/%s", w.seed, id), size)
+	if err != nil {
+		panic(err) // the command's own arguments are valid
+	}
+	return s
 }
 
 // hashring places each backend at its hash on [0, 2^64) and client rank

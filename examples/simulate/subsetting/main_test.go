@@ -38,12 +38,32 @@ func TestRingMeetsTheTargets(t *testing.T) {
 	}
 }
 
+// lbkit's LowChurn design moves exactly the minimum on every change, at
+// the price the table shows in balance.
+func TestLowChurnMovesTheMinimum(t *testing.T) {
+	o := options{clients: 300, backends: 100, size: 10, seeds: 5, seed: 1, requests: 100}
+	low := algorithms()[2]
+	if low.name != "low-churn" {
+		t.Fatalf("algorithms()[2] is %q", low.name)
+	}
+	for s := range uint64(o.seeds) {
+		f := measure(o, low, o.seed+s)
+		if f["rmMoved"] != f["rmMin"] || f["addMoved"] != f["addMin"] || f["cLeaveMoved"] != 0 || f["cJoinMoved"] != 0 {
+			t.Errorf("seed %d: moved %v (min %v) on a backend leaving, %v (min %v) joining, %v and %v on a client leaving and joining",
+				s, f["rmMoved"], f["rmMin"], f["addMoved"], f["addMin"], f["cLeaveMoved"], f["cJoinMoved"])
+		}
+		if f["connMin"] < 10 || f["connMax"] > 55 {
+			t.Errorf("seed %d: connections %v–%v: further from 30 than chance", s, f["connMin"], f["connMax"])
+		}
+	}
+}
+
 func TestRunPrintsEveryDesign(t *testing.T) {
 	var out bytes.Buffer
 	if err := run(options{clients: 30, backends: 10, size: 3, seeds: 2, seed: 1, requests: 10}, &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"ring", "google", "random", "hashring", "reshuffle", "backend leaves: pairs changed"} {
+	for _, want := range []string{"ring", "google", "low-churn", "hashring", "reshuffle", "backend leaves: pairs changed"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
