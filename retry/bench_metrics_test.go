@@ -1,10 +1,18 @@
 package retry_test
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"testing"
 	"time"
 
+	"github.com/go-kit/kit/endpoint"
 	"github.com/go-kit/kit/sd"
+	httptransport "github.com/go-kit/kit/transport/http"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/seed41aebe0c/lbkit/lbmetrics"
@@ -69,6 +77,45 @@ func BenchmarkRetrySuccessMetrics(b *testing.B) {
 	}{{"none", false, false}, {"balancer", true, false}, {"retrier", false, true}, {"both", true, true}} {
 		b.Run("metrics="+v.name, func(b *testing.B) {
 			runChain(b, metricsChain(b, failingFactory(1), v.balancer, v.retrier))
+		})
+	}
+}
+
+// BenchmarkRetryHTTPMetrics is BenchmarkRetrySuccessMetrics on a real call:
+// a go-kit HTTP client endpoint to an httptest server on 127.0.0.1 behind
+// every instance of the balancer. It shows what the metrics cost where the
+// call is a real one:
+//
+//	go test -run '^$' -bench RetryHTTPMetrics -benchmem -count 8 -benchtime 300ms ./retry > http.txt
+//	benchstat -col /metrics http.txt
+func BenchmarkRetryHTTPMetrics(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	tr := &http.Transport{MaxIdleConnsPerHost: 4}
+	defer tr.CloseIdleConnections()
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	client := httptransport.NewClient(http.MethodGet, u,
+		func(context.Context, *http.Request, any) error { return nil },
+		func(_ context.Context, r *http.Response) (any, error) {
+			body, err := io.ReadAll(r.Body)
+			if err == nil && r.StatusCode != http.StatusOK {
+				err = fmt.Errorf("HTTP status %d", r.StatusCode)
+			}
+			return string(body), err
+		},
+		httptransport.SetClient(&http.Client{Transport: tr}))
+	toServer := func(string) (endpoint.Endpoint, io.Closer, error) { return client.Endpoint(), nil, nil }
+	for _, v := range []struct {
+		name              string
+		balancer, retrier bool
+	}{{"none", false, false}, {"both", true, true}} {
+		b.Run("metrics="+v.name, func(b *testing.B) {
+			runChain(b, metricsChain(b, toServer, v.balancer, v.retrier))
 		})
 	}
 }
