@@ -25,12 +25,21 @@ import (
 // lbkitNewMetricsChain is "lbkit-new" with every balancer and retry metric
 // on Prometheus through lbmetrics: the per-call cost of metrics is the
 // difference between the two.
-func lbkitNewMetricsChain(b *testing.B, f sd.Factory) chain { return metricsChain(b, f, true, true) }
+func lbkitNewMetricsChain(b *testing.B, f sd.Factory) chain {
+	return metricsChain(b, f, true, retrierAll)
+}
+
+// What of the Retrier's metrics a chain records.
+const (
+	retrierNone     = iota
+	retrierCounters // every metric but the call-duration histogram
+	retrierAll
+)
 
 // metricsChain is "lbkit-new" with the balancer's metrics, the Retrier's,
 // both or neither on Prometheus through lbmetrics (the registry is made in
 // every case, so that its heap is in every variant).
-func metricsChain(b *testing.B, f sd.Factory, balancer, retrier bool) chain {
+func metricsChain(b *testing.B, f sd.Factory, balancer bool, retrier int) chain {
 	pm, err := lbmetrics.NewPrometheus(prometheus.NewRegistry(), "bench")
 	if err != nil {
 		b.Fatal(err)
@@ -53,8 +62,12 @@ func metricsChain(b *testing.B, f sd.Factory, balancer, retrier bool) chain {
 		b.Fatal(err)
 	}
 	ropts := []retry.Option{retry.WithMaxAttempts(10), retry.WithTimeout(time.Second), retry.WithoutBackoff(), retry.WithBudget(budget)}
-	if retrier {
-		ropts = append(ropts, retry.WithMetrics(set.Retry))
+	if retrier != retrierNone {
+		m := *set.Retry
+		if retrier == retrierCounters {
+			m.RequestDuration = nil
+		}
+		ropts = append(ropts, retry.WithMetrics(&m))
 	}
 	r, err := retry.New(bal, ropts...)
 	if err != nil {
@@ -65,16 +78,25 @@ func metricsChain(b *testing.B, f sd.Factory, balancer, retrier bool) chain {
 
 // BenchmarkRetrySuccessMetrics splits the cost of metrics on the success
 // path between the balancer's (fed from the hosts' records: nothing per
-// call) and the Retrier's (one more clock reading and one Observe per
+// call) and the Retrier's: its counters (nothing on a success) and its
+// call-duration histogram (one more clock reading and one Observe per
 // call):
 //
 //	go test -run '^$' -bench RetrySuccessMetrics -benchmem -count 8 -benchtime 300ms ./retry > split.txt
 //	benchstat -col /metrics split.txt
 func BenchmarkRetrySuccessMetrics(b *testing.B) {
 	for _, v := range []struct {
-		name              string
-		balancer, retrier bool
-	}{{"none", false, false}, {"balancer", true, false}, {"retrier", false, true}, {"both", true, true}} {
+		name     string
+		balancer bool
+		retrier  int
+	}{
+		{"none", false, retrierNone},
+		{"balancer", true, retrierNone},
+		{"retrier-counters", false, retrierCounters},
+		{"retrier", false, retrierAll},
+		{"balancer+retrier-counters", true, retrierCounters},
+		{"both", true, retrierAll},
+	} {
 		b.Run("metrics="+v.name, func(b *testing.B) {
 			runChain(b, metricsChain(b, failingFactory(1), v.balancer, v.retrier))
 		})
@@ -111,9 +133,10 @@ func BenchmarkRetryHTTPMetrics(b *testing.B) {
 		httptransport.SetClient(&http.Client{Transport: tr}))
 	toServer := func(string) (endpoint.Endpoint, io.Closer, error) { return client.Endpoint(), nil, nil }
 	for _, v := range []struct {
-		name              string
-		balancer, retrier bool
-	}{{"none", false, false}, {"both", true, true}} {
+		name     string
+		balancer bool
+		retrier  int
+	}{{"none", false, retrierNone}, {"both", true, retrierAll}} {
 		b.Run("metrics="+v.name, func(b *testing.B) {
 			runChain(b, metricsChain(b, toServer, v.balancer, v.retrier))
 		})
