@@ -51,10 +51,11 @@ const (
 	seriesBudgetExhausted
 	seriesHedges
 	seriesInstances
+	seriesSubsetChanges
 	balancerSeries
 )
 
-var balancerSeriesNames = [balancerSeries]string{"retriesPerSec", "budgetExhaustedPerSec", "hedgesPerSec", "instances"}
+var balancerSeriesNames = [balancerSeries]string{"retriesPerSec", "budgetExhaustedPerSec", "hedgesPerSec", "instances", "subsetChanges"}
 
 // history is the page's server-side memory: every resolution, a sample of
 // every balancer's hosts into fixed-size rings, so the memory it takes is
@@ -78,6 +79,7 @@ type balancerHistory struct {
 	name    string
 	src     BalancerSource
 	retrier RetrierSource // nil without WithRetrier
+	subset  SubsetSource  // nil without WithSubset
 
 	hosts  []*hostHistory // in order of first appearance
 	byAddr map[string]*hostHistory
@@ -85,6 +87,8 @@ type balancerHistory struct {
 	events []event     // ring of maxEvents
 	nev    uint64      // events recorded
 	prev   retry.Stats // the retrier's counters at the last sample
+
+	prevSubsetChanges uint64 // the subset's Changes at the last sample
 }
 
 type hostHistory struct {
@@ -154,10 +158,14 @@ func (h *history) close() {
 func (h *history) sample(now time.Time) {
 	sts := make([]loadbalancer.Status, len(h.bals))
 	rss := make([]retry.Stats, len(h.bals))
+	subChanges := make([]uint64, len(h.bals))
 	for i, b := range h.bals { // outside the lock: sources may be slow
 		sts[i] = b.src.Status()
 		if b.retrier != nil {
 			rss[i] = b.retrier.Stats()
+		}
+		if b.subset != nil {
+			subChanges[i] = b.subset.Stats().Changes
 		}
 	}
 	h.mu.Lock()
@@ -169,6 +177,7 @@ func (h *history) sample(now time.Time) {
 	secs := float32(h.res.Seconds())
 	for i, b := range h.bals {
 		b.sample(h, tick, slot, secs, &sts[i], rss[i])
+		b.sampleSubset(h, tick, slot, subChanges[i])
 	}
 }
 
@@ -261,6 +270,18 @@ func (b *balancerHistory) sample(h *history, tick uint64, slot int, secs float32
 	b.prev = rs
 }
 
+// sampleSubset records the backends that entered or left the balancer's
+// subset in the interval (a count, not a rate: they are few and
+// discrete); no value without WithSubset or at the first sample.
+func (b *balancerHistory) sampleSubset(h *history, tick uint64, slot int, changes uint64) {
+	v := float32(math.NaN())
+	if b.subset != nil && tick > 0 {
+		v = float32(since(changes, b.prevSubsetChanges))
+	}
+	b.data[seriesSubsetChanges*h.n+slot] = v
+	b.prevSubsetChanges = changes
+}
+
 // since is the increase of a cumulative counter from prev to cur; a
 // counter that went down started again from zero.
 func since(cur, prev uint64) uint64 {
@@ -289,7 +310,9 @@ type History struct {
 
 // BalancerHistory is one balancer's history: its own series
 // (retriesPerSec, budgetExhaustedPerSec and hedgesPerSec from its retrier,
-// and instances), its hosts' and the add/remove markers.
+// instances, and subsetChanges, the backends that entered or left its
+// subset in the interval, from WithSubset), its hosts' and the add/remove
+// markers.
 type BalancerHistory struct {
 	Name   string            `json:"name"`
 	Series map[string]Series `json:"series"`

@@ -158,6 +158,7 @@ type Page struct {
 	window     time.Duration
 	resolution time.Duration
 	retriers   map[string]RetrierSource
+	subsets    map[string]SubsetSource
 	hist       *history
 	balancers  []namedBalancer
 	pools      []namedPool
@@ -180,7 +181,7 @@ type namedPool struct {
 // error wrapping ErrInvalidArgument.
 func New(opts ...Option) (*Page, error) {
 	p := &Page{title: "lbkit status", controls: map[string]Control{}, retriers: map[string]RetrierSource{},
-		window: DefaultHistoryWindow, resolution: DefaultHistoryResolution}
+		subsets: map[string]SubsetSource{}, window: DefaultHistoryWindow, resolution: DefaultHistoryResolution}
 	for _, o := range opts {
 		if o == nil {
 			return nil, invalid("nil option")
@@ -198,9 +199,14 @@ func New(opts ...Option) (*Page, error) {
 		bh := p.hist.addBalancer(nb.name, nb.b)
 		bh.retrier = p.retriers[nb.name]
 		delete(p.retriers, nb.name)
+		bh.subset = p.subsets[nb.name]
+		delete(p.subsets, nb.name)
 	}
 	for name := range p.retriers {
 		return nil, invalid("retrier for %q, which no WithBalancer names", name)
+	}
+	for name := range p.subsets {
+		return nil, invalid("subset for %q, which no WithBalancer names", name)
 	}
 	p.mux = http.NewServeMux()
 	p.mux.HandleFunc("GET /status.json", p.serveJSON)
@@ -281,6 +287,9 @@ type BalancerStatus struct {
 	LastUpdate *time.Time `json:"lastUpdate,omitempty"`
 	// Retry is the retrier's counters, with WithRetrier.
 	Retry *RetryStatus `json:"retry,omitempty"`
+	// Subset is the deterministic subset the balancer balances over,
+	// with WithSubset.
+	Subset *SubsetStatus `json:"subset,omitempty"`
 	// InvalidInstances describes the instances discovery offered that
 	// failed validation and were left out.
 	InvalidInstances string    `json:"invalidInstances,omitempty"`
@@ -386,6 +395,9 @@ func (p *Page) Snapshot() Snapshot {
 		}
 		if r := p.hist.bals[i].retrier; r != nil {
 			bs.Retry = p.retryStatus(i, r.Stats())
+		}
+		if sub := p.hist.bals[i].subset; sub != nil {
+			bs.Subset = subsetStatus(sub.Stats(), s.Time)
 		}
 		bs.FactoryErrors = st.FactoryErrors
 		for _, f := range st.FactoryFailures {

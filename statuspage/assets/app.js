@@ -184,6 +184,22 @@ function retryPanel(r) {
     ` · hedges ${r.hedges} (${fmt(r.hedgesPerSec, 1)}/s), won ${r.hedgeWins}, capped ${r.hedgesCapped} · calls ${r.calls}`);
 }
 
+// subsetPanel is the line of a balancer over a deterministic subset
+// (statuspage.WithSubset): the client's coordinate, the backends it uses of
+// those offered, and the subset's churn. Its hosts are the table's.
+function subsetPanel(s) {
+  const attrs = { class: "subset", "data-ready": String(s.ready), "data-rank": s.rank, "data-count": s.count,
+    "data-size": s.size, "data-used": s.used, "data-backends": s.backends, "data-changes": s.changes };
+  if (!s.ready) {
+    return el("p", attrs, el("b", { text: "subset " }), `waiting for the backends and this client's rank · size ${s.size}`);
+  }
+  attrs.title = "in the subset: " + s.subset.join(", ");
+  const used = `uses ${s.used} of ${s.backends} backends` + (s.used < s.size ? ` (size ${s.size}: fewer backends than that)` : "");
+  const last = s.changed ? ` · last change ${clock(Date.parse(s.changed))} (${age(s.changedAgeMs)} ago)` : "";
+  return el("p", attrs, el("b", { text: "subset " }),
+    `client rank ${s.rank} of ${s.count} · ${used} · ${s.changes} ${s.changes === 1 ? "change" : "changes"}${last}`);
+}
+
 function hostTable(b) {
   const stateKeys = [...new Set(b.hosts.flatMap(h => Object.keys(h.state || {})))].sort();
   const cols = ["host", "weight", "in flight", "score", "req/s", "error %", "p50", "p99", "mean latency", "requests", "failures", "share", ...stateKeys];
@@ -216,6 +232,7 @@ function render(snap) {
     sec.appendChild(el("h2", { text: `${b.name} · ${b.strategy} · ${b.hosts.length} hosts` }));
     sec.appendChild(discovery(b, now));
     if (b.retry) sec.appendChild(retryPanel(b.retry));
+    if (b.subset) sec.appendChild(subsetPanel(b.subset));
     if (b.invalidInstances) sec.appendChild(el("p", { class: "error", text: "left out: " + b.invalidInstances }));
     for (const f of b.factoryFailures || []) {
       sec.appendChild(el("p", { class: "error", text: `no endpoint for ${f.address}: ${f.err}` }));
@@ -229,6 +246,10 @@ function render(snap) {
       charts.push(chart(h, { id: `retry-${b.name}`, title: "retries, budget exhausted, hedges per s", unit: "", loggable: true,
         lines: [["retriesPerSec", "retries"], ["budgetExhaustedPerSec", "budget exhausted"], ["hedgesPerSec", "hedges"]]
           .map(([k, label]) => ({ key: "retry:" + k, addr: label, label, series: h.series[k] || [], cls: "retry-series" })) }));
+    }
+    if (b.subset) {
+      charts.push(chart(h, { id: `subset-${b.name}`, title: "subset: backends in or out per interval", unit: "",
+        lines: [{ key: "subset:changes", addr: "subset changes", series: h.series.subsetChanges || [], cls: "subset-series" }] }));
     }
     sec.appendChild(el("div", { class: "charts" }, ...charts));
     frag.appendChild(sec);
