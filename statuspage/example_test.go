@@ -14,6 +14,7 @@ import (
 	"github.com/seed41aebe0c/lbkit/publisher/static"
 	"github.com/seed41aebe0c/lbkit/statuspage"
 	"github.com/seed41aebe0c/lbkit/strategy"
+	"github.com/seed41aebe0c/lbkit/subset"
 )
 
 func Example() {
@@ -66,4 +67,26 @@ func ExamplePage_History() {
 	// true 1000 15 min
 	// 127.0.0.1:8080 true 1
 	// 127.0.0.1:8081 true 1
+}
+
+// A balancer over a deterministic subset: the page shows the client's
+// coordinate and the subset's churn beside its hosts.
+func ExampleWithSubset() {
+	backends, _ := static.NewAddresses("127.0.0.1:8080", "127.0.0.1:8081", "127.0.0.1:8082",
+		"127.0.0.1:8083", "127.0.0.1:8084", "127.0.0.1:8085")
+	defer backends.Stop()
+	sub, _ := subset.New(backends, 2, subset.Fixed(1, 3)) // client 1 of 3, two backends each
+	defer sub.Stop()
+	factory := func(string) (endpoint.Endpoint, io.Closer, error) {
+		return func(context.Context, any) (any, error) { return "ok", nil }, nil, nil
+	}
+	b, _ := loadbalancer.New(sub, factory)
+	defer b.Close()
+
+	page, _ := statuspage.New(statuspage.WithBalancer("users", b), statuspage.WithSubset("users", sub))
+	defer page.Close()
+	s := page.Snapshot().Balancers[0].Subset
+	fmt.Printf("client %d of %d uses %d of %d backends, %d changes\n", s.Rank, s.Count, s.Used, s.Backends, s.Changes)
+	// Output:
+	// client 1 of 3 uses 2 of 6 backends, 0 changes
 }

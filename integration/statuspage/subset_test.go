@@ -1,0 +1,165 @@
+package statuspage_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-kit/kit/endpoint"
+
+	"github.com/seed41aebe0c/lbkit/loadbalancer"
+	"github.com/seed41aebe0c/lbkit/publisher"
+	"github.com/seed41aebe0c/lbkit/publisher/static"
+	"github.com/seed41aebe0c/lbkit/statuspage"
+	"github.com/seed41aebe0c/lbkit/subset"
+)
+
+var subsetLine = regexp.MustCompile(`<p class="subset" data-ready="true" data-rank="(\d+)" data-count="(\d+)" data-size="(\d+)" data-used="(\d+)" data-backends="(\d+)" data-changes="(\d+)" title="in the subset: ([^"]*)"><b>subset </b>([^<]*)</p>`)
+
+// TestStatusPageSubsetPanel runs a balancer over client 2 of 5's subset
+// (3 backends) of seven HTTP servers on 127.0.0.1, takes one of the
+// subset's backends away, and then opens the page in headless Chromium:
+// it must show the subset's line with the publisher's figures, the
+// subset's hosts only, the chart of the subset's changes, and no error.
+func TestStatusPageSubsetPanel(t *testing.T) {
+	browser := chromium(t)
+	var all []publisher.Instance
+	for range 7 {
+		all = append(all, publisher.Instance{Address: hostOf(backend(t, time.Millisecond, nil))})
+	}
+	back, err := static.New(all...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(back.Stop)
+	sub, err := subset.New(back, 3, subset.Fixed(2, 5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sub.Stop)
+	client := &http.Client{Timeout: 2 * time.Second}
+	t.Cleanup(client.CloseIdleConnections)
+	lb, err := loadbalancer.New(sub, func(addr string) (endpoint.Endpoint, io.Closer, error) {
+		return func(ctx context.Context, _ any) (any, error) {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/", nil)
+			if err != nil {
+				return nil, err
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				return nil, err
+			}
+			defer resp.Body.Close()
+			io.Copy(io.Discard, resp.Body)
+			if resp.StatusCode != http.StatusOK {
+				return nil, fmt.Errorf("%s: %s", addr, resp.Status)
+			}
+			return nil, nil
+		}, nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lb.Close() })
+	page, err := statuspage.New(statuspage.WithTitle("subset"), statuspage.WithBalancer("users", lb), statuspage.WithSubset("users", sub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { page.Close() })
+	srv := httptest.NewServer(page)
+	t.Cleanup(srv.Close)
+
+	call := func(n int) {
+		for range n {
+			if e, err := lb.Endpoint(); err == nil {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				e(ctx, nil)
+				cancel()
+			}
+		}
+	}
+	waitSamples := func(n int) {
+		t.Helper()
+		start := len(page.History(time.Time{}).Times)
+		deadline := time.Now().Add(time.Duration(n)*time.Second + 10*time.Second)
+		for len(page.History(time.Time{}).Times) < start+n {
+			if time.Now().After(deadline) {
+				t.Fatalf("the history did not take %d samples", n)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	hosts := func() []string {
+		var out []string
+		for _, h := range lb.Status().Hosts {
+			out = append(out, h.Address)
+		}
+		slices.Sort(out)
+		return out
+	}
+
+	call(100)
+	waitSamples(2)
+	// One of the subset's backends leaves.
+	gone := sub.Stats().Subset[0]
+	left := slices.DeleteFunc(slices.Clone(all), func(in publisher.Instance) bool { return in.Address == gone })
+	if err := back.Replace(left...); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		want := slices.Sorted(slices.Values(sub.Stats().Subset))
+		if !slices.Contains(want, gone) && slices.Equal(hosts(), want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the balancer's hosts %v, the subset %v, %s gone", hosts(), want, gone)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	call(100)
+	waitSamples(2)
+	st := sub.Stats()
+	if st.Changes < 2 {
+		t.Fatalf("subset stats %+v: want the change counted", st)
+	}
+
+	dom, console := loadPage(t, browser, srv.URL+"/", 3*time.Second, "")
+	m := subsetLine.FindStringSubmatch(dom)
+	if m == nil {
+		t.Fatalf("no subset line\n%s", dom)
+	}
+	want := []string{"2", "5", "3", "3", "6", fmt.Sprint(st.Changes), strings.Join(st.Subset, ", ")}
+	if !slices.Equal(m[1:8], want) {
+		t.Errorf("subset line attributes %q, want %q", m[1:8], want)
+	}
+	if text := fmt.Sprintf("client rank 2 of 5 · uses 3 of 6 backends · %d changes · last change ", st.Changes); !strings.HasPrefix(m[8], text) || !strings.HasSuffix(m[8], " ago)") {
+		t.Errorf("subset line %q, want it to begin %q and end with the change's age", m[8], text)
+	}
+	for _, addr := range st.Subset {
+		if !strings.Contains(dom, fmt.Sprintf(`<tr class="host" data-address="%s">`, addr)) {
+			t.Errorf("no host row for %s of the subset", addr)
+		}
+	}
+	if n := strings.Count(dom, `<tr class="host"`); n != 3 {
+		t.Errorf("%d host rows, want the subset's 3", n)
+	}
+	// The chart of changes: one line, with a point per sample.
+	chart := regexp.MustCompile(`id="subset-users"[^>]*>.*?<path class="subset-series" data-address="subset changes" stroke="[^"]+" d="([^"]*)"`).FindStringSubmatch(dom)
+	if chart == nil || strings.Count(chart[1], "L") < 3 {
+		t.Errorf("the subset chart lacks its line: %v", chart)
+	}
+	if m := bodyErrors.FindStringSubmatch(dom); m == nil || m[2] != "0" || m[1] == "0" {
+		t.Errorf("page updates and errors: %v", m)
+	}
+	if lines := consoleLine.FindAllString(console, -1); len(lines) > 0 {
+		t.Errorf("console messages:\n%s", strings.Join(lines, "\n"))
+	}
+}
