@@ -53,16 +53,18 @@ func main() {
 		consulAddr  = flag.String("consul", "127.0.0.1:8500", "with -discovery consul: the Consul agent's HTTP address")
 		etcdAddr    = flag.String("etcd", "127.0.0.1:2379", "with -discovery etcd: the etcd client address")
 		eject       = flag.Bool("eject", false, "turn on outlier ejection and slow start (strategy.WithOutlierEjection, WithSlowStart) under every strategy")
+		subsetSize  = flag.Int("subset", 0, "balance over a deterministic subset of this many backends, as client 0 of 3 (package subset; 0: all backends)")
 	)
 	flag.Parse()
-	if *requests < 1 || *concurrency < 1 || *attempts < 1 || *timeout <= 0 {
-		fmt.Fprintln(os.Stderr, "demo: -requests, -concurrency, -attempts and -timeout must be positive")
+	if *requests < 1 || *concurrency < 1 || *attempts < 1 || *timeout <= 0 || *subsetSize < 0 {
+		fmt.Fprintln(os.Stderr, "demo: -requests, -concurrency, -attempts and -timeout must be positive, -subset not negative")
 		os.Exit(2)
 	}
 	if err := run(os.Stdout, os.Stderr, config{
 		requests: *requests, concurrency: *concurrency, attempts: *attempts,
 		timeout: *timeout, only: *only, httpAddr: *httpAddr, hold: *hold, svgPath: *svgPath,
 		discovery: *disc, dnsAddr: *dnsAddr, consulAddr: *consulAddr, etcdAddr: *etcdAddr, eject: *eject,
+		subset: *subsetSize,
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
@@ -76,6 +78,7 @@ type config struct {
 	discovery, dnsAddr              string
 	consulAddr, etcdAddr            string
 	eject                           bool
+	subset                          int // -subset: the subset size, 0 for none
 }
 
 // backendSpec describes one demo backend. The weights are what an operator
@@ -137,6 +140,13 @@ func run(out, progress io.Writer, cfg config) error {
 		return err
 	}
 	defer disc.stop()
+	pub, sub, err := withSubset(out, disc.pub, cfg.subset)
+	if err != nil {
+		return err
+	}
+	if sub != nil {
+		defer sub.Stop()
+	}
 
 	client := &http.Client{Transport: &http.Transport{
 		// With DNS discovery the instances are names that only the demo's
@@ -149,7 +159,7 @@ func run(out, progress io.Writer, cfg config) error {
 
 	current := &currentBalancer{}
 	if cfg.httpAddr != "" {
-		stop, err := serveStatus(out, cfg.httpAddr, current)
+		stop, err := serveStatus(out, cfg.httpAddr, current, sub)
 		if err != nil {
 			return err
 		}
@@ -161,7 +171,7 @@ func run(out, progress io.Writer, cfg config) error {
 		if cfg.only != "" && !strings.Contains(s.Name(), cfg.only) {
 			continue
 		}
-		r, err := drive(s, disc.pub, bs, client, cfg, progress, current)
+		r, err := drive(s, pub, bs, client, cfg, progress, current)
 		if err != nil {
 			return fmt.Errorf("%s: %w", s.Name(), err)
 		}

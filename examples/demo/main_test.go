@@ -49,3 +49,39 @@ func TestDemoRejectsUnknownDiscovery(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// With -subset 2 the balancers see two of the four backends: the other two
+// get no traffic. Without it (the other tests) every backend does.
+func TestDemoSubset(t *testing.T) {
+	var out bytes.Buffer
+	err := run(&out, io.Discard, config{
+		requests: 100, concurrency: 4, attempts: 3, timeout: 2 * time.Second,
+		only: "round-robin", discovery: "static", subset: 2,
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "subset: client 0 of 3, 2 backends each; in force: [127.0.0.1:") {
+		t.Fatalf("no subset line:\n%s", out.String())
+	}
+	rows := 0
+	for _, line := range strings.Split(out.String(), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || !strings.HasSuffix(f[0], "round-robin") {
+			continue
+		}
+		rows++
+		idle := 0
+		for _, v := range f[len(f)-len(specs):] {
+			if v == "0.0%" {
+				idle++
+			}
+		}
+		if idle != 2 {
+			t.Errorf("%d backends without traffic, want the 2 outside the subset: %q", idle, line)
+		}
+	}
+	if rows == 0 {
+		t.Fatalf("no round-robin row:\n%s", out.String())
+	}
+}

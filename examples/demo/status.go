@@ -10,6 +10,7 @@ import (
 
 	"github.com/seed41aebe0c/lbkit/loadbalancer"
 	"github.com/seed41aebe0c/lbkit/statuspage"
+	"github.com/seed41aebe0c/lbkit/subset"
 )
 
 // currentBalancer shows, on the status page, whichever balancer the demo is
@@ -27,9 +28,14 @@ func (c *currentBalancer) Status() loadbalancer.Status {
 	return loadbalancer.Status{Strategy: "starting"}
 }
 
-// serveStatus serves the live status page on addr and prints its URL.
-func serveStatus(out io.Writer, addr string, current *currentBalancer) (stop func(), err error) {
-	page, err := statuspage.New(statuspage.WithTitle("lbkit demo"), statuspage.WithBalancer("demo", current))
+// serveStatus serves the live status page on addr and prints its URL; sub,
+// if not nil, is the subset the balancers are built on (-subset).
+func serveStatus(out io.Writer, addr string, current *currentBalancer, sub *subset.Publisher) (stop func(), err error) {
+	opts := []statuspage.Option{statuspage.WithTitle("lbkit demo"), statuspage.WithBalancer("demo", current)}
+	if sub != nil {
+		opts = append(opts, statuspage.WithSubset("demo", sub))
+	}
+	page, err := statuspage.New(opts...)
 	if err != nil {
 		return nil, err
 	}
