@@ -35,16 +35,20 @@ func WithSubset(balancer string, s SubsetSource) Option {
 
 // SubsetStatus is the page's JSON view of a subset.Stats.
 type SubsetStatus struct {
-	// Ready reports whether the backends and the client's coordinate are
-	// known, so that a subset is in force; the other fields but Size are
-	// zero (Rank -1) until then.
+	// Ready reports whether a subset is in force: once the backends and
+	// (but for LowChurn) the client's coordinate are known. Until then
+	// Backends, Used, Subset and Changes are zero.
 	Ready bool `json:"ready"`
 	// Rank and Count are the client's coordinate: client Rank (from 0)
-	// of Count clients.
+	// of Count clients; -1 and 0 until the peers are known (which a
+	// LowChurn subset does not wait for).
 	Rank  int `json:"rank"`
 	Count int `json:"count"`
 	// Size is the subset size asked for.
 	Size int `json:"size"`
+	// Design is how the subset is chosen: subset.Design's String,
+	// "balanced" or "low-churn".
+	Design string `json:"design"`
 	// Backends is how many backends discovery offers; Used how many of
 	// them the subset holds (Size, or all of them when there are fewer).
 	Backends int `json:"backends"`
@@ -64,7 +68,7 @@ type SubsetStatus struct {
 // subsetStatus is the JSON view of st at now.
 func subsetStatus(st subset.Stats, now time.Time) *SubsetStatus {
 	s := &SubsetStatus{
-		Ready: st.Ready, Rank: st.Rank, Count: st.Count, Size: st.Size,
+		Ready: st.Ready, Rank: st.Rank, Count: st.Count, Size: st.Size, Design: st.Design.String(),
 		Backends: st.Backends, Used: len(st.Subset), Subset: st.Subset, Changes: st.Changes,
 	}
 	if s.Subset == nil {

@@ -104,7 +104,7 @@ func TestSubsetFollowsBackends(t *testing.T) {
 	}
 	want, _ := subset.Assign(addrs, 1, 4, 3)
 	s := snapshot()
-	if !s.Ready || s.Rank != 1 || s.Count != 4 || s.Size != 3 || s.Backends != 12 || s.Used != 3 ||
+	if !s.Ready || s.Rank != 1 || s.Count != 4 || s.Size != 3 || s.Design != "balanced" || s.Backends != 12 || s.Used != 3 ||
 		!slices.Equal(s.Subset, want) || s.Changes != 0 {
 		t.Fatalf("subset %+v, want client 1 of 4 using %v of 12 backends, no change yet", s, want)
 	}
@@ -223,6 +223,34 @@ func TestSubsetSmallerThanSize(t *testing.T) {
 	}
 	if _, ok := got["changed"]; ok {
 		t.Fatalf("a subset not ready has a change time: %v", got)
+	}
+}
+
+// A LowChurn subset needs no coordinate, only the client's name: it is in
+// force before the peers are known, and the page says so.
+func TestSubsetLowChurnBeforePeers(t *testing.T) {
+	var peers unanswered
+	defer peers.Stop()
+	back, err := static.NewAddresses(loopback(1001, 6)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer back.Stop()
+	sub, err := subset.New(back, 2, subset.Peers(&peers, "127.0.0.1:9000"), subset.WithDesign(subset.LowChurn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Stop()
+	_, _, b := subsetBalancer(t, loopback(1001, 2), 2, 0, 1)
+	page, err := statuspage.New(statuspage.WithBalancer("users", b), statuspage.WithSubset("users", sub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer page.Close()
+	s := page.Snapshot().Balancers[0].Subset
+	if !s.Ready || s.Design != "low-churn" || s.Rank != -1 || s.Count != 0 || s.Used != 2 || s.Backends != 6 ||
+		!slices.Equal(s.Subset, sub.Stats().Subset) || s.Changed == nil {
+		t.Fatalf("low-churn subset before the peers %+v", s)
 	}
 }
 

@@ -189,15 +189,16 @@ function retryPanel(r) {
 // those offered, and the subset's churn. Its hosts are the table's.
 function subsetPanel(s) {
   const attrs = { class: "subset", "data-ready": String(s.ready), "data-rank": s.rank, "data-count": s.count,
-    "data-size": s.size, "data-used": s.used, "data-backends": s.backends, "data-changes": s.changes };
+    "data-size": s.size, "data-design": s.design, "data-used": s.used, "data-backends": s.backends, "data-changes": s.changes };
   if (!s.ready) {
     return el("p", attrs, el("b", { text: "subset " }), `waiting for the backends and this client's rank · size ${s.size}`);
   }
   attrs.title = "in the subset: " + s.subset.join(", ");
   const used = `uses ${s.used} of ${s.backends} backends` + (s.used < s.size ? ` (size ${s.size}: fewer backends than that)` : "");
   const last = s.changed ? ` · last change ${clock(Date.parse(s.changed))} (${age(s.changedAgeMs)} ago)` : "";
+  const rank = s.count > 0 ? `client rank ${s.rank} of ${s.count}` : "client rank not known yet";
   return el("p", attrs, el("b", { text: "subset " }),
-    `client rank ${s.rank} of ${s.count} · ${used} · ${s.changes} ${s.changes === 1 ? "change" : "changes"}${last}`);
+    `${s.design} · ${rank} · ${used} · ${s.changes} ${s.changes === 1 ? "change" : "changes"}${last}`);
 }
 
 function hostTable(b) {
