@@ -14,9 +14,11 @@ import (
 // service's name as a label. Nil fields are not recorded.
 //
 // On the success path a call costs one Observe into RequestDuration (whose
-// count is the number of calls) and one more clock reading; the counters
-// move only when a call retries, hedges or runs out of budget, each by one
-// Add where the Retrier already counts for Stats. The cost of Observe and
+// count is the number of calls) and one more clock reading, about 60 ns in
+// all on the development VM (docs/metrics.md); the counters move only when
+// a call retries, hedges or runs out of budget, each by one Add where the
+// Retrier already counts for Stats, so with RequestDuration nil the success
+// path costs nothing more. The cost of Observe and
 // Add is the backend's: lbmetrics' Prometheus metrics are lock-free atomic
 // adds bound to their labels in advance, while go-kit's statsd takes a lock.
 type Metrics struct {
