@@ -1,18 +1,12 @@
 package retry_test
 
 import (
-	"context"
-	"fmt"
 	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"testing"
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
 	"github.com/go-kit/kit/sd"
-	httptransport "github.com/go-kit/kit/transport/http"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/seed41aebe0c/lbkit/lbmetrics"
@@ -111,27 +105,8 @@ func BenchmarkRetrySuccessMetrics(b *testing.B) {
 //	go test -run '^$' -bench RetryHTTPMetrics -benchmem -count 8 -benchtime 300ms ./retry > http.txt
 //	benchstat -col /metrics http.txt
 func BenchmarkRetryHTTPMetrics(b *testing.B) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		io.WriteString(w, "ok")
-	}))
-	defer srv.Close()
-	tr := &http.Transport{MaxIdleConnsPerHost: 4}
-	defer tr.CloseIdleConnections()
-	u, err := url.Parse(srv.URL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	client := httptransport.NewClient(http.MethodGet, u,
-		func(context.Context, *http.Request, any) error { return nil },
-		func(_ context.Context, r *http.Response) (any, error) {
-			body, err := io.ReadAll(r.Body)
-			if err == nil && r.StatusCode != http.StatusOK {
-				err = fmt.Errorf("HTTP status %d", r.StatusCode)
-			}
-			return string(body), err
-		},
-		httptransport.SetClient(&http.Client{Transport: tr}))
-	toServer := func(string) (endpoint.Endpoint, io.Closer, error) { return client.Endpoint(), nil, nil }
+	ep := httpEndpoint(b)
+	toServer := func(string) (endpoint.Endpoint, io.Closer, error) { return ep, nil, nil }
 	for _, v := range []struct {
 		name     string
 		balancer bool

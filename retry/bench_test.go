@@ -203,6 +203,31 @@ func BenchmarkRetryAttempts(b *testing.B) {
 	}
 }
 
+// httpEndpoint is a go-kit HTTP client endpoint that GETs from an httptest
+// server on 127.0.0.1, both closed when b ends.
+func httpEndpoint(b *testing.B) endpoint.Endpoint {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	b.Cleanup(srv.Close)
+	tr := &http.Transport{MaxIdleConnsPerHost: 4}
+	b.Cleanup(tr.CloseIdleConnections)
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return httptransport.NewClient(http.MethodGet, u,
+		func(context.Context, *http.Request, any) error { return nil },
+		func(_ context.Context, r *http.Response) (any, error) {
+			body, err := io.ReadAll(r.Body)
+			if err == nil && r.StatusCode != http.StatusOK {
+				err = fmt.Errorf("HTTP status %d", r.StatusCode)
+			}
+			return string(body), err
+		},
+		httptransport.SetClient(&http.Client{Transport: tr})).Endpoint()
+}
+
 // BenchmarkRetryHTTP is one real call, a go-kit HTTP client endpoint to an
 // httptest server on 127.0.0.1, through go-kit's round robin and a retry:
 // whether the deadline context of the retry's timeout costs anything
@@ -212,27 +237,7 @@ func BenchmarkRetryAttempts(b *testing.B) {
 // armed deadline context could reach, since net/http asks every request's
 // context for its Done channel. "gokit" is lb.Retry, for scale.
 func BenchmarkRetryHTTP(b *testing.B) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		io.WriteString(w, "ok")
-	}))
-	defer srv.Close()
-	tr := &http.Transport{MaxIdleConnsPerHost: 4}
-	defer tr.CloseIdleConnections()
-	u, err := url.Parse(srv.URL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	client := httptransport.NewClient(http.MethodGet, u,
-		func(context.Context, *http.Request, any) error { return nil },
-		func(_ context.Context, r *http.Response) (any, error) {
-			body, err := io.ReadAll(r.Body)
-			if err == nil && r.StatusCode != http.StatusOK {
-				err = fmt.Errorf("HTTP status %d", r.StatusCode)
-			}
-			return string(body), err
-		},
-		httptransport.SetClient(&http.Client{Transport: tr}))
-	bal := lb.NewRoundRobin(sd.FixedEndpointer{client.Endpoint()})
+	bal := lb.NewRoundRobin(sd.FixedEndpointer{httpEndpoint(b)})
 	for _, c := range []struct {
 		lib string
 		ep  endpoint.Endpoint

@@ -75,25 +75,7 @@ func TestStatusPageAfterIncident(t *testing.T) {
 	t.Cleanup(pub.Stop)
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
 	t.Cleanup(client.CloseIdleConnections)
-	factory := func(addr string) (endpoint.Endpoint, io.Closer, error) {
-		return func(ctx context.Context, _ any) (any, error) {
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/", nil)
-			if err != nil {
-				return nil, err
-			}
-			resp, err := client.Do(req)
-			if err != nil {
-				return nil, err
-			}
-			defer resp.Body.Close()
-			io.Copy(io.Discard, resp.Body)
-			if resp.StatusCode != http.StatusOK {
-				return nil, fmt.Errorf("%s: %s", addr, resp.Status)
-			}
-			return nil, nil
-		}, nil, nil
-	}
-	lb, err := loadbalancer.New(pub, factory)
+	lb, err := loadbalancer.New(pub, getFactory(client))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,4 +265,27 @@ func loadPage(t *testing.T, browser, url string, budget time.Duration, screensho
 		t.Fatalf("chromium: %v\n%s", err, stderr.String())
 	}
 	return string(out), stderr.String()
+}
+
+// getFactory makes for each address an endpoint that GETs / from it with
+// client and fails on any status but 200.
+func getFactory(client *http.Client) func(string) (endpoint.Endpoint, io.Closer, error) {
+	return func(addr string) (endpoint.Endpoint, io.Closer, error) {
+		return func(ctx context.Context, _ any) (any, error) {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/", nil)
+			if err != nil {
+				return nil, err
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				return nil, err
+			}
+			defer resp.Body.Close()
+			io.Copy(io.Discard, resp.Body)
+			if resp.StatusCode != http.StatusOK {
+				return nil, fmt.Errorf("%s: %s", addr, resp.Status)
+			}
+			return nil, nil
+		}, nil, nil
+	}
 }

@@ -55,24 +55,7 @@ func TestStatusPageSubsetPanel(t *testing.T) {
 	t.Cleanup(sub.Stop)
 	client := &http.Client{Timeout: 2 * time.Second}
 	t.Cleanup(client.CloseIdleConnections)
-	lb, err := loadbalancer.New(sub, func(addr string) (endpoint.Endpoint, io.Closer, error) {
-		return func(ctx context.Context, _ any) (any, error) {
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/", nil)
-			if err != nil {
-				return nil, err
-			}
-			resp, err := client.Do(req)
-			if err != nil {
-				return nil, err
-			}
-			defer resp.Body.Close()
-			io.Copy(io.Discard, resp.Body)
-			if resp.StatusCode != http.StatusOK {
-				return nil, fmt.Errorf("%s: %s", addr, resp.Status)
-			}
-			return nil, nil
-		}, nil, nil
-	})
+	lb, err := loadbalancer.New(sub, getFactory(client))
 	if err != nil {
 		t.Fatal(err)
 	}
