@@ -119,17 +119,6 @@ func TestStatusPageAfterIncident(t *testing.T) {
 	}
 	defer func() { close(stop); wg.Wait() }()
 
-	waitSamples := func(n int) {
-		t.Helper()
-		start := len(page.History(time.Time{}).Times)
-		deadline := time.Now().Add(time.Duration(n)*time.Second + 10*time.Second)
-		for len(page.History(time.Time{}).Times) < start+n {
-			if time.Now().After(deadline) {
-				t.Fatalf("the history did not take %d samples", n)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
 	waitHost := func(addr string, present bool) {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)
@@ -148,25 +137,25 @@ func TestStatusPageAfterIncident(t *testing.T) {
 		}
 	}
 
-	waitSamples(2) // healthy
+	waitSamples(t, page, 2) // healthy
 	failedAt := time.Now()
 	bFailing.Store(true) // b fails
-	waitSamples(3)
+	waitSamples(t, page, 3)
 	if err := pub.Replace(publisher.Instance{Address: hostOf(a)}, publisher.Instance{Address: hostOf(b)}, publisher.Instance{Address: hostOf(c)}); err != nil {
 		t.Fatal(err)
 	}
 	waitHost(hostOf(c), true) // c is added
-	waitSamples(2)
+	waitSamples(t, page, 2)
 	if err := pub.Replace(publisher.Instance{Address: hostOf(a)}, publisher.Instance{Address: hostOf(c)}); err != nil {
 		t.Fatal(err)
 	}
 	waitHost(hostOf(b), false) // the failed b is removed
-	waitSamples(2)
+	waitSamples(t, page, 2)
 	lostAt := time.Now()
 	if err := pub.Fail(errors.New("registry unreachable")); err != nil { // and discovery fails
 		t.Fatal(err)
 	}
-	waitSamples(1)
+	waitSamples(t, page, 1)
 	endedAt := time.Now()
 	t.Logf("incident traffic: %d calls, %d failed after retries; retrier %+v", calls.Load(), failures.Load(), rt.Stats())
 
@@ -287,5 +276,19 @@ func getFactory(client *http.Client) func(string) (endpoint.Endpoint, io.Closer,
 			}
 			return nil, nil
 		}, nil, nil
+	}
+}
+
+// waitSamples waits for page's history to take n more samples (1 s each by
+// default), failing after n s and 10 s more.
+func waitSamples(t *testing.T, page *statuspage.Page, n int) {
+	t.Helper()
+	start := len(page.History(time.Time{}).Times)
+	deadline := time.Now().Add(time.Duration(n)*time.Second + 10*time.Second)
+	for len(page.History(time.Time{}).Times) < start+n {
+		if time.Now().After(deadline) {
+			t.Fatalf("the history did not take %d samples", n)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -94,17 +94,6 @@ func TestStatusPageSubsetPanel(t *testing.T) {
 			}
 		}
 	}
-	waitSamples := func(n int) {
-		t.Helper()
-		start := len(page.History(time.Time{}).Times)
-		deadline := time.Now().Add(time.Duration(n)*time.Second + 10*time.Second)
-		for len(page.History(time.Time{}).Times) < start+n {
-			if time.Now().After(deadline) {
-				t.Fatalf("the history did not take %d samples", n)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
 	hosts := func() []string {
 		var out []string
 		for _, h := range lb.Status().Hosts {
@@ -115,7 +104,7 @@ func TestStatusPageSubsetPanel(t *testing.T) {
 	}
 
 	call(100)
-	waitSamples(2)
+	waitSamples(t, page, 2)
 	// One of the subset's backends leaves.
 	gone := sub.Stats().Subset[0]
 	left := slices.DeleteFunc(slices.Clone(all), func(in publisher.Instance) bool { return in.Address == gone })
@@ -134,7 +123,7 @@ func TestStatusPageSubsetPanel(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	call(100)
-	waitSamples(2)
+	waitSamples(t, page, 2)
 	st := sub.Stats()
 	if st.Changes < 2 {
 		t.Fatalf("subset stats %+v: want the change counted", st)
