@@ -53,7 +53,9 @@ type SubsetStatus struct {
 	// them the subset holds (Size, or all of them when there are fewer).
 	Backends int `json:"backends"`
 	Used     int `json:"used"`
-	// Subset holds the addresses of the backends used, in ring order.
+	// Subset holds the addresses of the backends used, in the order
+	// subset.Stats gives them (ring order, or highest score first for
+	// LowChurn).
 	Subset []string `json:"subset"`
 	// Changes counts the backends that entered or left the subset since
 	// the subsetting publisher began.
