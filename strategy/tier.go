@@ -370,6 +370,15 @@ func (p *groupedPicker) Pick() int {
 // tells when it recovers. With none such in the group it falls back to
 // usable.
 func (g *group) serving(first int) int {
+	if j := g.find(func(h *Host) bool { return !h.outOfTier() && h.usable() }); j >= 0 {
+		return j
+	}
+	return g.usable(first)
+}
+
+// find returns the index of a host of the group for which ok holds,
+// scanning from a random point, or -1 if there is none.
+func (g *group) find(ok func(*Host) bool) int {
 	n := len(g.hosts)
 	off := rand.IntN(n)
 	for k := range n {
@@ -377,11 +386,11 @@ func (g *group) serving(first int) int {
 		if j >= n {
 			j -= n
 		}
-		if h := g.hosts[j]; !h.outOfTier() && h.usable() {
+		if ok(g.hosts[j]) {
 			return j
 		}
 	}
-	return g.usable(first)
+	return -1
 }
 
 // outStreak is the shortest failure streak that can take a host out of its
@@ -412,16 +421,8 @@ func (s *Host) outOfTier() bool {
 // cheap), and the set's own fallback would look across every tier: the
 // scan keeps the pick in the group the shares chose.
 func (g *group) usable(first int) int {
-	n := len(g.hosts)
-	off := rand.IntN(n)
-	for k := range n {
-		j := off + k
-		if j >= n {
-			j -= n
-		}
-		if g.hosts[j].usable() {
-			return j
-		}
+	if j := g.find((*Host).usable); j >= 0 {
+		return j
 	}
 	return first
 }
