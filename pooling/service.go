@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/seed41aebe0c/lbkit/publisher"
 	"github.com/seed41aebe0c/lbkit/strategy"
 )
 
@@ -85,8 +86,25 @@ func (s *Service[C]) Name() string { return s.name }
 
 // Add adds the host at addr, with a new pool that starts prespawning. It
 // returns an error wrapping ErrHostExists if addr is already a host, and
-// ErrClosed after Close.
+// ErrClosed after Close. It is AddInstance of an instance with only an
+// address: weight 1, priority 0, no zone.
 func (s *Service[C]) Add(addr string) error {
+	return s.AddInstance(publisher.Instance{Address: addr})
+}
+
+// AddInstance adds the host of a discovered instance as Add does its
+// address, with the instance's weight (for weighted strategies), priority
+// (failover tiers: lower is preferred, and a tier's traffic spills to the
+// next as its hosts fail), zone (zone-aware routing, with
+// strategy.WithLocalZone given to WithHostOptions) and metadata, as
+// loadbalancer.New's hosts carry them. An instance that does not validate
+// (an empty address, a negative weight) is an error wrapping
+// ErrInvalidArgument.
+func (s *Service[C]) AddInstance(in publisher.Instance) error {
+	if err := in.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+	}
+	addr := in.Address
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -100,7 +118,15 @@ func (s *Service[C]) Add(addr string) error {
 	if err != nil {
 		return err
 	}
-	m := strategy.Member[*Pool[C]]{Host: s.set.NewHost(addr, 1), Value: p}
+	h := s.set.NewHost(addr, in.EffectiveWeight())
+	h.SetPriority(in.Priority)
+	if in.Zone != "" {
+		h.SetZone(in.Zone)
+	}
+	if in.Metadata != nil {
+		h.SetMetadata(in.Metadata)
+	}
+	m := strategy.Member[*Pool[C]]{Host: h, Value: p}
 	s.publish(append(slices.Clip(old), m))
 	return nil
 }
