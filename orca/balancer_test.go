@@ -26,6 +26,7 @@ type backend struct {
 	addr  string
 	rep   *orca.Reporter
 	quiet atomic.Bool
+	json  atomic.Pointer[string] // if set, the header's value instead of the Reporter's
 }
 
 func startBackend(t *testing.T, util float64) *backend {
@@ -47,6 +48,11 @@ func startBackend(t *testing.T, util float64) *backend {
 	reporting := rep.Handler(hello)
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if b.quiet.Load() {
+			hello.ServeHTTP(w, r)
+			return
+		}
+		if v := b.json.Load(); v != nil {
+			w.Header().Set(orca.Header, *v)
 			hello.ServeHTTP(w, r)
 			return
 		}
@@ -238,5 +244,23 @@ func TestReportsDropsUnknownAddresses(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { r.ReportHeader("127.0.0.1:2", "TEXT cpu_utilization=0.5,rps_fractional=20") }); n != 0 {
 		t.Errorf("ReportHeader allocates %v times", n)
+	}
+}
+
+// A backend that reports in the JSON form (as Envoy and some servers
+// write it) over a real HTTP call reaches its host's statistics just as
+// the text form does.
+func TestJSONReportsOverHTTP(t *testing.T) {
+	b := startBackend(t, 0.2)
+	v := `JSON {"cpu_utilization":0.25,"applicationUtilization":0.4,"rpsFractional":"80","eps":2,"namedMetrics":{"queue":3}}`
+	b.json.Store(&v)
+	lb, reports := newLoadBalancer(t, strategy.RoundRobin{}, b)
+	drive(t, lb, 5*time.Second, 0, 5)
+	h := lb.Status().Hosts[0]
+	if l := h.Load.Last; h.Load.Reports != 5 || l.CPUUtilization != 0.25 || l.ApplicationUtilization != 0.4 || l.RPS != 80 || l.EPS != 2 {
+		t.Errorf("host's reported load %+v after 5 JSON reports", h.Load)
+	}
+	if st := reports.Stats(); st.Invalid != 0 {
+		t.Errorf("Reports.Stats = %+v: a JSON report counted invalid", st)
 	}
 }

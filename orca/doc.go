@@ -7,7 +7,9 @@
 //
 //	endpoint-load-metrics: TEXT cpu_utilization=0.3,rps_fractional=10,eps=1,named_metrics.foo=2
 //
-// Load is one report; Format and Parse convert it.
+// Load is one report; Format writes the text form, and Parse (and the
+// client hooks) read it and Envoy's JSON form ("JSON " and an
+// OrcaLoadReport in protocol buffers' JSON mapping).
 //
 // The server side is a Reporter: it measures the process's CPU
 // utilization (from the CPU time the operating system accounts to it) and

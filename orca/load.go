@@ -16,9 +16,9 @@ import (
 // carries a load report, as Envoy and gRPC name it.
 const Header = "endpoint-load-metrics"
 
-// textPrefix marks the text form of the header's value; Envoy also knows
-// "BIN " (a base64 protocol buffer) and "JSON ", which this package does not
-// write and Parse rejects.
+// textPrefix marks the text form of the header's value, the one this
+// package writes; Parse also reads the JSON form ("JSON "), and rejects
+// the binary one ("BIN ", a base64 protocol buffer).
 const textPrefix = "TEXT "
 
 // ErrInvalidArgument is wrapped by every error this package returns for a
@@ -150,9 +150,22 @@ func validName(s string) bool {
 // application_utilization, rps_fractional, eps, and named_metrics.NAME,
 // utilization.NAME and request_cost.NAME. An unknown or repeated name, an
 // empty name or value, a value that is not a number, NaN or infinite, a
-// negative value of a standard field, or another format ("BIN ", "JSON ")
-// is an error wrapping ErrInvalidArgument.
+// negative value of a standard field, or the binary format ("BIN ") is an
+// error wrapping ErrInvalidArgument.
+//
+// Parse also reads the JSON form, "JSON " and an OrcaLoadReport in
+// protocol buffers' JSON mapping, as Envoy does:
+//
+//	JSON {"cpuUtilization": 0.3, "rpsFractional": 10, "namedMetrics": {"foo": 2}}
+//
+// with field names in either spelling (cpu_utilization or
+// cpuUtilization), numbers as JSON numbers or strings, and the deprecated
+// integer rps standing for rps_fractional when that is absent. Unlike
+// the text form, it allocates even on the client's per-response path.
 func Parse(s string) (Load, error) {
+	if strings.HasPrefix(s, jsonPrefix) {
+		return parseJSON(s)
+	}
 	var l Load
 	seen := 0 // bit set of the standard fields
 	sc := scanner{rest: s}
@@ -194,6 +207,10 @@ func Parse(s string) (Load, error) {
 // (and named once) but not kept; a name repeated among them goes
 // unnoticed.
 func parseReport(s string) (strategy.LoadReport, error) {
+	if strings.HasPrefix(s, jsonPrefix) {
+		l, err := parseJSON(s)
+		return l.Report(), err
+	}
 	var r strategy.LoadReport
 	var ignore float64
 	seen := 0
@@ -270,7 +287,7 @@ func (sc *scanner) start() error {
 		if len(f) > 5 {
 			f = f[:5]
 		}
-		return invalid("%s: unsupported format %q, want the text form \"TEXT name=value,...\"", Header, f)
+		return invalid("%s: unsupported format %q, want the text form \"TEXT name=value,...\" or the JSON form \"JSON {...}\"", Header, f)
 	}
 	sc.rest = s
 	return nil

@@ -53,16 +53,15 @@ func TestParseReadsWhatEnvoyAccepts(t *testing.T) {
 func TestParseRejectsWhatEnvoyRejects(t *testing.T) {
 	for _, in := range []string{
 		"",
-		"cpu_utilization=0.3",            // no format prefix
-		"BIN CAE=",                       // binary form: not ours
-		"JSON {\"cpu_utilization\":0.3}", // JSON form: not ours
-		"TEXT cpu_utilization",           // no value
-		"TEXT cpu_utilization=",          // empty value
-		"TEXT =0.3",                      // empty name
-		"TEXT cpu_utilization=\"0.3\"",   // not a number
-		"TEXT cpu_utilization=NaN",       // NaN
-		"TEXT rps_fractional=Inf",        // infinite
-		"TEXT cpu_utilization=-0.1",      // negative standard field
+		"cpu_utilization=0.3",          // no format prefix
+		"BIN CAE=",                     // binary form: not ours
+		"TEXT cpu_utilization",         // no value
+		"TEXT cpu_utilization=",        // empty value
+		"TEXT =0.3",                    // empty name
+		"TEXT cpu_utilization=\"0.3\"", // not a number
+		"TEXT cpu_utilization=NaN",     // NaN
+		"TEXT rps_fractional=Inf",      // infinite
+		"TEXT cpu_utilization=-0.1",    // negative standard field
 		"TEXT cpu_utilization=0.1,cpu_utilization=0.2", // repeated
 		"TEXT named_metrics.a=1,named_metrics.a=2",     // repeated
 		"TEXT named_metrics.=1",                        // empty metric name
