@@ -12,6 +12,7 @@ import (
 	"github.com/go-kit/kit/endpoint"
 	"github.com/go-kit/log"
 
+	"github.com/seed41aebe0c/lbkit/internal/instancehost"
 	"github.com/seed41aebe0c/lbkit/publisher"
 	"github.com/seed41aebe0c/lbkit/strategy"
 )
@@ -282,18 +283,7 @@ func (c *cache) create(in publisher.Instance) (*item, error) {
 	for i := len(c.middlewares) - 1; i >= 0; i-- {
 		ep = c.middlewares[i](in, ep)
 	}
-	h := c.set.NewHost(in.Address, in.EffectiveWeight())
-	// A new host has priority 0, no zone and no metadata: set only what
-	// differs (SetZone and SetMetadata allocate even for empty values).
-	if in.Priority != 0 {
-		h.SetPriority(in.Priority)
-	}
-	if in.Zone != "" {
-		h.SetZone(in.Zone)
-	}
-	if in.Metadata != nil {
-		h.SetMetadata(in.Metadata)
-	}
+	h := instancehost.New(c.set, in)
 	return &item{inst: in, host: h, ep: recording(h, ep, c.metrics.hostDuration(in.Address)), closer: closer}, nil
 }
 

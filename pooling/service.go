@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/seed41aebe0c/lbkit/internal/instancehost"
 	"github.com/seed41aebe0c/lbkit/publisher"
 	"github.com/seed41aebe0c/lbkit/strategy"
 )
@@ -118,15 +119,7 @@ func (s *Service[C]) AddInstance(in publisher.Instance) error {
 	if err != nil {
 		return err
 	}
-	h := s.set.NewHost(addr, in.EffectiveWeight())
-	h.SetPriority(in.Priority)
-	if in.Zone != "" {
-		h.SetZone(in.Zone)
-	}
-	if in.Metadata != nil {
-		h.SetMetadata(in.Metadata)
-	}
-	m := strategy.Member[*Pool[C]]{Host: h, Value: p}
+	m := strategy.Member[*Pool[C]]{Host: instancehost.New(s.set, in), Value: p}
 	s.publish(append(slices.Clip(old), m))
 	return nil
 }
