@@ -3,6 +3,8 @@ package orca
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -116,16 +118,10 @@ func strictJSON(s string, v any) error {
 		return err
 	}
 	if d.More() {
-		return errTrailing
+		return errors.New("data after the JSON value")
 	}
 	return nil
 }
-
-var errTrailing = jsonError("data after the JSON value")
-
-type jsonError string
-
-func (e jsonError) Error() string { return string(e) }
 
 // jsonNumber reads a number given as a JSON number or as a string holding
 // one; it must be finite.
@@ -139,7 +135,7 @@ func jsonNumber(raw json.RawMessage) (float64, error) {
 	}
 	v, err := strconv.ParseFloat(text, 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, jsonError(strconv.Quote(string(raw)) + " is not a finite number")
+		return 0, fmt.Errorf("%q is not a finite number", raw)
 	}
 	return v, nil
 }

@@ -27,18 +27,25 @@ func Assign(backends []string, rank, count, size int) ([]string, error) {
 	if err := checkCoordinate(rank, count, size); err != nil {
 		return nil, err
 	}
-	for _, b := range backends {
-		if b == "" {
-			return nil, fmt.Errorf("%w: empty backend address", ErrInvalidArgument)
+	if err := checkBackends(backends); err != nil {
+		return nil, err
+	}
+	return window(ringOrder(backends, func(s string) string { return s }), rank, count, size), nil
+}
+
+// checkBackends validates the addresses given to Assign or AssignLowChurn:
+// none empty, none twice.
+func checkBackends(backends []string) error {
+	sorted := slices.Sorted(slices.Values(backends))
+	for n, b := range sorted {
+		switch {
+		case b == "":
+			return fmt.Errorf("%w: empty backend address", ErrInvalidArgument)
+		case n > 0 && b == sorted[n-1]:
+			return fmt.Errorf("%w: duplicate backend address %s", ErrInvalidArgument, b)
 		}
 	}
-	ring := ringOrder(backends, func(s string) string { return s })
-	for n := 1; n < len(ring); n++ {
-		if ring[n] == ring[n-1] {
-			return nil, fmt.Errorf("%w: duplicate backend address %s", ErrInvalidArgument, ring[n])
-		}
-	}
-	return window(ring, rank, count, size), nil
+	return nil
 }
 
 // checkCoordinate validates a client's coordinate and subset size.

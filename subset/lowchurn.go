@@ -84,14 +84,8 @@ func AssignLowChurn(backends []string, client string, size int) ([]string, error
 	case client == "":
 		return nil, fmt.Errorf("%w: empty client name", ErrInvalidArgument)
 	}
-	sorted := slices.Sorted(slices.Values(backends))
-	for n, b := range sorted {
-		switch {
-		case b == "":
-			return nil, fmt.Errorf("%w: empty backend address", ErrInvalidArgument)
-		case n > 0 && b == sorted[n-1]:
-			return nil, fmt.Errorf("%w: duplicate backend address %s", ErrInvalidArgument, b)
-		}
+	if err := checkBackends(backends); err != nil {
+		return nil, err
 	}
 	return rendezvous(backends, client, size, func(s string) string { return s }), nil
 }
